@@ -1,0 +1,22 @@
+"""Elasticsearch clients for the API (read-only user) and the indexer (writer)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from elasticsearch import Elasticsearch
+
+from contactpoint.settings import Settings
+
+Purpose = Literal["api", "indexer"]
+
+
+def make_client(settings: Settings, *, purpose: Purpose) -> Elasticsearch:
+    """A client with the credentials of `purpose`; retries only connection errors and timeouts."""
+    return Elasticsearch(
+        settings.effective_elasticsearch_url(),
+        request_timeout=settings.es_request_timeout_s,
+        retry_on_timeout=True,
+        max_retries=2,
+        **settings.elasticsearch_credentials(purpose=purpose),
+    )

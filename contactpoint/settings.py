@@ -1,0 +1,139 @@
+"""One typed settings object, read from the environment and an optional .env file."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The one place that names the Elasticsearch release (docker-compose.yml is checked against it).
+ELASTICSEARCH_VERSION = "9.2.0"
+POSTGRES_MAJOR = 15
+
+
+class Settings(BaseSettings):
+    """Every tunable of ContactPoint; environment variables override the defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    # Where the project-local servers keep their data, logs and generated secrets.
+    var_dir: Path = Path("var")
+    # Downloaded distributions, shared by the development and the test stacks.
+    downloads_dir: Path = Path("var/downloads")
+    service_user: str = "contactpoint"
+
+    # PostgreSQL. When DATABASE_URL is set that server is used and nothing is started.
+    database_url: SecretStr | None = None
+    # Role that runs migrations (owns the schema); defaults to DATABASE_URL.
+    migration_database_url: SecretStr | None = None
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 55432
+    pg_database: str = "contactpoint"
+    pg_bin_dir: Path | None = None
+    pg_pool_size: int = 10
+    pg_max_overflow: int = 10
+    pg_start_timeout_s: float = 60.0
+
+    # Elasticsearch. When ELASTICSEARCH_URL is set that cluster is used and nothing is started.
+    elasticsearch_url: str | None = None
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_ca_certs: Path | None = None
+    # Credentials of the indexer (writes indices); the API's are the ones above.
+    elasticsearch_indexer_username: str | None = None
+    elasticsearch_indexer_password: SecretStr | None = None
+    elasticsearch_indexer_api_key: SecretStr | None = None
+    es_port: int = 59200
+    es_transport_port: int = 59300
+    es_heap: str = "1g"
+    es_java_home: Path | None = None
+    es_start_timeout_s: float = 180.0
+    es_request_timeout_s: float = 30.0
+    index_alias: str = "children"
+
+    # HTTP service.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # Bulk load.
+    load_batch_size: int = 2000
+
+    @property
+    def secrets_file(self) -> Path:
+        """Generated passwords of the project-local servers (mode 0600)."""
+        return self.var_dir / "secrets.json"
+
+    def local_secrets(self) -> dict[str, Any]:
+        """The generated credentials of the local servers, or {} before `services up`."""
+        try:
+            data: dict[str, Any] = json.loads(self.secrets_file.read_text())
+        except FileNotFoundError:
+            return {}
+        return data
+
+    def _local_pg_url(self, role: str) -> str:
+        password = self.local_secrets().get("postgres", {}).get(role)
+        if password is None:
+            raise RuntimeError(
+                "PostgreSQL is not configured: set DATABASE_URL or run `contactpoint services up`"
+            )
+        return (
+            f"postgresql+psycopg2://{role}:{password}@{self.pg_host}:{self.pg_port}/"
+            f"{self.pg_database}"
+        )
+
+    def effective_database_url(self) -> str:
+        """URL of the application's role (least privilege)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self._local_pg_url("contactpoint_app")
+
+    def effective_migration_url(self) -> str:
+        """URL of the role that owns the schema and runs migrations."""
+        if self.migration_database_url is not None:
+            return self.migration_database_url.get_secret_value()
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self._local_pg_url("contactpoint_owner")
+
+    def effective_elasticsearch_url(self) -> str:
+        """URL of the Elasticsearch cluster in use."""
+        return self.elasticsearch_url or f"http://127.0.0.1:{self.es_port}"
+
+    def elasticsearch_credentials(self, *, purpose: str) -> dict[str, Any]:
+        """Client keyword arguments for `purpose` "api" (read-only) or "indexer"."""
+        if purpose == "indexer":
+            user, password, api_key = (
+                self.elasticsearch_indexer_username,
+                self.elasticsearch_indexer_password,
+                self.elasticsearch_indexer_api_key,
+            )
+        else:
+            user, password, api_key = (
+                self.elasticsearch_username,
+                self.elasticsearch_password,
+                self.elasticsearch_api_key,
+            )
+        kwargs: dict[str, Any] = {}
+        if self.elasticsearch_ca_certs is not None:
+            kwargs["ca_certs"] = str(self.elasticsearch_ca_certs)
+        if api_key is not None:
+            kwargs["api_key"] = api_key.get_secret_value()
+        elif user is not None and password is not None:
+            kwargs["basic_auth"] = (user, password.get_secret_value())
+        elif self.elasticsearch_url is None:
+            local = self.local_secrets().get("elasticsearch", {}).get(purpose)
+            if local is not None:
+                kwargs["basic_auth"] = (local["username"], local["password"])
+        return kwargs
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,28 @@
+"""The deployment files agree with the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from contactpoint.settings import ELASTICSEARCH_VERSION
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_docker_compose_uses_the_pinned_elasticsearch_release() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    tags = set(re.findall(r"elasticsearch/elasticsearch:([\w.]+)", compose))
+    assert tags == {ELASTICSEARCH_VERSION}
+
+
+def test_docker_compose_uses_postgresql_15() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert re.search(r"image: postgres:15\b", compose)
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme
+    assert ci.strip().splitlines()[-1] == "make test"
