@@ -1,0 +1,1 @@
+"""Static data files read once when mappings is imported (shipped as package data)."""

@@ -1,0 +1,34 @@
+"""Date-of-birth parts, so a search can match on a part or on day and month typed the wrong way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = ["DateParts", "date_parts", "swapped_day_month"]
+
+
+@dataclass(frozen=True, slots=True)
+class DateParts:
+    """Year, month and day of a date as plain integers."""
+
+    year: int
+    month: int
+    day: int
+
+
+def date_parts(value: date) -> DateParts:
+    """The year, month and day of a date."""
+    return DateParts(year=value.year, month=value.month, day=value.day)
+
+
+def swapped_day_month(value: date) -> date | None:
+    """The date with day and month exchanged (2019-03-04 gives 2019-04-03), or None if invalid.
+
+    Catches 04/03 typed for 03/04 (UK versus US order). A date whose day equals its month is its
+    own swap.
+    """
+    try:
+        return date(value.year, value.day, value.month)
+    except ValueError:
+        return None

@@ -1,0 +1,111 @@
+"""The search document of one child, built from what the indexer reads in PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from mappings import fields as f
+from mappings.fields import LOCATION_FIELDS
+from mappings.normalise import (
+    address_text,
+    address_tokens,
+    date_parts,
+    family_name_keys,
+    fold,
+    given_name_keys,
+    normalise_postcode,
+    outward_code,
+    postcode_sector,
+    swapped_day_month,
+)
+
+__all__ = ["LOCATION_FIELDS", "ChildRecord", "Gender", "Status", "build_child_document"]
+
+Gender = Literal["male", "female", "other", "unknown"]
+Status = Literal["active", "archived"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRecord:
+    """One child as the indexer reads it: only what search needs and the result list shows.
+
+    Carers, contact details and involvements are left out on purpose: the record view reads them
+    from PostgreSQL, and what is not in the index cannot leak from it.
+    """
+
+    identifier: str
+    given_names: str
+    family_name: str
+    gender: Gender
+    date_of_birth: date
+    address_lines: tuple[str, ...]
+    town: str
+    postcode: str
+    status: Status
+    record_version: int
+    shielded: bool
+    local_authority_code: str | None = None
+    local_authority_name: str | None = None
+    education_setting_name: str | None = None
+    gp_practice_name: str | None = None
+
+
+def _folded_or_none(text: str | None) -> str | None:
+    return None if text is None else fold(text) or None
+
+
+def build_child_document(child: ChildRecord) -> dict[str, Any]:
+    """The Elasticsearch document of a child: every search key precomputed, plus a display block.
+
+    A postcode that does not validate (PostgreSQL should never hold one) leaves the postcode
+    fields empty rather than failing: the child must stay findable by name and date of birth.
+    """
+    given = given_name_keys(child.given_names)
+    family = family_name_keys(child.family_name)
+    dob = date_parts(child.date_of_birth)
+    swapped = swapped_day_month(child.date_of_birth)
+    outward = outward_code(child.postcode)
+    return {
+        f.IDENTIFIER: child.identifier,
+        f.GIVEN_NAMES_FOLDED: given.folded,
+        f.FAMILY_NAME_FOLDED: family.folded,
+        f.GIVEN_NAME_TOKENS: list(given.tokens),
+        f.FAMILY_NAME_TOKENS: list(family.tokens),
+        f.NAME_TOKENS: list(dict.fromkeys(given.tokens + family.tokens)),
+        f.GIVEN_NAME_PHONETIC: list(given.phonetic),
+        f.FAMILY_NAME_PHONETIC: list(family.phonetic),
+        f.GIVEN_NAME_NICKNAMES: list(given.nicknames),
+        f.FULL_NAME: f"{given.folded} {family.folded}".strip(),
+        f.DATE_OF_BIRTH: child.date_of_birth.isoformat(),
+        f.DOB_YEAR: dob.year,
+        f.DOB_MONTH: dob.month,
+        f.DOB_DAY: dob.day,
+        f.DOB_SWAPPED: None if swapped is None else swapped.isoformat(),
+        f.GENDER: child.gender,
+        # Location fields (see mappings.fields.LOCATION_FIELDS), indexed even when shielded.
+        f.ADDRESS: address_text(child.address_lines, child.town),
+        f.ADDRESS_TOKENS: address_tokens(child.address_lines, child.town),
+        f.TOWN: fold(child.town),
+        f.POSTCODE: normalise_postcode(child.postcode),
+        f.POSTCODE_OUTWARD: outward,
+        f.POSTCODE_SECTOR: postcode_sector(child.postcode),
+        f.EDUCATION_SETTING: _folded_or_none(child.education_setting_name),
+        f.GP_PRACTICE: _folded_or_none(child.gp_practice_name),
+        # End of location fields.
+        f.LOCAL_AUTHORITY_CODE: child.local_authority_code,
+        f.STATUS: child.status,
+        f.SHIELDED: child.shielded,
+        f.RECORD_VERSION: child.record_version,
+        f.DISPLAY: {
+            f.DISPLAY_IDENTIFIER: child.identifier,
+            f.DISPLAY_GIVEN_NAMES: child.given_names,
+            f.DISPLAY_FAMILY_NAME: child.family_name,
+            f.DISPLAY_GENDER: child.gender,
+            f.DISPLAY_DATE_OF_BIRTH: child.date_of_birth.isoformat(),
+            f.DISPLAY_LOCAL_AUTHORITY_NAME: child.local_authority_name,
+            f.DISPLAY_TOWN: child.town,  # location
+            f.DISPLAY_POSTCODE_OUTWARD: outward,  # location
+        },
+    }
