@@ -16,6 +16,8 @@ services_app = typer.Typer(help="Start, stop and inspect the project-local serve
 db_app = typer.Typer(help="The PostgreSQL schema.")
 app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
+indexer_app = typer.Typer(help="Keep the search index in step with PostgreSQL.")
+app.add_typer(indexer_app, name="indexer")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -104,7 +106,7 @@ def load(
         result.write_rejections(report)
     typer.echo(
         f"{result.lines} lines: {result.inserted} inserted, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {len(result.rejected)} rejected"
+        f"{result.unchanged} unchanged, {result.rejected_lines} lines rejected"
     )
     if result.rejected:
         raise typer.Exit(1)
@@ -122,6 +124,104 @@ def demo_data(
 
     written = write_demo_file(path=out, children=children, seed=seed, progress=progress)
     typer.echo(f"wrote {written} children to {out}")
+
+
+@app.command("reindex")
+def reindex_command(
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Point the alias back at the previous index.")
+    ] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Rebuild the index from PostgreSQL and swap the read alias to it atomically."""
+    from contactpoint.es_client import make_client
+    from db.session import get_engine
+    from indexer.reindex import ReindexError, reindex
+    from indexer.reindex import rollback as rollback_index
+    from indexer.sync import retrying_writer
+
+    settings = get_settings()
+    client = make_client(settings, purpose="indexer")
+    try:
+        if rollback:
+            old, new = rollback_index(
+                engine=get_engine(), client=client, alias=settings.index_alias
+            )
+            typer.echo(f"alias {settings.index_alias} points at {new} again (was {old})")
+            return
+        report = reindex(
+            engine=get_engine(),
+            client=client,
+            alias=settings.index_alias,
+            replicas=settings.index_replicas,
+            batch_size=settings.reindex_batch_size,
+            threads=settings.reindex_threads,
+            writer=retrying_writer(
+                attempts=settings.indexer_retry_attempts,
+                max_wait_s=settings.indexer_max_backoff_s,
+            ),
+            show_progress=progress,
+        )
+    except ReindexError as exc:
+        _fail(f"{exc}; the alias {settings.index_alias!r} was left as it was")
+    finally:
+        client.close()
+    typer.echo(
+        f"indexed {report.documents} children into {report.index} in {report.seconds:.1f} s "
+        f"({report.rate:,.0f}/s; caught up {report.caught_up} changes); alias "
+        f"{settings.index_alias} swapped from {report.previous}; deleted {report.deleted or 'none'}"
+    )
+
+
+@indexer_app.command("run")
+def indexer_run() -> None:
+    """Consume the outbox until interrupted (builds the first index when there is none)."""
+    from contactpoint.es_client import make_client
+    from db.session import get_engine
+    from indexer.worker import run_worker
+
+    settings = get_settings()
+    run_worker(
+        settings=settings, engine=get_engine(), client=make_client(settings, purpose="indexer")
+    )
+
+
+@indexer_app.command("status")
+def indexer_status() -> None:
+    """Queue depth, lag, dead letters and where the alias points."""
+    from contactpoint.es_client import make_client
+    from db.session import get_engine
+    from indexer.indices import alias_state
+    from indexer.outbox import queue_status, recent_dead_letters
+
+    settings = get_settings()
+    with get_engine().connect() as connection:
+        status = queue_status(connection=connection)
+        letters = recent_dead_letters(connection=connection, limit=10)
+    client = make_client(settings, purpose="indexer")
+    try:
+        state = alias_state(client, alias=settings.index_alias)
+    finally:
+        client.close()
+    typer.echo(f"alias {settings.index_alias} -> {state.live or 'nothing'}")
+    typer.echo(f"previous indices: {', '.join(state.others) or 'none'}")
+    typer.echo(f"building: {', '.join(status.building) or 'none'}")
+    typer.echo(f"queue depth: {status.depth}")
+    typer.echo(f"lag: {status.lag_seconds:.1f} s")
+    typer.echo(f"dead letters: {status.dead_letters}")
+    for identifier, version, reason in letters:
+        typer.echo(f"  {identifier} v{version}: {reason}")
+
+
+@indexer_app.command("retry")
+def indexer_retry() -> None:
+    """Queue every dead-lettered child again."""
+    from db.session import get_engine
+    from indexer.outbox import requeue_dead_letters
+
+    with get_engine().begin() as connection:
+        moved = requeue_dead_letters(connection=connection)
+    typer.echo(f"queued {moved} dead-lettered children again")
 
 
 @app.command("serve")

@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     es_start_timeout_s: float = 180.0
     es_request_timeout_s: float = 30.0
     index_alias: str = "children"
+    # Replicas of the serving index: 0 on the single local node, at least 1 on a real cluster.
+    index_replicas: int = 0
+
+    # Indexer.
+    indexer_batch_size: int = 500
+    indexer_poll_interval_s: float = 1.0
+    indexer_retry_attempts: int = 5
+    indexer_max_backoff_s: float = 30.0
+    reindex_batch_size: int = 2000
+    reindex_threads: int = 2
 
     # HTTP service.
     api_host: str = "127.0.0.1"

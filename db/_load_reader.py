@@ -1,0 +1,21 @@
+"""The child process of a parallel load: `python -m db._load_reader PATH BATCH_SIZE TODAY`.
+
+Pickled batches go to stdout (db.load_batches.produce); nothing else may print there.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+from db.load_batches import produce
+
+if __name__ == "__main__":
+    try:
+        produce(
+            Path(sys.argv[1]), int(sys.argv[2]), date.fromisoformat(sys.argv[3]), sys.stdout.buffer
+        )
+    except (KeyboardInterrupt, BrokenPipeError):
+        # The parent stopped reading (it failed, or was interrupted too): it reports why.
+        sys.exit(1)

@@ -1,0 +1,70 @@
+"""Pure normalisation and checks of identifiers, postcodes, phones, emails and text."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# A normalised UK postcode: outward code, one space, inward code (plus the Girobank oddity).
+# The migration's CHECK on every postcode column uses the same pattern.
+POSTCODE_PATTERN: Final = r"^(GIR 0AA|[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})$"
+_POSTCODE_COMPACT = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2})$")
+_PHONE = re.compile(r"^(?:\+44|0)[0-9]{9,10}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NHS_WEIGHTS: Final = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+LOCAL_AUTHORITY_CODE: Final = re.compile(r"^[EWSN][0-9]{8}$")
+EMAIL_MAX_LENGTH: Final = 254
+
+
+def collapse_whitespace(text: str) -> str:
+    """Strip the ends and collapse every run of whitespace to one space."""
+    return " ".join(text.split())
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether the text holds a control character (never valid in a contact detail)."""
+    return _CONTROL.search(text) is not None
+
+
+def normalise_postcode(text: str) -> str | None:
+    """'sw1a1aa' -> 'SW1A 1AA'; None when it is not a UK postcode."""
+    compact = "".join(text.split()).upper()
+    if _POSTCODE_COMPACT.match(compact) is None:
+        return None
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def normalise_identifier(text: str) -> str:
+    """The identifier without spaces."""
+    return "".join(text.split())
+
+
+def nhs_check_digit(first_nine: str) -> int | None:
+    """The modulus-11 check digit of nine digits; None when no valid number can end them."""
+    total = sum(int(d) * w for d, w in zip(first_nine, _NHS_WEIGHTS, strict=True))
+    check = (11 - total % 11) % 11
+    return None if check == 10 else check
+
+
+def is_valid_nhs_number(identifier: str) -> bool:
+    """Ten digits whose last is the modulus-11 check digit of the first nine."""
+    if len(identifier) != 10 or not identifier.isascii() or not identifier.isdigit():
+        return False
+    return nhs_check_digit(identifier[:9]) == int(identifier[9])
+
+
+def normalise_phone(text: str) -> str | None:
+    """A UK phone number with its spacing collapsed; None when it is not one."""
+    phone = collapse_whitespace(text)
+    if _PHONE.match(phone.replace(" ", "")) is None:
+        return None
+    return phone
+
+
+def normalise_email(text: str) -> str | None:
+    """The email address stripped and lower-cased; None when it is not one."""
+    email = text.strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH or _EMAIL.match(email) is None:
+        return None
+    return email
