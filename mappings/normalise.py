@@ -8,6 +8,7 @@ compute its keys with these same functions, never with its own variant.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mappings.addresses import STREET_SUFFIXES, address_text, address_tokens
 from mappings.dates import DateParts, date_parts, swapped_day_month
@@ -72,6 +73,9 @@ def _parts(text: str) -> list[str]:
     return fold(text).split()
 
 
+# Names repeat a great deal across 11 million children (common names are very common), so the
+# keys of a whole name are memoised: a reindex then computes each distinct name once.
+@lru_cache(maxsize=131_072)
 def given_name_keys(text: str) -> NameKeys:
     """Keys of given names, nickname groups included."""
     parts = _parts(text)
@@ -83,6 +87,7 @@ def given_name_keys(text: str) -> NameKeys:
     )
 
 
+@lru_cache(maxsize=131_072)
 def family_name_keys(text: str) -> NameKeys:
     """Keys of a family name; family names have no nickname groups."""
     parts = _parts(text)

@@ -11,13 +11,13 @@ from mappings import ALIAS, INDEX_VERSION, index_mappings, index_settings, physi
 
 
 def test_physical_index_name_is_versioned_and_timestamped_in_utc() -> None:
-    now = datetime(2026, 11, 26, 1, 22, 33, tzinfo=UTC)
-    assert physical_index_name(now) == f"children-v{INDEX_VERSION}-20261126t012233"
+    now = datetime(2026, 11, 26, 1, 22, 33, 456789, tzinfo=UTC)
+    assert physical_index_name(now) == f"children-v{INDEX_VERSION}-20261126t012233456"
 
 
 def test_physical_index_name_converts_local_time_to_utc() -> None:
     local = datetime(2026, 11, 26, 2, 22, 33, tzinfo=timezone(timedelta(hours=1)))
-    assert physical_index_name(local).endswith("-20261126t012233")
+    assert physical_index_name(local).endswith("-20261126t012233000")
 
 
 def test_physical_index_name_refuses_a_naive_datetime() -> None:

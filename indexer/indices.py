@@ -1,0 +1,77 @@
+"""Physical indices behind the read alias: create, finish, swap, roll back, clean up."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from elasticsearch import Elasticsearch
+from elasticsearch import exceptions as es_exceptions
+
+from mappings.index_definition import index_mappings, index_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AliasState:
+    """The index the alias points to, and the other physical indices, newest first."""
+
+    live: str | None
+    others: tuple[str, ...]
+
+
+def create_for_bulk(client: Elasticsearch, name: str) -> None:
+    """A new physical index tuned for a bulk build: no refresh, no replicas."""
+    client.indices.create(
+        index=name,
+        settings=index_settings(replicas=0, refresh_interval="-1"),
+        mappings=index_mappings(),
+    )
+
+
+def finish_bulk(client: Elasticsearch, name: str, *, replicas: int) -> None:
+    """Restore the serving settings after a bulk build and make everything searchable."""
+    serving = index_settings(replicas=replicas)
+    client.indices.put_settings(
+        index=name,
+        settings={
+            "number_of_replicas": serving["number_of_replicas"],
+            "refresh_interval": serving["refresh_interval"],
+        },
+    )
+    client.indices.refresh(index=name)
+
+
+def alias_state(client: Elasticsearch, *, alias: str) -> AliasState:
+    """Where the alias points, and the other indices of its family (newest name first)."""
+    try:
+        found = client.indices.get(index=f"{alias}-*", expand_wildcards="open")
+    except es_exceptions.NotFoundError:
+        return AliasState(live=None, others=())
+    live = None
+    others: list[str] = []
+    for name, body in found.items():
+        if alias in body.get("aliases", {}):
+            live = name
+        else:
+            others.append(name)
+    return AliasState(live=live, others=tuple(sorted(others, reverse=True)))
+
+
+def swap_alias(client: Elasticsearch, *, alias: str, new: str, old: str | None) -> None:
+    """Point the alias at `new` in one atomic step (searches never see it missing)."""
+    actions: list[dict[str, dict[str, str]]] = [{"add": {"index": new, "alias": alias}}]
+    if old is not None:
+        actions.insert(0, {"remove": {"index": old, "alias": alias}})
+    client.indices.update_aliases(actions=actions)
+    log.info("alias %s now points at %s (was %s)", alias, new, old)
+
+
+def delete_indices(client: Elasticsearch, names: list[str]) -> None:
+    for name in names:
+        try:
+            client.indices.delete(index=name)
+            log.info("deleted index %s", name)
+        except es_exceptions.NotFoundError:
+            continue

@@ -1,0 +1,244 @@
+"""Full reindex: a new physical index from one PostgreSQL snapshot, caught up, verified, swapped.
+
+Searches go on throughout: the read alias keeps pointing at the live index until one atomic
+swap. Changes committed while the build runs reach the new index too: the build is registered
+in `index_build` before the snapshot is taken, and every indexer (this one's catch-up included)
+writes queued changes to the building index as well as to the live one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+from sqlalchemy import Connection, Engine, text
+
+from indexer.actions import index_action
+from indexer.bulk import BulkOutcome
+from indexer.indices import alias_state, create_for_bulk, delete_indices, finish_bulk, swap_alias
+from indexer.progress import progress_bar
+from indexer.source import count_children, iter_all_children
+from indexer.sync import Writer, drain
+from mappings.document import ChildRecord
+from mappings.index_definition import physical_index_name
+
+log = logging.getLogger(__name__)
+
+
+class ReindexError(RuntimeError):
+    """The reindex failed; the live alias was left untouched."""
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent reading PostgreSQL, building documents, and in Elasticsearch's bulk API."""
+
+    read_s: float = 0.0
+    build_s: float = 0.0
+    bulk_s: float = 0.0
+
+
+@dataclass
+class ReindexReport:
+    index: str
+    previous: str | None
+    documents: int
+    seconds: float
+    caught_up: int
+    deleted: list[str] = field(default_factory=list)
+    stages: StageTimes = field(default_factory=StageTimes)
+
+    @property
+    def rate(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+
+def _timed_records(records: Iterator[ChildRecord], stages: StageTimes) -> Iterator[ChildRecord]:
+    while True:
+        started = time.perf_counter()
+        try:
+            record = next(records)
+        except StopIteration:
+            stages.read_s += time.perf_counter() - started
+            return
+        stages.read_s += time.perf_counter() - started
+        yield record
+
+
+def _timed_actions(
+    records: Iterator[ChildRecord], *, index: str, stages: StageTimes
+) -> Iterator[dict[str, Any]]:
+    for record in records:
+        started = time.perf_counter()
+        action = index_action(record, index=index)
+        stages.build_s += time.perf_counter() - started
+        yield action
+
+
+def _set_state(engine: Engine, name: str, state: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO index_build (name, state) VALUES (:name, :state) "
+                "ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, "
+                "finished_at = CASE WHEN EXCLUDED.state = 'building' THEN NULL "
+                "ELSE clock_timestamp() END"
+            ),
+            {"name": name, "state": state},
+        )
+
+
+def _bulk_snapshot(
+    connection: Connection,
+    client: Elasticsearch,
+    *,
+    index: str,
+    batch_size: int,
+    threads: int,
+    show_progress: bool,
+    stages: StageTimes,
+) -> int:
+    """Stream the snapshot into `index`; returns the number of documents written."""
+    expected = count_children(connection=connection)
+    records = _timed_records(
+        iter_all_children(connection=connection, batch_size=batch_size), stages
+    )
+    actions = _timed_actions(records, index=index, stages=stages)
+    outcome = BulkOutcome()
+    started = time.perf_counter()
+    with progress_bar(total=expected, label=f"reindex {index}", enabled=show_progress) as advance:
+        for ok, item in helpers.parallel_bulk(
+            client,
+            actions,
+            thread_count=threads,
+            chunk_size=batch_size,
+            queue_size=threads * 2,
+            raise_on_error=False,
+            raise_on_exception=False,
+        ):
+            outcome.add(ok, item)
+            advance(1)
+    stages.bulk_s = max(0.0, time.perf_counter() - started - stages.read_s - stages.build_s)
+    failures = {**outcome.rejected, **outcome.retryable}
+    if failures:
+        sample = "; ".join(f"{doc_id}: {why}" for (_, doc_id), why in list(failures.items())[:3])
+        raise ReindexError(f"{len(failures)} documents were not indexed ({sample})")
+    return len(outcome.written) + len(outcome.superseded)
+
+
+def _verify(
+    *,
+    engine: Engine,
+    client: Elasticsearch,
+    index: str,
+    catch_up: Callable[[], int],
+    attempts: int = 5,
+) -> int:
+    """Catch up on queued changes until the index holds exactly the children in PostgreSQL."""
+    caught_up = 0
+    es_count = pg_count = -1
+    for _ in range(attempts):
+        caught_up += catch_up()
+        client.indices.refresh(index=index)
+        with engine.connect() as connection:
+            pg_count = count_children(connection=connection)
+        es_count = int(client.count(index=index)["count"])
+        if es_count == pg_count:
+            return caught_up
+        time.sleep(0.5)
+    raise ReindexError(
+        f"index {index} holds {es_count} documents but PostgreSQL has {pg_count} children"
+    )
+
+
+def reindex(
+    *,
+    engine: Engine,
+    client: Elasticsearch,
+    alias: str,
+    replicas: int,
+    batch_size: int,
+    threads: int,
+    writer: Writer,
+    show_progress: bool = True,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ReindexReport:
+    """Build a new index from PostgreSQL, catch it up, verify it, and swap the alias to it."""
+    started = time.perf_counter()
+    name = physical_index_name(now())
+    previous = alias_state(client, alias=alias).live
+    stages = StageTimes()
+    create_for_bulk(client, name)
+    try:
+        # Registered before the snapshot: changes committed after it are written here too.
+        _set_state(engine, name, "building")
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                documents = _bulk_snapshot(
+                    connection,
+                    client,
+                    index=name,
+                    batch_size=batch_size,
+                    threads=threads,
+                    show_progress=show_progress,
+                    stages=stages,
+                )
+        finish_bulk(client, name, replicas=replicas)
+        caught_up = _verify(
+            engine=engine,
+            client=client,
+            index=name,
+            catch_up=lambda: drain(
+                engine=engine, client=client, alias=alias, limit=batch_size, writer=writer
+            ),
+        )
+        swap_alias(client, alias=alias, new=name, old=previous)
+    except Exception as exc:
+        _set_state(engine, name, "failed")
+        delete_indices(client, [name])
+        if isinstance(exc, ReindexError):
+            raise
+        raise ReindexError(f"reindex into {name} failed: {exc}") from exc
+    _set_state(engine, name, "done")
+    # Keep the new index and the one before it (for --rollback); older ones go.
+    state = alias_state(client, alias=alias)
+    stale = [other for other in state.others if other != previous]
+    delete_indices(client, stale)
+    return ReindexReport(
+        index=name,
+        previous=previous,
+        documents=documents,
+        seconds=time.perf_counter() - started,
+        caught_up=caught_up,
+        deleted=stale,
+        stages=stages,
+    )
+
+
+def rollback(*, engine: Engine, client: Elasticsearch, alias: str) -> tuple[str, str]:
+    """Point the alias back at the previous index and queue what changed since it was built."""
+    state = alias_state(client, alias=alias)
+    if state.live is None or not state.others:
+        raise ReindexError("there is no previous index to roll back to")
+    target = state.others[0]
+    with engine.begin() as connection:
+        started = connection.execute(
+            text("SELECT started_at FROM index_build WHERE name = :name"), {"name": target}
+        ).scalar()
+        # The previous index misses what changed after its snapshot: queue those children.
+        connection.execute(
+            text(
+                "INSERT INTO index_outbox (child_id, identifier, record_version, operation) "
+                "SELECT id, identifier, record_version, 'upsert' FROM child "
+                "WHERE CAST(:since AS timestamptz) IS NULL OR updated_at >= :since"
+            ),
+            {"since": started},
+        )
+    swap_alias(client, alias=alias, new=target, old=state.live)
+    return state.live, target

@@ -1,0 +1,67 @@
+"""The long-running indexer process: the outbox consumer with signal handling and restarts."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+from elasticsearch import Elasticsearch
+from elasticsearch import exceptions as es_exceptions
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from contactpoint.settings import Settings
+from indexer.indices import alias_state
+from indexer.reindex import ReindexError, reindex
+from indexer.sync import retrying_writer, run_forever
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> None:
+    """Run until SIGINT/SIGTERM; a lost server pauses the work, it never ends it."""
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        log.info("signal %s: stopping after the current batch", signum)
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    writer = retrying_writer(
+        attempts=settings.indexer_retry_attempts, max_wait_s=settings.indexer_max_backoff_s
+    )
+    backoff = 1.0
+    while not stopping:
+        try:
+            if alias_state(client, alias=settings.index_alias).live is None:
+                log.info("no live index yet: building the first one")
+                reindex(
+                    engine=engine,
+                    client=client,
+                    alias=settings.index_alias,
+                    replicas=settings.index_replicas,
+                    batch_size=settings.reindex_batch_size,
+                    threads=settings.reindex_threads,
+                    writer=writer,
+                    show_progress=False,
+                )
+            run_forever(
+                engine=engine,
+                client=client,
+                alias=settings.index_alias,
+                limit=settings.indexer_batch_size,
+                writer=writer,
+                poll_interval_s=settings.indexer_poll_interval_s,
+                max_backoff_s=settings.indexer_max_backoff_s,
+                should_stop=lambda: stopping,
+            )
+            backoff = 1.0
+        except (OperationalError, es_exceptions.TransportError, ReindexError) as exc:
+            log.warning("indexer paused for %.0f s: %s", backoff, exc)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, settings.indexer_max_backoff_s)
+    log.info("indexer stopped")
