@@ -35,9 +35,7 @@ def create_app() -> FastAPI:
     async def healthz() -> JSONResponse:
         """PostgreSQL and Elasticsearch status; 503 when either is down."""
         pg = await run_in_threadpool(postgres_health, app.state.engine)
-        es = await run_in_threadpool(
-            elasticsearch_health, app.state.es, alias=settings.index_alias
-        )
+        es = await run_in_threadpool(elasticsearch_health, app.state.es, alias=settings.index_alias)
         healthy = pg["status"] == "up" and es["status"] == "up"
         body = {"status": "ok" if healthy else "degraded", "postgres": pg, "elasticsearch": es}
         return JSONResponse(body, status_code=200 if healthy else 503)
