@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from contactpoint.cli_access import audit_app, clients_app, users_app
 from contactpoint.settings import get_settings
 
 app = typer.Typer(help="ContactPoint: the national contacts index.", no_args_is_help=True)
@@ -18,6 +19,9 @@ app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
 indexer_app = typer.Typer(help="Keep the search index in step with PostgreSQL.")
 app.add_typer(indexer_app, name="indexer")
+app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(message: str, code: int = 1) -> None:

@@ -73,6 +73,37 @@ class Settings(BaseSettings):
     # Bulk load.
     load_batch_size: int = 2000
 
+    # Access and audit (issue 5). Sessions, lockout and rate limits of sign-in; argon2id cost.
+    session_idle_timeout_s: int = 15 * 60
+    session_absolute_timeout_s: int = 8 * 60 * 60
+    session_cookie_name: str = "cp_session"
+    # Off only for plain-HTTP local development; the cookie is otherwise never sent in clear.
+    session_cookie_secure: bool = True
+    password_min_length: int = 12
+    pin_min_digits: int = 4
+    pin_max_digits: int = 8
+    lockout_threshold: int = 5
+    lockout_duration_s: int = 15 * 60
+    sign_in_rate_window_s: int = 5 * 60
+    sign_in_rate_per_username: int = 10
+    sign_in_rate_per_address: int = 50
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 64 * 1024
+    argon2_parallelism: int = 4
+    totp_issuer: str = "ContactPoint"
+    # Serve /docs and /openapi.json (off: every route must declare a permission).
+    api_docs: bool = False
+    audit_page_max: int = 500
+    # Misuse report: volume outliers, out-of-hours use and fishing.
+    misuse_window_days: int = 7
+    misuse_volume_factor: float = 3.0
+    misuse_volume_mad_k: float = 5.0
+    misuse_volume_min_searches: int = 20
+    misuse_zero_result_threshold: int = 10
+    working_hours_timezone: str = "Europe/London"
+    working_hours_start: int = 7
+    working_hours_end: int = 19
+
     @property
     def secrets_file(self) -> Path:
         """Generated passwords of the project-local servers (mode 0600)."""

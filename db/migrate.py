@@ -20,6 +20,8 @@ _MIGRATION_LOCK_KEY: Final = 0x43504D4947524154
 _NEVER_GRANTED: Final = ("alembic_version",)
 # Shields are history: the application records removals, it never deletes one.
 _NO_DELETE: Final = ("shield",)
+# The audit is append-only: the application may read and add rows, never change or remove one.
+_APPEND_ONLY: Final = ("audit_event",)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -51,6 +53,8 @@ def grant_app_role(*, connection: Connection, role: str = APP_ROLE) -> bool:
         connection.execute(text(f"REVOKE ALL ON {schema}.{quote(table)} FROM {grantee}"))
     for table in _NO_DELETE:
         connection.execute(text(f"REVOKE DELETE ON {schema}.{quote(table)} FROM {grantee}"))
+    for table in _APPEND_ONLY:
+        connection.execute(text(f"REVOKE UPDATE, DELETE ON {schema}.{quote(table)} FROM {grantee}"))
     return True
 
 

@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import sessionmaker
 
 from contactpoint.es_client import make_client
 from contactpoint.settings import get_settings
 from db.session import make_engine
-from searchapi.health import elasticsearch_health, postgres_health
+from searchapi.errors import install_error_handlers
+from searchapi.guard import enforce_declared_permissions
+from searchapi.middleware import RequestIdMiddleware
+from searchapi.routes import admin, audit, auth, operations
 
 
 def create_app() -> FastAPI:
@@ -22,6 +24,7 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.effective_database_url())
+        app.state.session_factory = sessionmaker(bind=app.state.engine, expire_on_commit=False)
         app.state.es = make_client(settings, purpose="api")
         try:
             yield
@@ -29,15 +32,19 @@ def create_app() -> FastAPI:
             app.state.es.close()
             app.state.engine.dispose()
 
-    app = FastAPI(title="ContactPoint", version="0.1.0", lifespan=lifespan)
-
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> JSONResponse:
-        """PostgreSQL and Elasticsearch status; 503 when either is down."""
-        pg = await run_in_threadpool(postgres_health, app.state.engine)
-        es = await run_in_threadpool(elasticsearch_health, app.state.es, alias=settings.index_alias)
-        healthy = pg["status"] == "up" and es["status"] == "up"
-        body = {"status": "ok" if healthy else "degraded", "postgres": pg, "elasticsearch": es}
-        return JSONResponse(body, status_code=200 if healthy else 503)
-
+    docs = settings.api_docs
+    app = FastAPI(
+        title="ContactPoint",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    for router in (operations.router, auth.router, audit.router, admin.router):
+        app.include_router(router)
+    # Deny by default: an app with a route that declares no permission does not start.
+    enforce_declared_permissions(app, docs=docs)
     return app

@@ -1,11 +1,23 @@
 """The SQLAlchemy models of the ContactPoint schema."""
 
+from db.models.access import (
+    ApiClient,
+    AppUser,
+    SignInLockout,
+    SignInThrottle,
+    UserAuthority,
+    UserSession,
+)
+from db.models.audit import AuditEvent
 from db.models.base import Base
 from db.models.children import Carer, Child
 from db.models.involvements import Involvement, Shield
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
 
 __all__ = [
+    "ApiClient",
+    "AppUser",
+    "AuditEvent",
     "Base",
     "Carer",
     "Child",
@@ -14,4 +26,8 @@ __all__ = [
     "Organisation",
     "Practitioner",
     "Shield",
+    "SignInLockout",
+    "SignInThrottle",
+    "UserAuthority",
+    "UserSession",
 ]

@@ -10,16 +10,17 @@ from sqlalchemy import Engine, create_engine, pool, text
 from contactpoint.demo_data import write_demo_file
 from contactpoint.settings import Settings
 from db.loader import load_file
-from db.models import Base
 from indexer.indices import alias_state, delete_indices
 
+# The child records and the index's bookkeeping; users, clients and the audit are left alone.
+CHILD_TABLES = ("child", "carer", "involvement", "shield", "organisation", "practitioner")
 BOOKKEEPING = ("index_outbox", "index_dead_letter", "index_build")
 
 
 def reset_everything(*, settings: Settings, client: Elasticsearch) -> None:
-    """Empty every table and delete every index of the alias's family."""
+    """Empty the child tables and the outbox, and delete every index of the alias's family."""
     owner = create_engine(settings.effective_migration_url(), poolclass=pool.NullPool)
-    tables = [table.name for table in Base.metadata.sorted_tables] + list(BOOKKEEPING)
+    tables = [*CHILD_TABLES, *BOOKKEEPING]
     with owner.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     owner.dispose()

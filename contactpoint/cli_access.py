@@ -1,0 +1,293 @@
+"""`contactpoint users|clients|audit`: accounts, CMS clients and the audit, from the shell.
+
+The same service functions as the API's admin and audit routes; each change is audited with
+the operating-system user as the actor (`cli:NAME`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from contactpoint.settings import get_settings
+
+users_app = typer.Typer(help="Accounts of people: create, suspend, reinstate, reset, list.")
+clients_app = typer.Typer(help="Case-management systems and their API keys.")
+audit_app = typer.Typer(help="Export the audit and report possible misuse.")
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a service call; its refusals become a one-line error and exit status 1."""
+    from db.access import AccessError
+
+    try:
+        return action()
+    except AccessError as exc:
+        _fail(exc.message)
+        raise AssertionError("unreachable") from exc
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _read_secrets() -> tuple[str, str]:
+    """The password and the PIN: two lines of standard input (prompted for on a terminal)."""
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        pin = typer.prompt("PIN", hide_input=True, confirmation_prompt=True)
+        return str(password), str(pin)
+    password = sys.stdin.readline().rstrip("\r\n")
+    pin = sys.stdin.readline().rstrip("\r\n")
+    if not password or not pin:
+        _fail("give the password and the PIN on two lines of standard input")
+    return password, pin
+
+
+def _moment(value: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO date or time; a date means its start (or, for an end, the next day's start)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"not an ISO date or time: {value!r}")
+        raise
+    if len(value) == 10:
+        day = date.fromisoformat(value) + timedelta(days=1 if end_of_day else 0)
+        parsed = datetime(day.year, day.month, day.day)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="Repeatable.")],
+    authority: Annotated[list[str] | None, typer.Option("--authority", help="LA code")] = None,
+    organisation: Annotated[str | None, typer.Option()] = None,
+    child_protection: Annotated[bool, typer.Option("--child-protection")] = False,
+    expires: Annotated[str | None, typer.Option(help="Last day (or time) of access.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Demo account (codes printable).")] = False,
+) -> None:
+    """Create USERNAME; reads the password and PIN from stdin; prints the token enrolment."""
+    from db.access import NewUser, Principal, create_user, roles_from
+    from db.session import session_scope
+
+    roles = roles_from(role)
+    if len(roles) != len(set(role)):
+        _fail(f"unknown role among {', '.join(role)}")
+    password, pin = _read_secrets()
+    new = NewUser(
+        username=username,
+        roles=roles,
+        authorities=frozenset(authority or ()),
+        organisation=organisation,
+        child_protection=child_protection,
+        expires_at=_moment(expires, end_of_day=True) if expires else None,
+        is_demo=demo,
+    )
+    with session_scope() as session:
+        enrolment = _run(
+            lambda: create_user(
+                session=session,
+                settings=get_settings(),
+                actor=Principal.operator(),
+                request_id=None,
+                new=new,
+                password=password,
+                pin=pin,
+            )
+        )
+    _echo_json(dataclasses.asdict(enrolment))
+
+
+@users_app.command("suspend")
+def users_suspend(username: str) -> None:
+    """Suspend USERNAME and end every session of theirs."""
+    from db.access import Principal, suspend_user
+    from db.session import session_scope
+
+    with session_scope() as session:
+        ended = _run(
+            lambda: suspend_user(
+                session=session, actor=Principal.operator(), request_id=None, username=username
+            )
+        )
+    typer.echo(f"suspended {username}; ended {ended} sessions")
+
+
+@users_app.command("reinstate")
+def users_reinstate(username: str) -> None:
+    """Lift the suspension of USERNAME."""
+    from db.access import Principal, reinstate_user
+    from db.session import session_scope
+
+    with session_scope() as session:
+        _run(
+            lambda: reinstate_user(
+                session=session, actor=Principal.operator(), request_id=None, username=username
+            )
+        )
+    typer.echo(f"reinstated {username}")
+
+
+@users_app.command("reset")
+def users_reset(username: str) -> None:
+    """New password and PIN (stdin) and token secret for USERNAME; unlocks, ends sessions."""
+    from db.access import Principal, reset_user
+    from db.session import session_scope
+
+    password, pin = _read_secrets()
+    with session_scope() as session:
+        enrolment = _run(
+            lambda: reset_user(
+                session=session,
+                settings=get_settings(),
+                actor=Principal.operator(),
+                request_id=None,
+                username=username,
+                password=password,
+                pin=pin,
+            )
+        )
+    _echo_json(dataclasses.asdict(enrolment))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account as JSON (no secrets)."""
+    from db.access import describe_user, list_users
+    from db.session import session_scope
+
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        _echo_json([describe_user(user, now=now) for user in list_users(session=session)])
+
+
+@users_app.command("totp")
+def users_totp(username: str) -> None:
+    """The current one-time code of a DEMO account (refused for real accounts)."""
+    from db.access import demo_code
+    from db.session import session_scope
+
+    with session_scope() as session:
+        typer.echo(_run(lambda: demo_code(session=session, username=username)))
+
+
+@clients_app.command("create")
+def clients_create(
+    name: str,
+    authority: Annotated[str, typer.Option("--authority", help="LA code")],
+    role: Annotated[list[str] | None, typer.Option("--role")] = None,
+) -> None:
+    """Register CMS NAME for AUTHORITY; prints its API key once (only a digest is kept)."""
+    from db.access import Principal, create_client, roles_from
+    from db.session import session_scope
+
+    names = role or ["practitioner"]
+    roles = roles_from(names)
+    if len(roles) != len(set(names)):
+        _fail(f"unknown role among {', '.join(names)}")
+    with session_scope() as session:
+        issued = _run(
+            lambda: create_client(
+                session=session,
+                actor=Principal.operator(),
+                request_id=None,
+                name=name,
+                roles=roles,
+                authority=authority,
+            )
+        )
+    typer.echo("Store this key now: it is shown once and cannot be recovered.", err=True)
+    _echo_json({"name": issued.name, "key": issued.key})
+
+
+@clients_app.command("revoke")
+def clients_revoke(name: str) -> None:
+    """Revoke the API key of CMS NAME."""
+    from db.access import Principal, revoke_client
+    from db.session import session_scope
+
+    with session_scope() as session:
+        _run(
+            lambda: revoke_client(
+                session=session, actor=Principal.operator(), request_id=None, name=name
+            )
+        )
+    typer.echo(f"revoked {name}")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """Every CMS client as JSON (no keys)."""
+    from db.access import list_clients
+    from db.session import session_scope
+
+    with session_scope() as session:
+        _echo_json(list_clients(session=session))
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[str, typer.Option("--from", help="ISO date or time (inclusive)")],
+    until: Annotated[str, typer.Option("--to", help="ISO date (inclusive) or time")],
+) -> None:
+    """Audit events between --from and --to as JSON Lines on stdout, oldest first."""
+    from db.access import Principal
+    from db.audit import AuditEventType, AuditFilter, event_as_dict, iter_events, record_audit
+    from db.session import session_scope
+
+    where = AuditFilter(since=_moment(since), until=_moment(until, end_of_day=True))
+    # The export is audited (and committed) before anything is shown.
+    with session_scope() as session:
+        record_audit(
+            session=session,
+            event=AuditEventType.AUDIT_EXPORTED,
+            principal=Principal.operator(),
+            request_id=None,
+            details={"from": since, "to": until},
+        )
+    with session_scope() as session:
+        for event in iter_events(session=session, where=where):
+            typer.echo(json.dumps(event_as_dict(event), default=str))
+
+
+@audit_app.command("report")
+def audit_report(
+    since: Annotated[
+        str | None, typer.Option("--from", help="Default: the window before --to")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Default: now")] = None,
+) -> None:
+    """Users whose use looks like misuse, as JSON."""
+    from db.access import Principal
+    from db.audit import AuditEventType, MisuseRules, misuse_report, record_audit
+    from db.session import session_scope
+
+    settings = get_settings()
+    end = _moment(until, end_of_day=True) if until else datetime.now(UTC)
+    start = _moment(since) if since else end - timedelta(days=settings.misuse_window_days)
+    with session_scope() as session:
+        record_audit(
+            session=session,
+            event=AuditEventType.MISUSE_REPORT,
+            principal=Principal.operator(),
+            request_id=None,
+            details={"from": start.isoformat(), "to": end.isoformat()},
+        )
+        report = misuse_report(
+            session=session, since=start, until=end, rules=MisuseRules.from_settings(settings)
+        )
+    _echo_json(report.as_dict())

@@ -1,0 +1,98 @@
+"""CMS clients: created with a key shown once (only its digest is kept), revocable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.access.credentials import digest, new_api_key
+from db.access.errors import Conflict, InvalidInput, NotFound
+from db.access.principal import Principal
+from db.access.roles import CLIENT_ROLES, Role
+from db.audit import AuditEventType, record_audit
+from db.models import ApiClient, LocalAuthority
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new client's API key: printed once, never retrievable again."""
+
+    name: str
+    key: str
+
+
+def create_client(
+    *,
+    session: Session,
+    actor: Principal,
+    request_id: str | None,
+    name: str,
+    roles: frozenset[Role],
+    authority: str,
+) -> IssuedKey:
+    """Register a CMS of one local authority that may act for users of `roles`."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("a client name has 1 to 100 characters")
+    if not roles or roles - CLIENT_ROLES:
+        allowed = ", ".join(sorted(CLIENT_ROLES))
+        raise InvalidInput(f"a client's roles are among: {allowed}")
+    if session.get(LocalAuthority, authority) is None:
+        raise InvalidInput(f"unknown local authority: {authority}")
+    if session.scalars(select(ApiClient.id).where(ApiClient.name == name)).first():
+        raise Conflict(f"The client name {name!r} is taken.")
+    key_id, key = new_api_key()
+    client = ApiClient(
+        name=name,
+        key_id=key_id,
+        key_hash=digest(key),
+        roles=sorted(roles),
+        local_authority_code=authority,
+    )
+    session.add(client)
+    session.flush()
+    record_audit(
+        session=session,
+        event=AuditEventType.CLIENT_CREATED,
+        principal=actor,
+        request_id=request_id,
+        subject=name,
+        authorities=[authority],
+        details={"roles": sorted(roles), "authority": authority, "key_id": key_id},
+    )
+    return IssuedKey(name=name, key=key)
+
+
+def revoke_client(*, session: Session, actor: Principal, request_id: str | None, name: str) -> None:
+    """Revoke a client's key: its next request is refused."""
+    client = session.scalars(select(ApiClient).where(ApiClient.name == name)).one_or_none()
+    if client is None:
+        raise NotFound(f"There is no client {name!r}.")
+    client.revoked_at = client.revoked_at or datetime.now(UTC)
+    record_audit(
+        session=session,
+        event=AuditEventType.CLIENT_REVOKED,
+        principal=actor,
+        request_id=request_id,
+        subject=client.name,
+        authorities=[client.local_authority_code],
+    )
+
+
+def list_clients(*, session: Session) -> list[dict[str, object]]:
+    """Every client (never a key or its digest)."""
+    clients = session.scalars(select(ApiClient).order_by(ApiClient.name))
+    return [
+        {
+            "name": client.name,
+            "key_id": client.key_id,
+            "roles": sorted(client.roles),
+            "authority": client.local_authority_code,
+            "status": "revoked" if client.revoked_at else "active",
+            "created_at": client.created_at.isoformat() if client.created_at else None,
+        }
+        for client in clients
+    ]

@@ -1,0 +1,38 @@
+"""The acting principal: who is acting, with which roles, for which authorities, through what."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+
+from db.access.roles import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in person, or a CMS client acting for one; the CLI operator has no roles."""
+
+    user_id: int | None
+    username: str
+    roles: frozenset[Role]
+    authorities: frozenset[str] = field(default_factory=frozenset)
+    organisation: str | None = None
+    # May break the glass on a shielded child (practitioners with child-protection duties).
+    child_protection: bool = False
+    client_id: int | None = None
+    client_name: str | None = None
+    session_id: int | None = None
+
+    @property
+    def via_client(self) -> bool:
+        """Whether a CMS client (API key) acts for the user."""
+        return self.client_id is not None
+
+    @classmethod
+    def operator(cls) -> Principal:
+        """The person at the command line (audited by operating-system user name)."""
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = "unknown"
+        return cls(user_id=None, username=f"cli:{name}", roles=frozenset(), client_name="cli")

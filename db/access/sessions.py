@@ -1,0 +1,74 @@
+"""Server-side sessions: opened at sign-in, found by the digest of their token, revocable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.access.credentials import digest, new_session_token
+from db.access.errors import NotAuthenticated
+from db.models import AppUser, UserSession
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a session lives without use, and at most."""
+
+    idle: timedelta
+    absolute: timedelta
+
+
+def open_session(
+    *, session: Session, user: AppUser, client_address: str | None, now: datetime
+) -> tuple[str, UserSession]:
+    """A new session of `user`: the token (given to the caller once) and the stored row."""
+    token = new_session_token()
+    row = UserSession(
+        token_hash=digest(token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        client_address=client_address,
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def use_session(
+    *, session: Session, token: str, limits: SessionLimits, now: datetime
+) -> UserSession:
+    """The live session of `token`, its idle clock restarted; NotAuthenticated otherwise."""
+    row = session.scalars(
+        select(UserSession).where(UserSession.token_hash == digest(token))
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("The session is not valid: sign in again.")
+    if now - row.last_seen_at > limits.idle or now - row.created_at > limits.absolute:
+        raise NotAuthenticated("The session has expired: sign in again.")
+    row.last_seen_at = now
+    session.flush()
+    return row
+
+
+def revoke_session(*, session: Session, session_id: int, now: datetime) -> None:
+    """End one session (sign-out)."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_user_sessions(*, session: Session, user_id: int, now: datetime) -> int:
+    """End every live session of a user (suspension, reset); how many were ended."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(UserSession.id)
+    )
+    return len(result.all())

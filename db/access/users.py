@@ -1,0 +1,244 @@
+"""Accounts of people: create, suspend, reinstate, reset, list; each change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contactpoint.settings import Settings
+from db.access import throttle
+from db.access.authenticate import normalise_username
+from db.access.credentials import (
+    current_code,
+    hash_secret,
+    new_totp_secret,
+    password_hasher,
+    password_problem,
+    pin_problem,
+    provisioning_uri,
+)
+from db.access.errors import Conflict, Forbidden, InvalidInput, NotFound
+from db.access.principal import Principal
+from db.access.roles import AUTHORITY_ROLES, Role
+from db.access.sessions import revoke_user_sessions
+from db.audit import AuditEventType, record_audit
+from db.models import AppUser, LocalAuthority, UserAuthority
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What a new (or reset) user needs to enrol a token: shown once, never stored elsewhere."""
+
+    username: str
+    totp_secret: str
+    provisioning_uri: str
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """The account to create."""
+
+    username: str
+    roles: frozenset[Role]
+    authorities: frozenset[str] = frozenset()
+    organisation: str | None = None
+    child_protection: bool = False
+    expires_at: datetime | None = None
+    is_demo: bool = False
+
+
+def _check_secrets(settings: Settings, *, password: str, pin: str) -> None:
+    problem = password_problem(password, min_length=settings.password_min_length) or pin_problem(
+        pin, min_digits=settings.pin_min_digits, max_digits=settings.pin_max_digits
+    )
+    if problem is not None:
+        raise InvalidInput(problem)
+
+
+def _set_credentials(user: AppUser, *, settings: Settings, password: str, pin: str) -> Enrolment:
+    hasher = password_hasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost_kib=settings.argon2_memory_cost_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    user.password_hash = hash_secret(password, hasher=hasher)
+    user.pin_hash = hash_secret(pin, hasher=hasher)
+    user.totp_secret = new_totp_secret()
+    user.totp_last_step = None
+    return Enrolment(
+        username=user.username,
+        totp_secret=user.totp_secret,
+        provisioning_uri=provisioning_uri(
+            user.totp_secret, username=user.username, issuer=settings.totp_issuer
+        ),
+    )
+
+
+def get_user(*, session: Session, username: str) -> AppUser:
+    """The user called `username`; NotFound otherwise."""
+    name = normalise_username(username)
+    user = session.scalars(select(AppUser).where(AppUser.username == name)).one_or_none()
+    if user is None:
+        raise NotFound(f"There is no user {name!r}.")
+    return user
+
+
+def _check_authorities(session: Session, codes: Iterable[str]) -> None:
+    wanted = set(codes)
+    known = set(session.scalars(select(LocalAuthority.code).where(LocalAuthority.code.in_(wanted))))
+    if wanted - known:
+        raise InvalidInput(f"unknown local authority: {', '.join(sorted(wanted - known))}")
+
+
+def create_user(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Principal,
+    request_id: str | None,
+    new: NewUser,
+    password: str,
+    pin: str,
+) -> Enrolment:
+    """Create an account with its password, PIN and a fresh one-time-code secret."""
+    username = normalise_username(new.username)
+    if not new.roles:
+        raise InvalidInput("a user needs at least one role")
+    if new.roles & AUTHORITY_ROLES and not new.authorities:
+        raise InvalidInput("a local authority manager needs at least one --authority")
+    if Role.PRACTITIONER in new.roles and not (new.authorities or new.organisation):
+        raise InvalidInput("a practitioner needs an --authority or an --organisation")
+    if new.child_protection and Role.PRACTITIONER not in new.roles:
+        raise InvalidInput("only a practitioner can carry the child-protection capability")
+    _check_secrets(settings, password=password, pin=pin)
+    _check_authorities(session, new.authorities)
+    if session.scalars(select(AppUser.id).where(AppUser.username == username)).first():
+        raise Conflict(f"The username {username!r} is taken.")
+    user = AppUser(
+        username=username,
+        roles=sorted(new.roles),
+        organisation=new.organisation,
+        child_protection=new.child_protection,
+        is_demo=new.is_demo,
+        expires_at=new.expires_at,
+        authority_links=[UserAuthority(local_authority_code=code) for code in new.authorities],
+    )
+    enrolment = _set_credentials(user, settings=settings, password=password, pin=pin)
+    session.add(user)
+    session.flush()
+    record_audit(
+        session=session,
+        event=AuditEventType.USER_CREATED,
+        principal=actor,
+        request_id=request_id,
+        subject=username,
+        authorities=new.authorities,
+        details={
+            "roles": sorted(new.roles),
+            "authorities": sorted(new.authorities),
+            "organisation": new.organisation,
+            "child_protection": new.child_protection,
+            "expires_at": new.expires_at.isoformat() if new.expires_at else None,
+            "is_demo": new.is_demo,
+        },
+    )
+    return enrolment
+
+
+def suspend_user(
+    *, session: Session, actor: Principal, request_id: str | None, username: str
+) -> int:
+    """Suspend an account and end its sessions; how many sessions were ended."""
+    user = get_user(session=session, username=username)
+    now = datetime.now(UTC)
+    user.suspended_at = user.suspended_at or now
+    ended = revoke_user_sessions(session=session, user_id=user.id, now=now)
+    record_audit(
+        session=session,
+        event=AuditEventType.USER_SUSPENDED,
+        principal=actor,
+        request_id=request_id,
+        subject=user.username,
+        authorities=user.authorities,
+        details={"sessions_ended": ended},
+    )
+    return ended
+
+
+def reinstate_user(
+    *, session: Session, actor: Principal, request_id: str | None, username: str
+) -> None:
+    """Lift a suspension."""
+    user = get_user(session=session, username=username)
+    user.suspended_at = None
+    record_audit(
+        session=session,
+        event=AuditEventType.USER_REINSTATED,
+        principal=actor,
+        request_id=request_id,
+        subject=user.username,
+        authorities=user.authorities,
+    )
+
+
+def reset_user(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Principal,
+    request_id: str | None,
+    username: str,
+    password: str,
+    pin: str,
+) -> Enrolment:
+    """New password, PIN and one-time-code secret; lockout cleared and sessions ended."""
+    _check_secrets(settings, password=password, pin=pin)
+    user = get_user(session=session, username=username)
+    enrolment = _set_credentials(user, settings=settings, password=password, pin=pin)
+    now = datetime.now(UTC)
+    user.credentials_changed_at = now
+    ended = revoke_user_sessions(session=session, user_id=user.id, now=now)
+    throttle.clear_failures(session=session, username=user.username)
+    record_audit(
+        session=session,
+        event=AuditEventType.USER_RESET,
+        principal=actor,
+        request_id=request_id,
+        subject=user.username,
+        authorities=user.authorities,
+        details={"sessions_ended": ended},
+    )
+    return enrolment
+
+
+def list_users(*, session: Session) -> list[AppUser]:
+    """Every account, by username."""
+    return list(session.scalars(select(AppUser).order_by(AppUser.username)))
+
+
+def describe_user(user: AppUser, *, now: datetime) -> dict[str, object]:
+    """The public facts of an account (never a hash or the one-time-code secret)."""
+    expired = user.expires_at is not None and user.expires_at <= now
+    return {
+        "username": user.username,
+        "roles": sorted(user.roles),
+        "authorities": sorted(user.authorities),
+        "organisation": user.organisation,
+        "child_protection": user.child_protection,
+        "is_demo": user.is_demo,
+        "status": "suspended" if user.suspended_at else "expired" if expired else "active",
+        "expires_at": user.expires_at.isoformat() if user.expires_at else None,
+        "created_at": user.created_at.isoformat() if user.created_at else None,
+    }
+
+
+def demo_code(*, session: Session, username: str, now: datetime | None = None) -> str:
+    """The current one-time code of a demo account; refused for every real account."""
+    user = get_user(session=session, username=username)
+    if not user.is_demo:
+        raise Forbidden(f"{user.username!r} is not a demo account: its codes are never shown.")
+    return current_code(user.totp_secret, at=now or datetime.now(UTC))

@@ -1,0 +1,67 @@
+"""The vocabulary of the audit: event types, outcomes and the detail keys of each event."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypedDict
+
+
+class AuditEventType(StrEnum):
+    """What happened (the CHECK of `audit_event.event` lists the same values)."""
+
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+    ACCESS_DENIED = "access_denied"
+    SEARCH = "search"
+    VIEW = "view"
+    SHIELD_APPLIED = "shield_applied"
+    SHIELD_REMOVED = "shield_removed"
+    CONSENT_OVERRIDE = "consent_override"
+    CONTACT_BROKERED = "contact_brokered"
+    USER_CREATED = "user_created"
+    USER_SUSPENDED = "user_suspended"
+    USER_REINSTATED = "user_reinstated"
+    USER_RESET = "user_reset"
+    CLIENT_CREATED = "client_created"
+    CLIENT_REVOKED = "client_revoked"
+    AUDIT_READ = "audit_read"
+    AUDIT_EXPORTED = "audit_exported"
+    MISUSE_REPORT = "misuse_report"
+    LOAD = "load"
+    REINDEX = "reindex"
+
+
+class Outcome(StrEnum):
+    """Whether it succeeded, failed (e.g. a wrong password) or was refused by access control."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+class SignInDetails(TypedDict, total=False):
+    """`sign_in`: why it failed (never the secrets typed)."""
+
+    reason: str
+    failed_factors: list[str]
+    locked_until: str
+
+
+class SearchDetails(TypedDict):
+    """`search`: the criteria as given, how many matched, and the identifiers shown."""
+
+    criteria: dict[str, object]
+    result_count: int
+    identifiers_shown: list[str]
+
+
+class ViewDetails(TypedDict):
+    """`view` (subject = the child's identifier): what was shown, what withheld, and why."""
+
+    identifier: str
+    shown_fields: list[str]
+    withheld_fields: list[str]
+    shielded: bool
+    sensitive: bool
+    break_glass: bool
+    reason: str | None

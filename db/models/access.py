@@ -1,0 +1,143 @@
+"""Who may use ContactPoint: users, their authorities, CMS clients, sessions and throttles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.models.base import Base
+
+
+class AppUser(Base):
+    """A person who signs in: roles, authorities, credential hashes and account state."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("username", name="uq_app_user_username"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    username: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    organisation: Mapped[str | None] = mapped_column(Text)
+    child_protection: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Demo accounts only: `users totp` may print their current code.
+    is_demo: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    password_hash: Mapped[str] = mapped_column(Text)
+    pin_hash: Mapped[str] = mapped_column(Text)
+    totp_secret: Mapped[str] = mapped_column(Text)
+    # The last time step whose code was accepted: a code of that step or earlier is a replay.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    credentials_changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    authority_links: Mapped[list[UserAuthority]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def authorities(self) -> frozenset[str]:
+        """The codes of the local authorities the user belongs to (or manages)."""
+        return frozenset(link.local_authority_code for link in self.authority_links)
+
+
+class UserAuthority(Base):
+    """A user's membership of a local authority."""
+
+    __tablename__ = "app_user_authority"
+    __table_args__ = (Index("ix_app_user_authority_local_authority_code", "local_authority_code"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("app_user.id", name="fk_app_user_authority_user_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    local_authority_code: Mapped[str] = mapped_column(
+        Text,
+        ForeignKey("local_authority.code", name="fk_app_user_authority_local_authority_code"),
+        primary_key=True,
+    )
+
+
+class ApiClient(Base):
+    """A case-management system acting for practitioners of one local authority."""
+
+    __tablename__ = "api_client"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_api_client_name"),
+        UniqueConstraint("key_id", name="uq_api_client_key_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    local_authority_code: Mapped[str] = mapped_column(
+        Text, ForeignKey("local_authority.code", name="fk_api_client_local_authority_code")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A signed-in session, found by the SHA-256 of its token (the token itself is not kept)."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_user_session_token_hash"),
+        Index("ix_user_session_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("app_user.id", name="fk_user_session_user_id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    client_address: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[AppUser] = relationship(lazy="joined")
+
+
+class SignInThrottle(Base):
+    """Sign-in attempts of one bucket ("user:NAME" or "address:IP") in one fixed window."""
+
+    __tablename__ = "sign_in_throttle"
+
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+class SignInLockout(Base):
+    """Consecutive failures of a typed username, whether or not such a user exists."""
+
+    __tablename__ = "sign_in_lockout"
+
+    username: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,138 @@
+"""Every request dependency, as `Annotated` aliases that route handlers only declare.
+
+`Allowed(permission)` is the only way a route gets a principal: it authenticates (401),
+then asks `searchapi.access` whether the principal may (403). `PUBLIC` marks the few routes
+that need no credentials; `searchapi.guard` refuses to build an app with a route that has
+neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from elasticsearch import Elasticsearch
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from contactpoint.settings import Settings, get_settings
+from db.access import (
+    Forbidden,
+    NotAuthenticated,
+    Principal,
+    SessionLimits,
+    principal_for_client,
+    principal_for_session,
+)
+from db.access.credentials import API_KEY_PREFIX
+from searchapi.access import Permission, refusal
+from searchapi.errors import client_address_of, request_id_of
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _db_session(request: Request) -> Iterator[Session]:
+    # scope="function": the commit runs before the response is sent, so a request whose
+    # writes (its audit row included) cannot be committed fails instead of answering.
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(_db_session, scope="function")]
+
+
+def _elasticsearch(request: Request) -> Elasticsearch:
+    client: Elasticsearch = request.app.state.es
+    return client
+
+
+EsDep = Annotated[Elasticsearch, Depends(_elasticsearch)]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the audit needs to know about the request besides the principal."""
+
+    request_id: str
+    client_address: str | None
+
+
+def _request_context(request: Request) -> RequestContext:
+    return RequestContext(
+        request_id=request_id_of(request), client_address=client_address_of(request)
+    )
+
+
+RequestContextDep = Annotated[RequestContext, Depends(_request_context)]
+
+
+def _credential(request: Request, settings: Settings) -> str | None:
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthenticated("Send 'Authorization: Bearer <session token or API key>'.")
+        return value.strip()
+    return request.cookies.get(settings.session_cookie_name)
+
+
+def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    credential = _credential(request, settings)
+    if credential is None:
+        raise NotAuthenticated("Sign in first, or send an API key.")
+    now = datetime.now(UTC)
+    if credential.startswith(API_KEY_PREFIX):
+        principal = principal_for_client(
+            session=session,
+            key=credential,
+            on_behalf_of=request.headers.get("X-On-Behalf-Of"),
+            now=now,
+        )
+    else:
+        limits = SessionLimits(
+            idle=timedelta(seconds=settings.session_idle_timeout_s),
+            absolute=timedelta(seconds=settings.session_absolute_timeout_s),
+        )
+        principal = principal_for_session(session=session, token=credential, limits=limits, now=now)
+    request.state.principal = principal
+    return principal
+
+
+class Allowed:
+    """Dependency: the acting principal, if it holds `permission` (401 or 403 otherwise)."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        reason = refusal(principal, self.permission)
+        if reason is not None:
+            raise Forbidden(reason, actor=principal)
+        return principal
+
+
+class Open:
+    """Dependency marking a route that needs no credentials (health, sign-in)."""
+
+    permission = Permission.PUBLIC
+
+    def __call__(self) -> None:
+        return None
+
+
+PUBLIC = Depends(Open())
+SignedIn = Annotated[Principal, Depends(Allowed(Permission.AUTHENTICATED))]
+SigningOut = Annotated[Principal, Depends(Allowed(Permission.SIGN_OUT))]
+AuditReader = Annotated[Principal, Depends(Allowed(Permission.READ_AUDIT))]
+MisuseReporter = Annotated[Principal, Depends(Allowed(Permission.RUN_MISUSE_REPORT))]
+UserAdmin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_USERS))]
+ClientAdmin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_CLIENTS))]
+# Issue 6: Searcher = Allowed(SEARCH_CHILDREN), Viewer = Allowed(VIEW_CHILD).

@@ -1,0 +1,161 @@
+"""Errors are mapped once: each kind becomes a JSON body with a message and the request id.
+
+No handler ever returns a stack trace or echoes what was sent (a 422 names the fields only,
+so a mistyped password is never reflected). Refusals of signed-in principals are audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from db.access import (
+    AccessError,
+    AccountLocked,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    Principal,
+    TooManyAttempts,
+)
+from db.audit import AuditEventType, Outcome, record_audit
+from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[AccessError], int] = {
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    TooManyAttempts: 429,
+}
+
+
+def request_id_of(request: Request) -> str:
+    """The id the middleware gave this request (a fresh one if it never ran)."""
+    request_id = getattr(request.state, "request_id", None)
+    return request_id if isinstance(request_id, str) else new_request_id()
+
+
+def client_address_of(request: Request) -> str | None:
+    """The caller's address as the server saw it (behind a proxy: its forwarded header)."""
+    return request.client.host if request.client else None
+
+
+def error_response(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """The one shape of every error body."""
+    request_id = request_id_of(request)
+    body = {"message": message, "request_id": request_id, **extra}
+    return JSONResponse(
+        body, status_code=status, headers={REQUEST_ID_HEADER: request_id, **(headers or {})}
+    )
+
+
+def _status_of(error: AccessError) -> int:
+    for kind in type(error).__mro__:
+        if kind in _STATUS:
+            return _STATUS[kind]
+    return 400
+
+
+def _audit_denial(request: Request, actor: Principal, message: str) -> None:
+    factory = request.app.state.session_factory
+    try:
+        with factory.begin() as session:
+            record_audit(
+                session=session,
+                event=AuditEventType.ACCESS_DENIED,
+                principal=actor,
+                request_id=request_id_of(request),
+                outcome=Outcome.DENIED,
+                subject=f"{request.method} {request.url.path}",
+                details={"reason": message},
+                client_address=client_address_of(request),
+            )
+    except SQLAlchemyError:
+        log.exception("could not audit a refusal (request %s)", request_id_of(request))
+
+
+async def access_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """401, 403, 404, 409, 422 and 429 from the access layer and the services."""
+    assert isinstance(exc, AccessError)
+    status = _status_of(exc)
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, NotAuthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, AccountLocked):
+        extra["locked_until"] = exc.locked_until.isoformat()
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after_s)
+        extra["retry_after_s"] = exc.retry_after_s
+    if isinstance(exc, Forbidden):
+        actor = exc.actor or getattr(request.state, "principal", None)
+        if isinstance(actor, Principal):
+            await run_in_threadpool(_audit_denial, request, actor, exc.message)
+    return error_response(request, status, exc.message, headers, **extra)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (unknown path, wrong method) in the same shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+    return error_response(request, exc.status_code, message, dict(exc.headers or {}))
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming the fields and the rule, never echoing the values sent."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error["msg"]}
+        for error in exc.errors()
+    ]
+    return error_response(request, 422, "The request is not valid.", errors=errors)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """500: the details go to the log with the request id, the caller gets only the id."""
+    if isinstance(exc, SQLAlchemyError):
+        # A database error's message can quote the failing row: log its code and frames only.
+        code = getattr(getattr(exc, "orig", None), "pgcode", None)
+        log.error(
+            "unhandled %s (SQLSTATE %s) in %s %s (request %s)\n%s",
+            type(exc).__name__,
+            code,
+            request.method,
+            request.url.path,
+            request_id_of(request),
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+    else:
+        log.error(
+            "unhandled %s in %s %s (request %s)",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            request_id_of(request),
+            exc_info=exc,
+        )
+    return error_response(request, 500, "Something went wrong; quote the request id.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers above on `app`."""
+    app.add_exception_handler(AccessError, access_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)

@@ -1,0 +1,1 @@
+"""The HTTP routes; each declares its permission through `searchapi.deps`."""

@@ -1,0 +1,124 @@
+"""Accounts and CMS clients: thin routes over the same service functions as the CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from db.access import (
+    NewUser,
+    create_client,
+    create_user,
+    describe_user,
+    list_clients,
+    list_users,
+    reinstate_user,
+    revoke_client,
+    suspend_user,
+)
+from searchapi.deps import ClientAdmin, RequestContextDep, SessionDep, SettingsDep, UserAdmin
+from searchapi.schemas import (
+    CreateClientRequest,
+    CreateUserRequest,
+    Done,
+    EnrolmentResponse,
+    IssuedKeyResponse,
+)
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@router.get("/users")
+def get_users(principal: UserAdmin, session: SessionDep) -> list[dict[str, object]]:
+    """Every account (no secrets)."""
+    now = datetime.now(UTC)
+    return [describe_user(user, now=now) for user in list_users(session=session)]
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED)
+def post_user(
+    body: CreateUserRequest,
+    principal: UserAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> EnrolmentResponse:
+    """Create an account; the answer holds the one-time-code secret, shown once."""
+    enrolment = create_user(
+        session=session,
+        settings=settings,
+        actor=principal,
+        request_id=context.request_id,
+        new=NewUser(
+            username=body.username,
+            roles=frozenset(body.roles),
+            authorities=frozenset(body.authorities),
+            organisation=body.organisation,
+            child_protection=body.child_protection,
+            expires_at=body.expires_at,
+        ),
+        password=body.password,
+        pin=body.pin,
+    )
+    return EnrolmentResponse(
+        username=enrolment.username,
+        totp_secret=enrolment.totp_secret,
+        provisioning_uri=enrolment.provisioning_uri,
+    )
+
+
+@router.post("/users/{username}/suspend")
+def post_suspend(
+    username: str, principal: UserAdmin, session: SessionDep, context: RequestContextDep
+) -> Done:
+    """Suspend an account and end its sessions."""
+    ended = suspend_user(
+        session=session, actor=principal, request_id=context.request_id, username=username
+    )
+    return Done(message=f"Suspended {username}; ended {ended} sessions.")
+
+
+@router.post("/users/{username}/reinstate")
+def post_reinstate(
+    username: str, principal: UserAdmin, session: SessionDep, context: RequestContextDep
+) -> Done:
+    """Lift a suspension."""
+    reinstate_user(
+        session=session, actor=principal, request_id=context.request_id, username=username
+    )
+    return Done(message=f"Reinstated {username}.")
+
+
+@router.get("/clients")
+def get_clients(principal: ClientAdmin, session: SessionDep) -> list[dict[str, object]]:
+    """Every CMS client (no keys)."""
+    return list_clients(session=session)
+
+
+@router.post("/clients", status_code=status.HTTP_201_CREATED)
+def post_client(
+    body: CreateClientRequest,
+    principal: ClientAdmin,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> IssuedKeyResponse:
+    """Register a CMS client; the answer holds its API key, shown once."""
+    issued = create_client(
+        session=session,
+        actor=principal,
+        request_id=context.request_id,
+        name=body.name,
+        roles=frozenset(body.roles),
+        authority=body.authority,
+    )
+    return IssuedKeyResponse(name=issued.name, key=issued.key)
+
+
+@router.post("/clients/{name}/revoke")
+def post_revoke_client(
+    name: str, principal: ClientAdmin, session: SessionDep, context: RequestContextDep
+) -> Done:
+    """Revoke a client's API key."""
+    revoke_client(session=session, actor=principal, request_id=context.request_id, name=name)
+    return Done(message=f"Revoked {name}.")

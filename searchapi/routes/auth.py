@@ -1,0 +1,88 @@
+"""Sign-in, sign-out and who am I."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Response
+
+from db.access import Attempt, revoke_session, sign_in
+from db.audit import AuditEventType, record_audit
+from searchapi.access import permissions_of
+from searchapi.deps import PUBLIC, RequestContextDep, SessionDep, SettingsDep, SignedIn, SigningOut
+from searchapi.schemas import Done, LoginRequest, LoginResponse, Me
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/v1/auth/login", dependencies=[PUBLIC])
+def login(
+    body: LoginRequest,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> LoginResponse:
+    """Check username, password, PIN and one-time code; open a session (cookie and token)."""
+    signed = sign_in(
+        session=session,
+        settings=settings,
+        attempt=Attempt(
+            username=body.username,
+            password=body.password,
+            pin=body.pin,
+            code=body.code,
+            client_address=context.client_address,
+            request_id=context.request_id,
+        ),
+    )
+    response.set_cookie(
+        settings.session_cookie_name,
+        signed.token,
+        max_age=settings.session_absolute_timeout_s,
+        httponly=True,
+        secure=settings.session_cookie_secure,
+        samesite="strict",
+        path="/",
+    )
+    return LoginResponse(
+        token=signed.token,
+        expires_at=signed.expires_at,
+        idle_timeout_s=settings.session_idle_timeout_s,
+        me=Me.of(signed.principal, permissions_of(signed.principal)),
+    )
+
+
+@router.post("/v1/auth/logout")
+def logout(
+    principal: SigningOut,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Done:
+    """End the current session."""
+    assert principal.session_id is not None
+    revoke_session(session=session, session_id=principal.session_id, now=datetime.now(UTC))
+    record_audit(
+        session=session,
+        event=AuditEventType.SIGN_OUT,
+        principal=principal,
+        request_id=context.request_id,
+        details={"session_id": principal.session_id},
+        client_address=context.client_address,
+    )
+    response.delete_cookie(
+        settings.session_cookie_name,
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return Done(message="Signed out.")
+
+
+@router.get("/v1/me")
+def me(principal: SignedIn) -> Me:
+    """The acting principal: user, roles, authorities, client and permissions."""
+    return Me.of(principal, permissions_of(principal))

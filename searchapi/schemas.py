@@ -1,0 +1,103 @@
+"""Request and response bodies of the access, audit and admin routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from db.access import Principal, Role
+
+
+class LoginRequest(BaseModel):
+    """The three factors; each is required (an empty one fails like a wrong one)."""
+
+    username: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+    pin: str = Field(max_length=32)
+    code: str = Field(max_length=16, description="The current code of the security token")
+
+
+class Me(BaseModel):
+    """Who is acting, as the service sees it."""
+
+    username: str
+    roles: list[str]
+    authorities: list[str]
+    organisation: str | None
+    child_protection: bool
+    client: str | None
+    permissions: list[str]
+
+    @classmethod
+    def of(cls, principal: Principal, permissions: frozenset[str]) -> Me:
+        """The view of `principal`."""
+        return cls(
+            username=principal.username,
+            roles=sorted(principal.roles),
+            authorities=sorted(principal.authorities),
+            organisation=principal.organisation,
+            child_protection=principal.child_protection,
+            client=principal.client_name,
+            permissions=sorted(permissions),
+        )
+
+
+class LoginResponse(BaseModel):
+    """The session token (also set as an HttpOnly cookie) and its limits."""
+
+    token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    idle_timeout_s: int
+    me: Me
+
+
+class Done(BaseModel):
+    """A change was made."""
+
+    message: str
+
+
+class AuditPage(BaseModel):
+    """Newest first; pass `next_cursor` as `cursor` for the next page."""
+
+    events: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class CreateUserRequest(BaseModel):
+    """A new account (the API twin of `contactpoint users create`)."""
+
+    username: str = Field(max_length=100)
+    roles: list[Role] = Field(min_length=1)
+    authorities: list[str] = Field(default_factory=list)
+    organisation: str | None = Field(default=None, max_length=200)
+    child_protection: bool = False
+    expires_at: datetime | None = None
+    password: str = Field(max_length=1024)
+    pin: str = Field(max_length=32)
+
+
+class EnrolmentResponse(BaseModel):
+    """Shown once: enrol the secret in the user's token or authenticator app."""
+
+    username: str
+    totp_secret: str
+    provisioning_uri: str
+
+
+class CreateClientRequest(BaseModel):
+    """A new CMS client (the API twin of `contactpoint clients create`)."""
+
+    name: str = Field(max_length=100)
+    roles: list[Role] = Field(default_factory=lambda: [Role.PRACTITIONER], min_length=1)
+    authority: str = Field(max_length=20)
+
+
+class IssuedKeyResponse(BaseModel):
+    """Shown once: the client's API key (only its digest is stored)."""
+
+    name: str
+    key: str

@@ -1,0 +1,97 @@
+"""The one access decision: role grants, deny by default, break-glass and the audit scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.access import Principal, Role, roles_from
+from searchapi.access import Permission, audit_scope, permissions_of, refusal
+
+LEEDS, YORK = "E08000035", "E06000014"
+
+
+def _principal(*roles: Role, child_protection: bool = False, session: bool = True) -> Principal:
+    return Principal(
+        user_id=1,
+        username="someone",
+        roles=frozenset(roles),
+        authorities=frozenset({LEEDS}),
+        child_protection=child_protection,
+        session_id=7 if session else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "may", "may_not"),
+    [
+        (
+            Role.PRACTITIONER,
+            {Permission.SEARCH_CHILDREN, Permission.VIEW_CHILD},
+            {Permission.READ_AUDIT, Permission.MANAGE_USERS, Permission.BREAK_GLASS},
+        ),
+        (
+            Role.LA_MANAGER,
+            {Permission.MANAGE_SHIELDS, Permission.OVERRIDE_CONSENT, Permission.READ_AUDIT},
+            {Permission.SEARCH_CHILDREN, Permission.RUN_MISUSE_REPORT},
+        ),
+        (
+            Role.ADMIN,
+            {Permission.MANAGE_USERS, Permission.MANAGE_CLIENTS, Permission.RUN_LOADS},
+            {Permission.SEARCH_CHILDREN, Permission.VIEW_CHILD, Permission.READ_AUDIT},
+        ),
+        (
+            Role.AUDITOR,
+            {Permission.READ_AUDIT, Permission.RUN_MISUSE_REPORT},
+            {Permission.SEARCH_CHILDREN, Permission.VIEW_CHILD, Permission.MANAGE_USERS},
+        ),
+    ],
+    ids=["practitioner", "la-manager", "admin", "auditor"],
+)
+def test_each_role_gets_its_grants_and_nothing_else(
+    role: Role, may: set[Permission], may_not: set[Permission]
+) -> None:
+    granted = permissions_of(_principal(role))
+    assert may <= granted and not (may_not & granted)
+    assert Permission.AUTHENTICATED in granted
+
+
+def test_a_principal_without_a_known_role_may_do_nothing_but_public_things() -> None:
+    nobody = _principal(*roles_from(["superuser", "root"]))
+    assert permissions_of(nobody) == {Permission.PUBLIC, Permission.SIGN_OUT}
+    assert "your roles: none" in str(refusal(nobody, Permission.AUTHENTICATED))
+
+
+def test_break_glass_needs_a_practitioner_with_the_child_protection_capability() -> None:
+    assert Permission.BREAK_GLASS in permissions_of(
+        _principal(Role.PRACTITIONER, child_protection=True)
+    )
+    assert Permission.BREAK_GLASS not in permissions_of(_principal(Role.PRACTITIONER))
+    assert Permission.BREAK_GLASS not in permissions_of(
+        _principal(Role.LA_MANAGER, child_protection=True)
+    )
+
+
+def test_an_admin_sees_no_child_records_unless_also_a_practitioner() -> None:
+    assert Permission.VIEW_CHILD not in permissions_of(_principal(Role.ADMIN))
+    assert Permission.VIEW_CHILD in permissions_of(_principal(Role.ADMIN, Role.PRACTITIONER))
+
+
+def test_only_a_session_can_sign_out() -> None:
+    assert Permission.SIGN_OUT in permissions_of(_principal(Role.PRACTITIONER))
+    cms = _principal(Role.PRACTITIONER, session=False)
+    assert Permission.SIGN_OUT not in permissions_of(cms)
+    assert "API key" in str(refusal(cms, Permission.SIGN_OUT))
+
+
+def test_the_audit_scope_is_everything_for_auditors_their_authorities_for_managers_else_none() -> (
+    None
+):
+    assert audit_scope(_principal(Role.AUDITOR, Role.LA_MANAGER)) is None
+    assert audit_scope(_principal(Role.LA_MANAGER)) == frozenset({LEEDS})
+    assert audit_scope(_principal(Role.PRACTITIONER)) == frozenset()
+    assert audit_scope(_principal(Role.ADMIN)) == frozenset()
+
+
+def test_a_refusal_names_the_roles_that_would_be_allowed() -> None:
+    reason = refusal(_principal(Role.PRACTITIONER), Permission.READ_AUDIT)
+    assert reason == "This needs the role auditor or la_manager; your roles: practitioner."
