@@ -38,7 +38,7 @@ demo: migrate $(DEMO_FILE)
 	$(CP) load --no-progress $(DEMO_FILE)
 
 run: demo
-	$(CP) serve
+	$(CP) serve --with-indexer
 
 lint: setup
 	$(BIN)/ruff check .

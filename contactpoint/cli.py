@@ -232,15 +232,28 @@ def indexer_retry() -> None:
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    with_indexer: Annotated[
+        bool, typer.Option("--with-indexer", help="Also run `indexer run` beside the service.")
+    ] = False,
 ) -> None:
-    """Run the HTTP service."""
+    """Run the HTTP service (and, with --with-indexer, the indexer in a child process)."""
+    import subprocess
+
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(
-        "searchapi.main:create_app",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_level="info",
-    )
+    indexer = None
+    if with_indexer:
+        indexer = subprocess.Popen([sys.executable, "-m", "contactpoint", "indexer", "run"])
+    try:
+        uvicorn.run(
+            "searchapi.main:create_app",
+            factory=True,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            log_level="info",
+        )
+    finally:
+        if indexer is not None:
+            indexer.terminate()
+            indexer.wait(timeout=30)

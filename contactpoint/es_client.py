@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 
 from contactpoint.settings import Settings
 
@@ -18,5 +19,7 @@ def make_client(settings: Settings, *, purpose: Purpose) -> Elasticsearch:
         request_timeout=settings.es_request_timeout_s,
         retry_on_timeout=True,
         max_retries=2,
+        # orjson: bulk bodies of millions of documents are serialised several times faster.
+        serializer=OrjsonSerializer(),
         **settings.elasticsearch_credentials(purpose=purpose),
     )

@@ -46,7 +46,8 @@ def finish_bulk(client: Elasticsearch, name: str, *, replicas: int) -> None:
 def alias_state(client: Elasticsearch, *, alias: str) -> AliasState:
     """Where the alias points, and the other indices of its family (newest name first)."""
     try:
-        found = client.indices.get(index=f"{alias}-*", expand_wildcards="open")
+        # "<alias>-v*" only: another alias's indices ("children-bench-v1-...") are not ours.
+        found = client.indices.get(index=f"{alias}-v*", expand_wildcards="open")
     except es_exceptions.NotFoundError:
         return AliasState(live=None, others=())
     live = None

@@ -170,7 +170,7 @@ def reindex(
 ) -> ReindexReport:
     """Build a new index from PostgreSQL, catch it up, verify it, and swap the alias to it."""
     started = time.perf_counter()
-    name = physical_index_name(now())
+    name = physical_index_name(now(), alias=alias)
     previous = alias_state(client, alias=alias).live
     stages = StageTimes()
     create_for_bulk(client, name)

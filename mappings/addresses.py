@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from mappings.folding import fold
 
@@ -42,13 +43,14 @@ _ST_AT_END = "street"
 _ST_ELSEWHERE = "saint"
 
 
-def _part_tokens(part: str) -> list[str]:
+@lru_cache(maxsize=262_144)
+def _part_tokens(part: str) -> tuple[str, ...]:
     words = fold(part).split()
     tokens = [STREET_SUFFIXES.get(word, word) for word in words]
-    return [
+    return tuple(
         (_ST_AT_END if index == len(tokens) - 1 else _ST_ELSEWHERE) if token == "st" else token
         for index, token in enumerate(tokens)
-    ]
+    )
 
 
 def _parts(lines: Iterable[str], town: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from anyascii import anyascii
 
@@ -17,6 +18,8 @@ _APOSTROPHE_RE = re.compile(f"[{re.escape(APOSTROPHES)}]")
 _SEPARATOR_RE = re.compile(r"[^a-z0-9]+")
 
 
+# Towns, schools, practices and common names recur across millions of children: memoised.
+@lru_cache(maxsize=262_144)
 def fold(text: str) -> str:
     """Transliterate to ASCII, case-fold, drop apostrophes, turn other punctuation into spaces."""
     ascii_text = anyascii(text)

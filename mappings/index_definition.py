@@ -109,9 +109,10 @@ def index_mappings() -> dict[str, Any]:
     }
 
 
-def physical_index_name(now: datetime) -> str:
+def physical_index_name(now: datetime, *, alias: str = ALIAS) -> str:
     """The name of a new physical index, e.g. "children-v1-20261126t012233123" (UTC, to the ms)."""
     if now.tzinfo is None:
         raise ValueError("physical_index_name needs a timezone-aware datetime")
     # Milliseconds, so that two reindexes within one second get different names.
-    return f"{INDEX_NAME_PREFIX}{now.astimezone(UTC):%Y%m%dt%H%M%S}{now.microsecond // 1000:03d}"
+    stamp = f"{now.astimezone(UTC):%Y%m%dt%H%M%S}{now.microsecond // 1000:03d}"
+    return f"{alias}-v{INDEX_VERSION}-{stamp}"

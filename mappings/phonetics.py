@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import jellyfish
 from metaphone import doublemetaphone
@@ -39,18 +40,19 @@ def _keys_of(token: str) -> set[str]:
     return keys
 
 
-def phonetic_keys(token: str) -> set[str]:
+@lru_cache(maxsize=262_144)
+def phonetic_keys(token: str) -> frozenset[str]:
     """Keys "dm:<code>" (Double Metaphone primary and secondary) and "ny:<code>" (NYSIIS).
 
     Expects a folded token; anything but plain letters (numbers, empty text) has no keys.
     """
     if not _LETTERS_ONLY.fullmatch(token):
-        return set()
+        return frozenset()
     keys = _keys_of(token)
     variant = spelling_variant(token)
     if variant != token:
         keys |= _keys_of(variant)
-    return keys
+    return frozenset(keys)
 
 
 def phonetic_keys_of_tokens(tokens: Iterable[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = [
     "UK_POSTCODE_RE",
@@ -25,6 +26,7 @@ _OUTWARD_ONLY_RE = re.compile(
 _WHITESPACE_RE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=65_536)
 def normalise_postcode(text: str) -> str | None:
     """The postcode in upper case with one space before the inward code, or None if not valid."""
     match = UK_POSTCODE_RE.match(_WHITESPACE_RE.sub("", text).upper())

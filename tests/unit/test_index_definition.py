@@ -60,3 +60,9 @@ def test_mapping_uses_only_types_and_analyzers_of_the_server_core() -> None:
 def test_display_fields_are_stored_but_not_searchable() -> None:
     display = index_mappings()["properties"]["display"]["properties"]
     assert all(spec["index"] is False and spec["doc_values"] is False for spec in display.values())
+
+
+def test_physical_index_names_follow_another_alias() -> None:
+    now = datetime(2026, 11, 26, 1, 22, 33, tzinfo=UTC)
+    name = physical_index_name(now, alias="children-bench")
+    assert name == f"children-bench-v{INDEX_VERSION}-20261126t012233000"
