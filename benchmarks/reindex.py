@@ -4,8 +4,8 @@ Usage: .venv/bin/python benchmarks/reindex.py --children 100000 [--runs 3]
 
 Uses a database (contactpoint_bench_reindex) and an alias (children-bench) of its own on the
 local servers, so the data of `make run` is left alone. Prints every run, the median, and the
-seconds spent reading PostgreSQL and building documents (both in the thread that feeds the
-bulk requests) next to the wall-clock time.
+seconds spent reading PostgreSQL (in the thread that feeds the bulk requests) and building
+documents (in worker processes) next to the wall-clock time.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def main() -> None:
             replicas=0,
             batch_size=settings.reindex_batch_size,
             threads=settings.reindex_threads,
+            build_workers=settings.reindex_build_workers,
             writer=writer,
             show_progress=False,
         )
@@ -60,7 +61,8 @@ def main() -> None:
     print(
         f"reindex: median {statistics.median(rates):,.0f} docs/s over {args.runs} runs "
         f"({args.children} children, batch {settings.reindex_batch_size}, "
-        f"{settings.reindex_threads} bulk threads, heap {settings.es_heap}, "
+        f"{settings.reindex_threads} bulk threads, {settings.reindex_build_workers} build "
+        f"processes, heap {settings.es_heap}, "
         f"{os.cpu_count()} cores); "
         f"index size {size['store']['size_in_bytes'] / 2**20:,.0f} MiB"
     )

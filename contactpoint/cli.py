@@ -160,6 +160,7 @@ def reindex_command(
             replicas=settings.index_replicas,
             batch_size=settings.reindex_batch_size,
             threads=settings.reindex_threads,
+            build_workers=settings.reindex_build_workers,
             writer=retrying_writer(
                 attempts=settings.indexer_retry_attempts,
                 max_wait_s=settings.indexer_max_backoff_s,

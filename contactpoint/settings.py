@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     indexer_max_backoff_s: float = 30.0
     reindex_batch_size: int = 2000
     reindex_threads: int = 2
+    # Processes that build documents during a reindex (0: in the reading process).
+    reindex_build_workers: int = 1
 
     # HTTP service.
     api_host: str = "127.0.0.1"

@@ -19,6 +19,7 @@ from elasticsearch import Elasticsearch, helpers
 from sqlalchemy import Connection, Engine, text
 
 from indexer.actions import index_action
+from indexer.building import built_actions
 from indexer.bulk import BulkOutcome
 from indexer.indices import alias_state, create_for_bulk, delete_indices, finish_bulk, swap_alias
 from indexer.progress import progress_bar
@@ -36,11 +37,10 @@ class ReindexError(RuntimeError):
 
 @dataclass
 class StageTimes:
-    """Seconds spent reading PostgreSQL, building documents, and in Elasticsearch's bulk API."""
+    """Seconds spent reading PostgreSQL and building documents (in worker processes, if any)."""
 
     read_s: float = 0.0
     build_s: float = 0.0
-    bulk_s: float = 0.0
 
 
 @dataclass
@@ -100,6 +100,7 @@ def _bulk_snapshot(
     index: str,
     batch_size: int,
     threads: int,
+    build_workers: int,
     show_progress: bool,
     stages: StageTimes,
 ) -> int:
@@ -108,9 +109,18 @@ def _bulk_snapshot(
     records = _timed_records(
         iter_all_children(connection=connection, batch_size=batch_size), stages
     )
-    actions = _timed_actions(records, index=index, stages=stages)
+    build_seconds: list[float] = []
+    if build_workers > 0:
+        actions: Iterator[dict[str, Any]] = built_actions(
+            records,
+            index=index,
+            workers=build_workers,
+            chunk_size=batch_size,
+            build_seconds=build_seconds,
+        )
+    else:
+        actions = _timed_actions(records, index=index, stages=stages)
     outcome = BulkOutcome()
-    started = time.perf_counter()
     with progress_bar(total=expected, label=f"reindex {index}", enabled=show_progress) as advance:
         for ok, item in helpers.parallel_bulk(
             client,
@@ -123,7 +133,7 @@ def _bulk_snapshot(
         ):
             outcome.add(ok, item)
             advance(1)
-    stages.bulk_s = max(0.0, time.perf_counter() - started - stages.read_s - stages.build_s)
+    stages.build_s += sum(build_seconds)
     failures = {**outcome.rejected, **outcome.retryable}
     if failures:
         sample = "; ".join(f"{doc_id}: {why}" for (_, doc_id), why in list(failures.items())[:3])
@@ -165,6 +175,7 @@ def reindex(
     batch_size: int,
     threads: int,
     writer: Writer,
+    build_workers: int = 0,
     show_progress: bool = True,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReindexReport:
@@ -186,6 +197,7 @@ def reindex(
                     index=name,
                     batch_size=batch_size,
                     threads=threads,
+                    build_workers=build_workers,
                     show_progress=show_progress,
                     stages=stages,
                 )

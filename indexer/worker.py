@@ -46,6 +46,7 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
                     replicas=settings.index_replicas,
                     batch_size=settings.reindex_batch_size,
                     threads=settings.reindex_threads,
+                    build_workers=settings.reindex_build_workers,
                     writer=writer,
                     show_progress=False,
                 )

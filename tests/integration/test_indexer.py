@@ -62,6 +62,7 @@ def _reindex(engine: Engine, client: Elasticsearch, settings: Settings) -> Any:
         batch_size=100,
         threads=2,
         writer=WRITER,
+        build_workers=1,
         show_progress=False,
     )
 
