@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["DateParts", "date_parts", "swapped_day_month"]
+__all__ = ["DateParts", "date_parts", "one_digit_variants", "swapped_day_month"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +32,19 @@ def swapped_day_month(value: date) -> date | None:
         return date(value.year, value.day, value.month)
     except ValueError:
         return None
+
+
+def one_digit_variants(value: date) -> list[date]:
+    """Every valid date that differs from `value` in exactly one digit of YYYYMMDD."""
+    digits = value.strftime("%Y%m%d")
+    found: set[date] = set()
+    for position, original in enumerate(digits):
+        for digit in "0123456789":
+            if digit == original:
+                continue
+            candidate = digits[:position] + digit + digits[position + 1 :]
+            try:
+                found.add(date(int(candidate[:4]), int(candidate[4:6]), int(candidate[6:])))
+            except ValueError:
+                continue
+    return sorted(found)

@@ -10,6 +10,7 @@ import logging
 import traceback
 from typing import Any
 
+from elasticsearch import exceptions as es_exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -127,6 +128,23 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
     return error_response(request, 422, "The request is not valid.", errors=errors)
 
 
+async def search_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After when Elasticsearch cannot be reached or is overloaded."""
+    log.warning(
+        "elasticsearch unavailable (%s) in %s %s (request %s)",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        request_id_of(request),
+    )
+    return error_response(
+        request,
+        503,
+        "Search is unavailable for a moment; try again shortly.",
+        {"Retry-After": "5"},
+    )
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """500: the details go to the log with the request id, the caller gets only the id."""
     if isinstance(exc, SQLAlchemyError):
@@ -158,4 +176,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AccessError, access_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(es_exceptions.TransportError, search_unavailable_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

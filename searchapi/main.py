@@ -14,7 +14,7 @@ from db.session import make_engine
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
-from searchapi.routes import admin, audit, auth, operations
+from searchapi.routes import admin, audit, auth, children, operations, search
 
 
 def create_app() -> FastAPI:
@@ -43,7 +43,14 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    for router in (operations.router, auth.router, audit.router, admin.router):
+    for router in (
+        operations.router,
+        auth.router,
+        search.router,
+        children.router,
+        audit.router,
+        admin.router,
+    ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.
     enforce_declared_permissions(app, docs=docs)

@@ -54,6 +54,13 @@ class LoginResponse(BaseModel):
     me: Me
 
 
+class ErrorBody(BaseModel):
+    """Every error: a message and the request id to quote (a 422 may list the fields)."""
+
+    message: str = Field(examples=["There is no child with this identifier."])
+    request_id: str = Field(examples=["5f0c2e9b8d3a4c1e9f7a6b5c4d3e2f10"])
+
+
 class Done(BaseModel):
     """A change was made."""
 

@@ -29,6 +29,9 @@ class AuditEventType(StrEnum):
     MISUSE_REPORT = "misuse_report"
     LOAD = "load"
     REINDEX = "reindex"
+    SHIELD_ACCESS_GRANTED = "shield_access_granted"
+    SHIELD_ACCESS_REVOKED = "shield_access_revoked"
+    CONSENT_RECORDED = "consent_recorded"
 
 
 class Outcome(StrEnum):

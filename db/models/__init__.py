@@ -11,7 +11,7 @@ from db.models.access import (
 from db.models.audit import AuditEvent
 from db.models.base import Base
 from db.models.children import Carer, Child
-from db.models.involvements import Involvement, Shield
+from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Organisation",
     "Practitioner",
     "Shield",
+    "ShieldAccess",
     "SignInLockout",
     "SignInThrottle",
     "UserAuthority",

@@ -96,3 +96,31 @@ class Shield(Base):
     removal_reason: Mapped[str | None] = mapped_column(Text)
 
     child: Mapped[Child] = relationship(back_populates="shields")
+
+
+class ShieldAccess(Base):
+    """A practitioner named by a local authority's manager to see a shielded child's location."""
+
+    __tablename__ = "shield_access"
+    __table_args__ = (
+        Index(
+            "uq_shield_access_active",
+            "child_id",
+            "username",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+        Index("ix_shield_access_username", "username"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    child_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("child.id", name="fk_shield_access_child_id", ondelete="CASCADE")
+    )
+    username: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)

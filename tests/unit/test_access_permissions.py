@@ -31,8 +31,15 @@ def _principal(*roles: Role, child_protection: bool = False, session: bool = Tru
         ),
         (
             Role.LA_MANAGER,
-            {Permission.MANAGE_SHIELDS, Permission.OVERRIDE_CONSENT, Permission.READ_AUDIT},
-            {Permission.SEARCH_CHILDREN, Permission.RUN_MISUSE_REPORT},
+            {
+                Permission.MANAGE_SHIELDS,
+                Permission.OVERRIDE_CONSENT,
+                Permission.READ_AUDIT,
+                Permission.SEARCH_CHILDREN,
+                Permission.VIEW_CHILD,
+                Permission.BREAK_GLASS,
+            },
+            {Permission.RUN_MISUSE_REPORT, Permission.MANAGE_USERS},
         ),
         (
             Role.ADMIN,
@@ -61,14 +68,13 @@ def test_a_principal_without_a_known_role_may_do_nothing_but_public_things() -> 
     assert "your roles: none" in str(refusal(nobody, Permission.AUTHENTICATED))
 
 
-def test_break_glass_needs_a_practitioner_with_the_child_protection_capability() -> None:
+def test_break_glass_needs_a_manager_or_a_practitioner_with_child_protection() -> None:
     assert Permission.BREAK_GLASS in permissions_of(
         _principal(Role.PRACTITIONER, child_protection=True)
     )
     assert Permission.BREAK_GLASS not in permissions_of(_principal(Role.PRACTITIONER))
-    assert Permission.BREAK_GLASS not in permissions_of(
-        _principal(Role.LA_MANAGER, child_protection=True)
-    )
+    assert Permission.BREAK_GLASS in permissions_of(_principal(Role.LA_MANAGER))
+    assert Permission.BREAK_GLASS not in permissions_of(_principal(Role.AUDITOR, Role.ADMIN))
 
 
 def test_an_admin_sees_no_child_records_unless_also_a_practitioner() -> None:

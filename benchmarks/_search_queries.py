@@ -1,0 +1,247 @@
+"""Queries of the search benchmark (demo children with typical corruptions), timing and tables."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, create_engine, pool, text
+
+from contactpoint.settings import Settings
+from mappings import fold, nickname_groups, phonetic_keys
+from searchapi.query_builder import Criteria
+
+KINDS = ("typo", "nickname", "phonetic", "swapped_dob", "outward_only", "missing_given")
+
+
+@dataclass(frozen=True)
+class BenchQuery:
+    kind: str
+    target: str
+    body: dict[str, Any]
+
+    @property
+    def criteria(self) -> Criteria:
+        fields = {k: v for k, v in self.body.items() if k != "limit"}
+        if "date_of_birth" in fields:
+            fields["date_of_birth"] = date.fromisoformat(fields["date_of_birth"])
+        return Criteria(**fields)
+
+
+def _typo(rng: random.Random, word: str) -> str:
+    i = rng.randrange(1, len(word) - 1)
+    roll = rng.random()
+    if roll < 0.4:  # substitution
+        return word[:i] + rng.choice("aeioulnrst".replace(word[i].lower(), "")) + word[i + 1 :]
+    if roll < 0.7 and word[i] != word[i + 1]:  # transposition
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[:i] + word[i + 1 :]  # deletion
+
+
+def build_queries(engine: Engine, *, per_kind: int, seed: int) -> list[BenchQuery]:
+    """`per_kind` queries per corruption, from random unshielded active demo children."""
+    rng = random.Random(seed)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT identifier, given_names, family_name, date_of_birth, postcode FROM child c"
+                " WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM shield s"
+                " WHERE s.child_id = c.id AND s.removed_at IS NULL)"
+                " ORDER BY random() LIMIT :n"
+            ),
+            {"n": per_kind * 20},
+        ).all()
+        families = [
+            r[0] for r in connection.execute(text("SELECT DISTINCT family_name FROM child"))
+        ]
+    by_key: dict[str, list[str]] = {}
+    for name in families:
+        if name.isalpha():
+            for key in phonetic_keys(fold(name)):
+                by_key.setdefault(key, []).append(name)
+    # Nicknames: any other spelling that shares a nickname group with the first given name.
+    givens = {fold(r.given_names.split()[0]) for r in rows}
+    nick_of = {
+        name: other
+        for name in givens
+        for other in sorted(givens)
+        if other != name
+        and nickname_groups(other) & nickname_groups(name)
+        and other[:2] != name[:2]
+    }
+    queries: list[BenchQuery] = []
+    counts = dict.fromkeys(KINDS, 0)
+    for row in rows:
+        first = row.given_names.split()[0]
+        base = {
+            "given_name": first,
+            "family_name": row.family_name,
+            "date_of_birth": row.date_of_birth.isoformat(),
+        }
+        candidates: dict[str, dict[str, Any]] = {}
+        if len(row.family_name) >= 4:
+            candidates["typo"] = {**base, "family_name": _typo(rng, row.family_name)}
+        if fold(first) in nick_of:
+            candidates["nickname"] = {**base, "given_name": nick_of[fold(first)]}
+        sounds = [
+            other
+            for key in phonetic_keys(fold(row.family_name))
+            for other in by_key.get(key, [])
+            if fold(other) != fold(row.family_name)
+        ]
+        if sounds:
+            candidates["phonetic"] = {**base, "family_name": rng.choice(sounds)}
+        dob: date = row.date_of_birth
+        if dob.day <= 12 and dob.day != dob.month:
+            swapped = date(dob.year, dob.day, dob.month).isoformat()
+            candidates["swapped_dob"] = {**base, "date_of_birth": swapped}
+        candidates["outward_only"] = {
+            "given_name": first,
+            "family_name": row.family_name,
+            "postcode": row.postcode.split()[0],
+            "birth_year": dob.year,
+        }
+        candidates["missing_given"] = {
+            "family_name": row.family_name,
+            "date_of_birth": dob.isoformat(),
+            "postcode": row.postcode,
+        }
+        for kind, body in candidates.items():
+            if counts[kind] < per_kind:
+                counts[kind] += 1
+                queries.append(BenchQuery(kind, row.identifier, {**body, "limit": 10}))
+    rng.shuffle(queries)
+    return queries
+
+
+Runner = Callable[[httpx.Client, BenchQuery], list[str]]
+
+
+def run_concurrent(
+    queries: Sequence[BenchQuery], run: Runner, headers: dict[str, str], concurrency: int
+) -> tuple[list[list[str]], list[float]]:
+    """Each query's result identifiers and latency (s), `concurrency` at a time."""
+    clients = [httpx.Client(headers=headers, timeout=30) for _ in range(concurrency)]
+
+    def one(index: int) -> tuple[list[str], float]:
+        client = clients[index % concurrency]
+        started = time.perf_counter()
+        found = run(client, queries[index])
+        return found, time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool_:
+        outcomes = list(pool_.map(one, range(len(queries))))
+    for client in clients:
+        client.close()
+    return [found for found, _ in outcomes], [elapsed for _, elapsed in outcomes]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def latency_table(rows: list[tuple[int, list[float], list[float]]], label: str = "") -> str:
+    lines = [f"{label or 'latency ms':<16} {'API p50/p95/p99':>22} {'ES p50/p95/p99':>22} ratio"]
+    for concurrency, api, es in rows:
+        a = [_pct(api, q) for q in (0.5, 0.95, 0.99)]
+        e = [_pct(es, q) for q in (0.5, 0.95, 0.99)]
+        ratio = statistics.median(api) / statistics.median(es)
+        lines.append(
+            f"c={concurrency:<14} {a[0]:6.1f}/{a[1]:6.1f}/{a[2]:6.1f}   "
+            f"{e[0]:6.1f}/{e[1]:6.1f}/{e[2]:6.1f}   {ratio:4.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def recall_table(found: dict[str, list[list[str]]], queries: Sequence[BenchQuery]) -> str:
+    lines = []
+    for engine_name, results in found.items():
+        lines.append(f"{engine_name}: recall@1 / recall@10 (n)")
+        for kind in (*KINDS, "overall"):
+            pairs = [
+                (q, r) for q, r in zip(queries, results, strict=True) if kind in (q.kind, "overall")
+            ]
+            if not pairs:
+                continue
+            at1 = sum(bool(r) and r[0] == q.target for q, r in pairs) / len(pairs)
+            at10 = sum(q.target in r[:10] for q, r in pairs) / len(pairs)
+            lines.append(f"  {kind:<14} {at1:5.3f} / {at10:5.3f}  ({len(pairs)})")
+    return "\n".join(lines)
+
+
+_PG_QUERY = """
+SELECT identifier FROM child
+WHERE lower(family_name) % :family OR dmetaphone(family_name) = dmetaphone(:family)
+ORDER BY similarity(lower(family_name), :family) + similarity(lower(given_names), :given)
+  + CASE WHEN date_of_birth = CAST(:dob AS date) THEN 1.0
+         WHEN date_of_birth = CAST(:swapped AS date) THEN 0.7
+         WHEN extract(year FROM date_of_birth) = :year THEN 0.3 ELSE 0 END
+  + CASE WHEN postcode = :postcode THEN 1.0
+         WHEN split_part(postcode, ' ', 1) = :outward THEN 0.5 ELSE 0 END DESC
+LIMIT 10
+"""
+
+
+def pg_baseline(
+    settings: Settings, queries: Sequence[BenchQuery]
+) -> tuple[list[list[str]], list[float]]:
+    """The same queries as trigram similarity + double metaphone in PostgreSQL."""
+    password = settings.local_secrets()["postgres"]["contactpoint_admin"]
+    admin_url = (
+        f"postgresql+psycopg2://contactpoint_admin:{password}@{settings.pg_host}:"
+        f"{settings.pg_port}/{settings.pg_database}"
+    )
+    admin = create_engine(admin_url, poolclass=pool.NullPool)
+    with admin.begin() as connection:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS fuzzystrmatch"))
+    admin.dispose()
+    owner = create_engine(settings.effective_migration_url(), poolclass=pool.NullPool)
+    with owner.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS bench_child_family_trgm ON child"
+                " USING gin (lower(family_name) gin_trgm_ops)"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS bench_child_family_dm ON child"
+                " (dmetaphone(family_name))"
+            )
+        )
+        connection.execute(text("ANALYZE child"))
+    found: list[list[str]] = []
+    times: list[float] = []
+    with owner.connect() as connection:
+        for query in queries:
+            body = query.body
+            dob = body.get("date_of_birth")
+            swapped = None
+            if dob:
+                d = date.fromisoformat(dob)
+                swapped = date(d.year, d.day, d.month).isoformat() if d.day <= 12 else None
+            postcode = body.get("postcode") or ""
+            params = {
+                "family": fold(body["family_name"]),
+                "given": fold(body.get("given_name") or ""),
+                "dob": dob,
+                "swapped": swapped,
+                "year": int(dob[:4]) if dob else body.get("birth_year"),
+                "postcode": postcode,
+                "outward": postcode.split()[0] if postcode else "",
+            }
+            started = time.perf_counter()
+            rows = connection.execute(text(_PG_QUERY), params).scalars().all()
+            times.append(time.perf_counter() - started)
+            found.append(list(rows))
+    owner.dispose()
+    return found, times

@@ -1,0 +1,286 @@
+"""The Elasticsearch query of a search, built with the same normalisation as the documents.
+
+Every criterion becomes one `dis_max` of `constant_score` clauses, one per way of matching
+(exact, nickname, phonetic, typo, ...), with boosts from one table: the best way that matches
+counts, and an exact match always outranks a fuzzy one of the same field. Each clause is named
+(`field:kind`) so the hits say how they matched. Scores are built in Elasticsearch; Python only
+divides them by the best score the given criteria could reach (`max_score`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from mappings import fields as f
+from mappings.dates import one_digit_variants
+from mappings.normalise import (
+    address_text,
+    family_name_keys,
+    fold,
+    given_name_keys,
+    normalise_outward_code,
+    normalise_postcode,
+    outward_code,
+    postcode_sector,
+    swapped_day_month,
+)
+
+# How much each criterion counts when it matches at its best.
+FIELD_WEIGHTS: Final[dict[str, float]] = {
+    "identifier": 10.0,
+    "family_name": 3.0,
+    "given_name": 2.0,
+    "date_of_birth": 3.0,
+    "postcode": 2.0,
+    "address": 1.5,
+    "gender": 0.5,
+}
+# The share of a criterion's weight that each way of matching earns (best first).
+KIND_FACTORS: Final[dict[str, float]] = {
+    "exact": 1.0,
+    "any_order": 0.95,
+    "partial": 0.8,
+    "typo": 0.75,  # postcode one character wrong, address words misspelt
+    "swapped": 0.75,  # date of birth with day and month exchanged
+    "nickname": 0.7,
+    "phonetic": 0.65,
+    "typo1": 0.55,
+    "typo2": 0.45,
+    "digit": 0.6,  # date of birth with one digit wrong
+    "sector": 0.6,
+    "names_swapped": 0.5,
+    "outward": 0.4,
+    "year_only": 0.25,
+}
+# A fuzzy term may expand to many index terms; enough that the right one is never cut off.
+_MAX_EXPANSIONS: Final = 200
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What the searcher typed, as given (validated by the request model)."""
+
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: date | None = None
+    birth_year: int | None = None
+    gender: str | None = None
+    postcode: str | None = None
+    address: str | None = None
+    identifier: str | None = None
+
+    @property
+    def uses_location(self) -> bool:
+        """Whether any criterion locates a child (then shielded children are filtered out)."""
+        return bool(self.postcode or self.address)
+
+
+@dataclass(frozen=True)
+class _Clause:
+    kind: str
+    factor_key: str
+    query: dict[str, Any]
+
+
+def _term(field: str, value: object) -> dict[str, Any]:
+    return {"term": {field: value}}
+
+
+def _terms(field: str, values: list[str]) -> dict[str, Any]:
+    return {"terms": {field: values}}
+
+
+def _fuzzy(field: str, value: str, edits: int) -> dict[str, Any]:
+    return {
+        "fuzzy": {
+            field: {
+                "value": value,
+                "fuzziness": edits,
+                "transpositions": True,
+                "max_expansions": _MAX_EXPANSIONS,
+            }
+        }
+    }
+
+
+def _typo_clauses(field: str, parts: list[str]) -> list[_Clause]:
+    # One edit from three letters, two from five (Elasticsearch's AUTO), transpositions as one.
+    one = [_fuzzy(field, part, 1) for part in parts if len(part) >= 3]
+    two = [_fuzzy(field, part, 2) for part in parts if len(part) >= 5]
+    clauses = []
+    if one:
+        clauses.append(_Clause("typo", "typo1", {"bool": {"should": one}}))
+    if two:
+        clauses.append(_Clause("typo", "typo2", {"bool": {"should": two}}))
+    return clauses
+
+
+def _given_name_clauses(text: str) -> list[_Clause]:
+    keys = given_name_keys(text)
+    parts = keys.folded.split()
+    clauses = [_Clause("exact", "exact", _term(f.GIVEN_NAMES_FOLDED, keys.folded))]
+    if len(parts) > 1:
+        every = [_term(f.GIVEN_NAME_TOKENS, part) for part in parts]
+        clauses.append(_Clause("any_order", "any_order", {"bool": {"filter": every}}))
+    clauses.append(_Clause("partial", "partial", _terms(f.GIVEN_NAME_TOKENS, list(keys.tokens))))
+    if keys.nicknames:
+        clauses.append(
+            _Clause("nickname", "nickname", _terms(f.GIVEN_NAME_NICKNAMES, list(keys.nicknames)))
+        )
+    if keys.phonetic:
+        clauses.append(
+            _Clause("phonetic", "phonetic", _terms(f.GIVEN_NAME_PHONETIC, list(keys.phonetic)))
+        )
+    clauses += _typo_clauses(f.GIVEN_NAME_TOKENS, parts)
+    clauses.append(
+        _Clause("swapped", "names_swapped", _terms(f.FAMILY_NAME_TOKENS, list(keys.tokens)))
+    )
+    return clauses
+
+
+def _family_name_clauses(text: str) -> list[_Clause]:
+    keys = family_name_keys(text)
+    parts = keys.folded.split()
+    clauses = [
+        _Clause("exact", "exact", _term(f.FAMILY_NAME_FOLDED, keys.folded)),
+        _Clause("partial", "partial", _terms(f.FAMILY_NAME_TOKENS, list(keys.tokens))),
+    ]
+    if keys.phonetic:
+        clauses.append(
+            _Clause("phonetic", "phonetic", _terms(f.FAMILY_NAME_PHONETIC, list(keys.phonetic)))
+        )
+    clauses += _typo_clauses(f.FAMILY_NAME_TOKENS, parts)
+    clauses.append(
+        _Clause("swapped", "names_swapped", _terms(f.GIVEN_NAME_TOKENS, list(keys.tokens)))
+    )
+    return clauses
+
+
+def _date_clauses(value: date) -> list[_Clause]:
+    iso = value.isoformat()
+    clauses = [_Clause("exact", "exact", _term(f.DATE_OF_BIRTH, iso))]
+    swapped = swapped_day_month(value)
+    if swapped is not None and swapped != value:
+        clauses.append(_Clause("swapped", "swapped", _term(f.DATE_OF_BIRTH, swapped.isoformat())))
+    variants = [day.isoformat() for day in one_digit_variants(value)]
+    clauses.append(_Clause("typo", "digit", _terms(f.DATE_OF_BIRTH, variants)))
+    clauses.append(_Clause("year_only", "year_only", _term(f.DOB_YEAR, value.year)))
+    return clauses
+
+
+def _postcode_clauses(text: str) -> list[_Clause]:
+    full = normalise_postcode(text)
+    if full is not None:
+        return [
+            _Clause("exact", "exact", _term(f.POSTCODE, full)),
+            _Clause("typo", "typo", _fuzzy(f.POSTCODE, full, 1)),
+            _Clause("partial", "sector", _term(f.POSTCODE_SECTOR, postcode_sector(full))),
+            _Clause("outward", "outward", _term(f.POSTCODE_OUTWARD, outward_code(full))),
+        ]
+    district = normalise_outward_code(text)
+    if district is not None:
+        # All the searcher knows is the district, so a district match is the best there is.
+        return [_Clause("outward", "exact", _term(f.POSTCODE_OUTWARD, district))]
+    # Not a valid postcode: a wrong character can make it invalid, so look for its neighbours.
+    compact = _WHITESPACE.sub("", text).upper()
+    candidate = f"{compact[:-3]} {compact[-3:]}"
+    clauses = [_Clause("typo", "typo", _fuzzy(f.POSTCODE, candidate, 1))]
+    district = normalise_outward_code(compact[:-3])
+    if district is not None:
+        clauses.append(_Clause("outward", "outward", _term(f.POSTCODE_OUTWARD, district)))
+    return clauses
+
+
+def _address_clauses(text: str) -> list[_Clause]:
+    wanted = address_text([text], "")
+    exact = {"match": {f.ADDRESS: {"query": wanted, "operator": "and"}}}
+    fuzzy = {
+        "match": {f.ADDRESS: {"query": wanted, "fuzziness": "AUTO", "minimum_should_match": "60%"}}
+    }
+    return [_Clause("exact", "exact", exact), _Clause("partial", "typo", fuzzy)]
+
+
+def _clauses_by_field(criteria: Criteria) -> dict[str, list[_Clause]]:
+    by_field: dict[str, list[_Clause]] = {}
+    if criteria.identifier:
+        compact = _WHITESPACE.sub("", criteria.identifier)
+        by_field["identifier"] = [_Clause("exact", "exact", _term(f.IDENTIFIER, compact))]
+    if criteria.family_name and fold(criteria.family_name):
+        by_field["family_name"] = _family_name_clauses(criteria.family_name)
+    if criteria.given_name and fold(criteria.given_name):
+        by_field["given_name"] = _given_name_clauses(criteria.given_name)
+    if criteria.date_of_birth is not None:
+        by_field["date_of_birth"] = _date_clauses(criteria.date_of_birth)
+    elif criteria.birth_year is not None:
+        year = _term(f.DOB_YEAR, criteria.birth_year)
+        by_field["date_of_birth"] = [_Clause("year_only", "exact", year)]
+    if criteria.postcode:
+        by_field["postcode"] = _postcode_clauses(criteria.postcode)
+    if criteria.address and fold(criteria.address):
+        by_field["address"] = _address_clauses(criteria.address)
+    # Best first: `matched_kinds` relies on it.
+    return {
+        field: sorted(clauses, key=lambda clause: -KIND_FACTORS[clause.factor_key])
+        for field, clauses in by_field.items()
+    }
+
+
+def max_score(criteria: Criteria) -> float:
+    """The score of a child that matches every given criterion at its best."""
+    best = sum(
+        FIELD_WEIGHTS[field] * max(KIND_FACTORS[clause.factor_key] for clause in clauses)
+        for field, clauses in _clauses_by_field(criteria).items()
+    )
+    return best + (FIELD_WEIGHTS["gender"] if criteria.gender else 0.0)
+
+
+def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bool query: at least two criteria (or the only one) must match, each at its best."""
+    per_field = [
+        {
+            "dis_max": {
+                "queries": [
+                    {
+                        "constant_score": {
+                            "filter": clause.query,
+                            "boost": FIELD_WEIGHTS[field] * KIND_FACTORS[clause.factor_key],
+                            "_name": f"{field}:{clause.kind}:{index}",
+                        }
+                    }
+                    for index, clause in enumerate(clauses)
+                ]
+            }
+        }
+        for field, clauses in _clauses_by_field(criteria).items()
+    ]
+    scoring: list[dict[str, Any]] = []
+    if criteria.gender:
+        gender = _term(f.GENDER, criteria.gender)
+        boost = FIELD_WEIGHTS["gender"]
+        scoring.append(
+            {"constant_score": {"filter": gender, "boost": boost, "_name": "gender:exact:0"}}
+        )
+    return {
+        "bool": {
+            "must": [
+                {"bool": {"should": per_field, "minimum_should_match": min(2, len(per_field))}}
+            ],
+            "should": scoring,
+            "filter": access_filter,
+        }
+    }
+
+
+def matched_kinds(names: list[str]) -> dict[str, str]:
+    """Per field, the best way it matched, from the names of the clauses that fired."""
+    best: dict[str, tuple[int, str]] = {}
+    for name in names:
+        field, kind, index = name.split(":")
+        # Clauses are listed best first, so the lowest index is the best that fired.
+        if field not in best or int(index) < best[field][0]:
+            best[field] = (int(index), kind)
+    return {field: kind for field, (_, kind) in best.items()}

@@ -1,0 +1,163 @@
+"""Response bodies of the record view and request bodies of shield and consent changes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SENSITIVE_SERVICE = "sensitive service"
+
+
+class Address(BaseModel):
+    """Lines, town and postcode."""
+
+    lines: list[str]
+    town: str | None
+    postcode: str | None
+
+
+class TeamContact(BaseModel):
+    """A local authority's management team: whom to contact about a withheld detail."""
+
+    code: str
+    name: str
+    team_phone: str | None
+    team_email: str | None
+
+
+class CarerView(BaseModel):
+    """A parent or carer; `address` null when it is the child's or withheld."""
+
+    name: str
+    relationship: str
+    parental_responsibility: bool
+    phone: str | None
+    email: str | None
+    address: Address | None
+    address_withheld: bool
+
+
+class OrganisationView(BaseModel):
+    """A school or GP practice."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    address: Address | None
+
+
+class PractitionerView(BaseModel):
+    """A named professional and how to reach them."""
+
+    name: str
+    job_title: str | None
+    phone: str | None
+    email: str | None
+
+
+class InvolvementView(BaseModel):
+    """A service working with the child; a sensitive one without consent shows only as
+    "sensitive service" with the local authority team as contact."""
+
+    id: int
+    service: str = Field(examples=["Leeds Health Visiting", SENSITIVE_SERVICE])
+    kind: str | None
+    phone: str | None
+    email: str | None
+    practitioner: PractitionerView | None
+    start_date: date | None
+    end_date: date | None
+    lead_professional: bool
+    assessment_completed: bool
+    sensitive: bool
+    details_withheld: bool
+    consent_recorded: bool
+    override_recorded: bool
+
+
+class ChildRecordView(BaseModel):
+    """One child as the caller may see it; `withheld` names what was left out."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "identifier": "9202466335",
+                    "given_names": "Jacob Elliott",
+                    "family_name": "Leech",
+                    "gender": "male",
+                    "date_of_birth": "2019-04-27",
+                    "status": "active",
+                    "local_authority": {
+                        "code": "E06000010",
+                        "name": "Kingston upon Hull",
+                        "team_phone": "01632 960417",
+                        "team_email": "cp.team@kingston-upon-hull.example.gov.uk",
+                    },
+                    "address": None,
+                    "location_withheld": True,
+                    "carers": [],
+                    "education_setting": None,
+                    "gp_practice": None,
+                    "involvements": [],
+                    "withheld": ["address", "education_setting", "gp_practice"],
+                    "break_glass": False,
+                    "request_id": "5f0c2e9b8d3a4c1e9f7a6b5c4d3e2f10",
+                }
+            ]
+        }
+    )
+
+    identifier: str
+    given_names: str
+    family_name: str
+    gender: str
+    date_of_birth: date
+    status: str
+    local_authority: TeamContact | None
+    address: Address | None
+    location_withheld: bool
+    carers: list[CarerView]
+    education_setting: OrganisationView | None
+    gp_practice: OrganisationView | None
+    involvements: list[InvolvementView]
+    withheld: list[str]
+    break_glass: bool
+    request_id: str
+
+
+class ReasonRequest(BaseModel):
+    """Why (kept in the record and the audit)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Risk of harm from a relative"}]}
+    )
+
+    reason: str = Field(min_length=5, max_length=200, examples=["Risk of harm from a relative"])
+
+
+class ShieldAccessRequest(BaseModel):
+    """A practitioner to name (or un-name) for a shielded child's location, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=100, examples=["j.smith"])
+    reason: str = Field(min_length=5, max_length=200, examples=["Allocated social worker"])
+
+
+class ConsentRequest(BaseModel):
+    """Who consented to the sensitive service being shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_by: str = Field(
+        min_length=2, max_length=200, examples=["Jordan Leech (the young person)"]
+    )
+
+
+class ChangeResponse(BaseModel):
+    """What changed; the index follows through the outbox within seconds."""
+
+    message: str
+    request_id: str

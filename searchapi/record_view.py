@@ -1,0 +1,204 @@
+"""The record view of one child, read from PostgreSQL and redacted by `searchapi.access`."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from db.access import Principal
+from db.audit import AuditEventType, Outcome, record_audit
+from db.child_records import active_shield, get_child, named_children
+from db.models import Child, Involvement, Organisation
+from db.vocabulary import SENSITIVE_KINDS
+from searchapi.access import ChildAccess, child_access
+from searchapi.record_schemas import (
+    SENSITIVE_SERVICE,
+    Address,
+    CarerView,
+    ChildRecordView,
+    InvolvementView,
+    OrganisationView,
+    PractitionerView,
+    TeamContact,
+)
+
+# Every field that locates a child: withheld together when the child is shielded.
+LOCATION_PARTS = ("address", "carers.address", "education_setting", "gp_practice")
+
+
+def _organisation(org: Organisation | None) -> OrganisationView | None:
+    if org is None:
+        return None
+    address = Address(lines=list(org.address_lines or []), town=org.town, postcode=org.postcode)
+    return OrganisationView(name=org.name, phone=org.phone, email=org.email, address=address)
+
+
+def is_sensitive(involvement: Involvement) -> bool:
+    """Sexual health, mental health and substance misuse, or any service flagged sensitive."""
+    org = involvement.organisation
+    return involvement.sensitive or org.sensitive or org.kind in SENSITIVE_KINDS
+
+
+def _involvement(
+    item: Involvement, child: Child, access: ChildAccess
+) -> tuple[InvolvementView, bool]:
+    sensitive = is_sensitive(item)
+    consent = item.consent_recorded_at is not None
+    override = item.override_at is not None
+    shown = not sensitive or access.may_see_sensitive(
+        authority=child.local_authority_code, consent_recorded=consent, override_recorded=override
+    )
+    practitioner = item.practitioner
+    common = {
+        "id": item.id,
+        "lead_professional": item.lead_professional,
+        "assessment_completed": item.assessment_completed,
+        "sensitive": sensitive,
+        "consent_recorded": consent,
+        "override_recorded": override,
+    }
+    if shown:
+        view = InvolvementView(
+            service=item.organisation.name,
+            kind=item.organisation.kind,
+            phone=item.organisation.phone,
+            email=item.organisation.email,
+            practitioner=None
+            if practitioner is None
+            else PractitionerView(
+                name=practitioner.name,
+                job_title=practitioner.job_title,
+                phone=practitioner.phone,
+                email=practitioner.email,
+            ),
+            start_date=item.start_date,
+            end_date=item.end_date,
+            details_withheld=False,
+            **common,
+        )
+        return view, sensitive
+    # Even the dates of a sensitive service say too much; the authority's team brokers contact.
+    team = child.local_authority
+    view = InvolvementView(
+        service=SENSITIVE_SERVICE,
+        kind=None,
+        phone=team.team_phone if team else None,
+        email=team.team_email if team else None,
+        practitioner=None,
+        start_date=None,
+        end_date=None,
+        details_withheld=True,
+        **common,
+    )
+    return view, False
+
+
+def build_view(
+    child: Child, access: ChildAccess, *, break_glass_reason: str | None, request_id: str
+) -> tuple[ChildRecordView, dict[str, object]]:
+    """The view and the audit details of what it showed and withheld."""
+    shielded = active_shield(child) is not None
+    redaction = access.record_redaction(
+        shielded=shielded,
+        authority=child.local_authority_code,
+        identifier=child.identifier,
+        break_glass_reason=break_glass_reason,
+    )
+    located = redaction.show_location
+    carers = [
+        CarerView(
+            name=carer.name,
+            relationship=carer.relationship,
+            parental_responsibility=carer.parental_responsibility,
+            phone=carer.phone,
+            email=carer.email,
+            address=Address(
+                lines=list(carer.address_lines), town=carer.town, postcode=carer.postcode
+            )
+            if located and carer.address_lines
+            else None,
+            address_withheld=not located,
+        )
+        for carer in child.carers
+    ]
+    involvements = [_involvement(item, child, access) for item in child.involvements]
+    withheld = [] if located else list(LOCATION_PARTS)
+    withheld += [f"involvements[{view.id}]" for view, _ in involvements if view.details_withheld]
+    la = child.local_authority
+    view = ChildRecordView(
+        identifier=child.identifier,
+        given_names=child.given_names,
+        family_name=child.family_name,
+        gender=child.gender,
+        date_of_birth=child.date_of_birth,
+        status=child.status,
+        local_authority=None
+        if la is None
+        else TeamContact(
+            code=la.code, name=la.name, team_phone=la.team_phone, team_email=la.team_email
+        ),
+        address=Address(lines=list(child.address_lines), town=child.town, postcode=child.postcode)
+        if located
+        else None,
+        location_withheld=not located,
+        carers=carers,
+        education_setting=_organisation(child.education_setting) if located else None,
+        gp_practice=_organisation(child.gp_practice) if located else None,
+        involvements=[view for view, _ in involvements],
+        withheld=withheld,
+        break_glass=redaction.break_glass,
+        request_id=request_id,
+    )
+    shown = ["names", "gender", "date_of_birth", "carers", "involvements"]
+    shown += list(LOCATION_PARTS) if located else []
+    details: dict[str, object] = {
+        "identifier": child.identifier,
+        "shown_fields": shown,
+        "withheld_fields": withheld,
+        "shielded": shielded,
+        "sensitive": any(sensitive_shown for _, sensitive_shown in involvements),
+        "break_glass": redaction.break_glass,
+        "reason": break_glass_reason if redaction.break_glass else None,
+    }
+    return view, details
+
+
+def view_child(
+    *,
+    session: Session,
+    principal: Principal,
+    identifier: str,
+    break_glass_reason: str | None,
+    request_id: str,
+    client_address: str | None,
+) -> ChildRecordView | None:
+    """The record view, audited (an unknown identifier too); None when there is no such child."""
+    child = get_child(session=session, identifier=identifier)
+    if child is None:
+        record_audit(
+            session=session,
+            event=AuditEventType.VIEW,
+            principal=principal,
+            request_id=request_id,
+            outcome=Outcome.FAILURE,
+            subject=identifier,
+            details={"identifier": identifier, "found": False},
+            client_address=client_address,
+        )
+        return None
+    access = child_access(
+        principal, named_children=named_children(session=session, username=principal.username)
+    )
+    view, details = build_view(
+        child, access, break_glass_reason=break_glass_reason, request_id=request_id
+    )
+    record_audit(
+        session=session,
+        event=AuditEventType.VIEW,
+        principal=principal,
+        request_id=request_id,
+        subject=child.identifier,
+        authorities=[child.local_authority_code] if child.local_authority_code else [],
+        details=details,
+        client_address=client_address,
+    )
+    return view

@@ -1,0 +1,192 @@
+"""Shield, shield-access and consent changes by the managers of the child's local authority."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from sqlalchemy.orm import Session
+
+from db.access import NotFound, Principal
+from db.child_admin import (
+    apply_shield,
+    grant_shield_access,
+    record_consent,
+    record_override,
+    remove_shield,
+    revoke_shield_access,
+)
+from db.child_records import get_child, named_children
+from db.models import Child, Involvement
+from searchapi.access import child_access, require_child_admin
+from searchapi.deps import (
+    ConsentOverrider,
+    ConsentRecorder,
+    RequestContextDep,
+    SessionDep,
+    ShieldManager,
+)
+from searchapi.record_schemas import (
+    ChangeResponse,
+    ConsentRequest,
+    ReasonRequest,
+    ShieldAccessRequest,
+)
+from searchapi.routes.search import IdentifierPath
+from searchapi.schemas import ErrorBody
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+}
+router = APIRouter(
+    prefix="/v1/children/{identifier}", tags=["shields and consent"], responses=_ERRORS
+)
+
+
+def _managed_child(session: Session, principal: Principal, identifier: str) -> Child:
+    child = get_child(session=session, identifier=identifier)
+    if child is None:
+        raise NotFound("There is no child with this identifier.")
+    access = child_access(
+        principal, named_children=named_children(session=session, username=principal.username)
+    )
+    require_child_admin(access, authority=child.local_authority_code)
+    return child
+
+
+def _involvement(child: Child, involvement_id: int) -> Involvement:
+    for item in child.involvements:
+        if item.id == involvement_id:
+            return item
+    raise NotFound("This child has no such involvement.")
+
+
+@router.post("/shield")
+def post_shield(
+    identifier: IdentifierPath,
+    body: ReasonRequest,
+    principal: ShieldManager,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> ChangeResponse:
+    """Shield the child's location from everyone but its authority's managers and named staff."""
+    child = _managed_child(session, principal, identifier)
+    apply_shield(
+        session=session,
+        actor=principal,
+        request_id=context.request_id,
+        child=child,
+        reason=body.reason,
+    )
+    return ChangeResponse(message="Shielded.", request_id=context.request_id)
+
+
+@router.delete("/shield")
+def delete_shield(
+    identifier: IdentifierPath,
+    body: ReasonRequest,
+    principal: ShieldManager,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> ChangeResponse:
+    """Remove the child's shield (kept as history)."""
+    child = _managed_child(session, principal, identifier)
+    remove_shield(
+        session=session,
+        actor=principal,
+        request_id=context.request_id,
+        child=child,
+        reason=body.reason,
+    )
+    return ChangeResponse(message="Shield removed.", request_id=context.request_id)
+
+
+@router.post("/shield/access")
+def post_shield_access(
+    identifier: IdentifierPath,
+    body: ShieldAccessRequest,
+    principal: ShieldManager,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> ChangeResponse:
+    """Name a practitioner who may see this shielded child's location."""
+    child = _managed_child(session, principal, identifier)
+    grant_shield_access(
+        session=session,
+        actor=principal,
+        request_id=context.request_id,
+        child=child,
+        username=body.username,
+        reason=body.reason,
+    )
+    return ChangeResponse(message=f"Named {body.username}.", request_id=context.request_id)
+
+
+@router.delete("/shield/access")
+def delete_shield_access(
+    identifier: IdentifierPath,
+    body: ShieldAccessRequest,
+    principal: ShieldManager,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> ChangeResponse:
+    """End a practitioner's right to see this child's location."""
+    child = _managed_child(session, principal, identifier)
+    revoke_shield_access(
+        session=session,
+        actor=principal,
+        request_id=context.request_id,
+        child=child,
+        username=body.username,
+        reason=body.reason,
+    )
+    return ChangeResponse(message=f"{body.username} un-named.", request_id=context.request_id)
+
+
+InvolvementPath = Annotated[int, Path(ge=1)]
+
+
+@router.post("/involvements/{involvement_id}/consent")
+def post_consent(
+    identifier: IdentifierPath,
+    involvement_id: InvolvementPath,
+    body: ConsentRequest,
+    principal: ConsentRecorder,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> ChangeResponse:
+    """Record consent to show a sensitive service."""
+    child = _managed_child(session, principal, identifier)
+    record_consent(
+        session=session,
+        actor=principal,
+        request_id=context.request_id,
+        child=child,
+        involvement=_involvement(child, involvement_id),
+        given_by=body.given_by,
+    )
+    return ChangeResponse(message="Consent recorded.", request_id=context.request_id)
+
+
+@router.post("/involvements/{involvement_id}/override")
+def post_override(
+    identifier: IdentifierPath,
+    involvement_id: InvolvementPath,
+    body: ReasonRequest,
+    principal: ConsentOverrider,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> ChangeResponse:
+    """Show a sensitive service without consent, for child protection (audited with the reason)."""
+    child = _managed_child(session, principal, identifier)
+    record_override(
+        session=session,
+        actor=principal,
+        request_id=context.request_id,
+        child=child,
+        involvement=_involvement(child, involvement_id),
+        reason=body.reason,
+    )
+    return ChangeResponse(message="Override recorded.", request_id=context.request_id)

@@ -1,0 +1,340 @@
+"""Each way of matching finds the right child first, on 20,000 demo children (real servers)."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from jellyfish import damerau_levenshtein_distance
+
+from db.access import Role
+from mappings import fold, normalise_postcode, phonetic_keys
+from mappings.dates import one_digit_variants
+from tests.integration.search_support import (  # noqa: F401
+    Caller,
+    Kid,
+    Population,
+    app_client,
+    audit_rows,
+    make_caller,
+    population,
+)
+
+pytestmark = pytest.mark.integration
+
+Case = tuple[Kid, dict[str, Any], str, set[str]]
+_NICKNAMES = Path(__file__).parents[2] / "mappings" / "data" / "uk_nicknames.txt"
+
+
+def _ok(kid: Kid) -> bool:
+    return not kid.shielded and kid.status == "active" and kid.family_name.isascii()
+
+
+def _names_dob(kid: Kid) -> tuple[str, str, str]:
+    return (fold(kid.given_names), fold(kid.family_name), kid.date_of_birth.isoformat())
+
+
+def _base(kid: Kid) -> dict[str, Any]:
+    return {
+        "given_name": kid.given_names.split()[0],
+        "family_name": kid.family_name,
+        "date_of_birth": kid.date_of_birth.isoformat(),
+    }
+
+
+def _first(pop: Population, where: Callable[[Kid], bool]) -> Kid:
+    found = pop.unique(_names_dob, where=lambda kid: _ok(kid) and where(kid))
+    assert found, "no child in the demo data fits this case"
+    return found[len(found) // 2]
+
+
+def _replace(word: str, position: int) -> str:
+    letter = word[position].lower()
+    other = next(c for c in "aeiouyrstlnm" if c != letter)
+    return word[:position] + other + word[position + 1 :]
+
+
+def exact(pop: Population) -> Case:
+    kid = _first(pop, lambda k: True)
+    return kid, _base(kid), "family_name", {"exact"}
+
+
+def accent_folded(pop: Population) -> Case:
+    kid = _first(pop, lambda k: not k.given_names.split()[0].isascii())
+    body = {**_base(kid), "given_name": fold(kid.given_names)}
+    return kid, body, "given_name", {"folded", "exact"}
+
+
+def nickname(pop: Population) -> Case:
+    groups = [
+        [fold(name) for name in line.split(",")]
+        for line in _NICKNAMES.read_text().splitlines()
+        if line and not line.startswith(("#", "!"))
+    ]
+    short = {group[0]: group[1] for group in groups if len(group) > 1}
+    kid = _first(pop, lambda k: fold(k.given_names.split()[0]) in short)
+    body = {**_base(kid), "given_name": short[fold(kid.given_names.split()[0])].title()}
+    return kid, body, "given_name", {"nickname"}
+
+
+def phonetic(pop: Population) -> Case:
+    # Another family name in the data that sounds the same but is spelt quite differently.
+    names = sorted({fold(k.family_name) for k in pop.kids if " " not in fold(k.family_name)})
+    by_key: dict[str, list[str]] = {}
+    for name in names:
+        for key in phonetic_keys(name):
+            by_key.setdefault(key, []).append(name)
+    pairs = {
+        a: b
+        for group in by_key.values()
+        for a in group
+        for b in group
+        if damerau_levenshtein_distance(a, b) > 2
+    }
+    kid = _first(pop, lambda k: fold(k.family_name) in pairs)
+    body = {**_base(kid), "family_name": pairs[fold(kid.family_name)].title()}
+    return kid, body, "family_name", {"phonetic", "typo"}
+
+
+def typo_one_edit(pop: Population) -> Case:
+    kid = _first(pop, lambda k: len(k.family_name) >= 6 and k.family_name.isalpha())
+    body = {**_base(kid), "family_name": _replace(kid.family_name, 3)}
+    return kid, body, "family_name", {"typo", "phonetic"}
+
+
+def typo_two_edits(pop: Population) -> Case:
+    kid = _first(pop, lambda k: len(k.family_name) >= 7 and k.family_name.isalpha())
+    body = {**_base(kid), "family_name": _replace(_replace(kid.family_name, 2), 5)}
+    return kid, body, "family_name", {"typo", "phonetic"}
+
+
+def typo_transposition(pop: Population) -> Case:
+    kid = _first(
+        pop,
+        lambda k: (
+            len(k.family_name) >= 5
+            and k.family_name.isalpha()
+            and k.family_name[2] != k.family_name[3]
+        ),
+    )
+    name = kid.family_name
+    body = {**_base(kid), "family_name": name[:2] + name[3] + name[2] + name[4:]}
+    return kid, body, "family_name", {"typo", "phonetic"}
+
+
+def names_swapped(pop: Population) -> Case:
+    kid = _first(pop, lambda k: " " not in k.given_names)
+    body = {**_base(kid), "given_name": kid.family_name, "family_name": kid.given_names}
+    return kid, body, "family_name", {"swapped"}
+
+
+def double_barrelled_part(pop: Population) -> Case:
+    kid = _first(pop, lambda k: "-" in k.family_name)
+    body = {**_base(kid), "family_name": kid.family_name.split("-")[1]}
+    return kid, body, "family_name", {"partial"}
+
+
+def given_names_any_order(pop: Population) -> Case:
+    kid = _first(pop, lambda k: len(k.given_names.split()) == 2)
+    body = {**_base(kid), "given_name": " ".join(reversed(kid.given_names.split()))}
+    return kid, body, "given_name", {"any_order"}
+
+
+def dob_exact(pop: Population) -> Case:
+    kid = _first(pop, lambda k: True)
+    return kid, _base(kid), "date_of_birth", {"exact"}
+
+
+def dob_day_month_swapped(pop: Population) -> Case:
+    kid = _first(
+        pop, lambda k: k.date_of_birth.day <= 12 and k.date_of_birth.day != k.date_of_birth.month
+    )
+    swapped = date(kid.date_of_birth.year, kid.date_of_birth.day, kid.date_of_birth.month)
+    return kid, {**_base(kid), "date_of_birth": swapped.isoformat()}, "date_of_birth", {"swapped"}
+
+
+def dob_one_digit_wrong(pop: Population) -> Case:
+    kid = _first(pop, lambda k: True)
+    wrong = one_digit_variants(kid.date_of_birth)[-1]
+    return kid, {**_base(kid), "date_of_birth": wrong.isoformat()}, "date_of_birth", {"typo"}
+
+
+def dob_year_only(pop: Population) -> Case:
+    kids = pop.unique(
+        lambda k: (fold(k.given_names), fold(k.family_name), k.date_of_birth.year), where=_ok
+    )
+    kid = kids[len(kids) // 2]
+    body = {**_base(kid), "given_name": kid.given_names, "birth_year": kid.date_of_birth.year}
+    del body["date_of_birth"]
+    return kid, body, "date_of_birth", {"year_only"}
+
+
+def _names_postcode(pop: Population) -> Kid:
+    kids = pop.unique(lambda k: (fold(k.given_names), fold(k.family_name)), where=_ok)
+    return kids[len(kids) // 3]
+
+
+def _without_dob(kid: Kid, **changes: str) -> dict[str, Any]:
+    return {"given_name": kid.given_names, "family_name": kid.family_name, **changes}
+
+
+def postcode_full(pop: Population) -> Case:
+    kid = _names_postcode(pop)
+    return (
+        kid,
+        _without_dob(kid, postcode=kid.postcode.lower().replace(" ", "")),
+        "postcode",
+        {"exact"},
+    )
+
+
+def postcode_outward_only(pop: Population) -> Case:
+    kid = _names_postcode(pop)
+    return kid, _without_dob(kid, postcode=kid.postcode.split()[0]), "postcode", {"outward"}
+
+
+def postcode_one_character_wrong(pop: Population) -> Case:
+    kid = _names_postcode(pop)
+    taken = {k.postcode for k in pop.kids}
+    letters = [c for c in string.ascii_uppercase if c not in "CIKMOV" and c != kid.postcode[-1]]
+    wrong = next(
+        candidate
+        for candidate in (kid.postcode[:-1] + letter for letter in letters)
+        if candidate not in taken and normalise_postcode(candidate)
+    )
+    return kid, _without_dob(kid, postcode=wrong), "postcode", {"typo"}
+
+
+def address_free_text(pop: Population) -> Case:
+    kid = _names_postcode(pop)
+    # The way a practitioner types it: lower case, abbreviated, no comma.
+    line = kid.address_lines[0].replace("Road", "Rd").replace("Street", "St").lower()
+    body = {
+        "given_name": kid.given_names,
+        "family_name": kid.family_name,
+        "postcode": kid.postcode.split()[0],
+    }
+    return kid, {**body, "address": f"{line} {kid.town}"}, "address", {"exact", "partial"}
+
+
+CASES = [
+    exact,
+    accent_folded,
+    nickname,
+    phonetic,
+    typo_one_edit,
+    typo_two_edits,
+    typo_transposition,
+    names_swapped,
+    double_barrelled_part,
+    given_names_any_order,
+    dob_exact,
+    dob_day_month_swapped,
+    dob_one_digit_wrong,
+    dob_year_only,
+    postcode_full,
+    postcode_outward_only,
+    postcode_one_character_wrong,
+    address_free_text,
+]
+
+
+@pytest.fixture(scope="module")
+def practitioner(population: Population) -> Caller:  # noqa: F811
+    return make_caller(population, Role.PRACTITIONER)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
+def test_the_expected_child_ranks_first(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+    case: Callable[[Population], Case],
+) -> None:
+    kid, body, field, kinds = case(population)
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results, body
+    top = results[0]
+    assert top["identifier"] == kid.identifier, (body, results[:3])
+    assert top["matched"].get(field) in kinds, top["matched"]
+    assert 0.0 < top["score"] <= 1.0
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+
+
+def test_an_exact_match_outranks_a_fuzzy_one_of_the_same_field(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+) -> None:
+    kid, body, _, _ = exact(population)
+    body["family_name"] = _replace(kid.family_name, 2)
+    fuzzy = app_client.post("/v1/search", json=body, headers=practitioner.headers).json()
+    exact_top = app_client.post("/v1/search", json=_base(kid), headers=practitioner.headers).json()
+    assert exact_top["results"][0]["score"] > fuzzy["results"][0]["score"]
+
+
+def test_every_search_is_audited_with_its_criteria_and_the_identifiers_shown(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+) -> None:
+    caller = make_caller(population, Role.PRACTITIONER)
+    kid, body, _, _ = exact(population)
+    response = app_client.post("/v1/search", json=body, headers=caller.headers)
+    (row,) = audit_rows(population.engine, username=caller.username, event="search")
+    assert row.request_id == response.headers["X-Request-ID"]
+    assert row.details["criteria"]["family_name"] == kid.family_name
+    assert row.details["identifiers_shown"][0] == kid.identifier
+    assert row.details["result_count"] == len(response.json()["results"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"family_name": "Smith"},
+        {"given_name": "Oliver", "date_of_birth": "2015-01-02"},
+        {"postcode": "LS6 2AB", "gender": "male"},
+        {"family_name": "Smith", "gender": "male", "address": "1 High Street"},
+    ],
+    ids=["family-name-alone", "no-family-name", "postcode-and-gender", "no-second-criterion"],
+)
+def test_too_little_to_search_on_is_a_422_saying_what_to_add(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+    body: dict[str, Any],
+) -> None:
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 422
+    assert "add" in response.json()["message"] and response.json()["request_id"]
+
+
+def test_a_limit_above_fifty_is_refused(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+) -> None:
+    body = {"family_name": "Smith", "birth_year": 2015, "limit": 51}
+    assert app_client.post("/v1/search", json=body, headers=practitioner.headers).status_code == 422
+
+
+def test_a_very_common_name_and_birth_year_gives_too_many_matches_and_no_list(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+) -> None:
+    from collections import Counter
+
+    counts = Counter((fold(k.family_name), k.date_of_birth.year) for k in population.kids)
+    (family, year), count = counts.most_common(1)[0]
+    body = {"family_name": family, "birth_year": year, "limit": 3}
+    assert count > 3
+    answer = app_client.post("/v1/search", json=body, headers=practitioner.headers).json()
+    assert answer["too_many_matches"] is True and answer["results"] == []
+    assert "given_name" in answer["message"] and "date_of_birth" in answer["message"]
