@@ -53,9 +53,10 @@ def main() -> None:
         stages = report.stages
         print(
             f"run {run}: {report.documents} documents in {report.seconds:.1f} s = "
-            f"{report.rate:,.0f} docs/s (read PostgreSQL {stages.read_s:.1f} s, build documents "
-            f"{stages.build_s:.1f} s, rest = Elasticsearch bulk and waiting "
-            f"{max(0.0, report.seconds - stages.read_s - stages.build_s):.1f} s)"
+            f"{report.rate:,.0f} docs/s (reading PostgreSQL {stages.read_s:.1f} s in the feeding "
+            f"thread; building documents {stages.build_s:.1f} s of CPU in "
+            f"{settings.reindex_build_workers} worker processes, in parallel with it and with "
+            "Elasticsearch)"
         )
     size = client.indices.stats(index=settings.index_alias, metric="store")["_all"]["primaries"]
     print(

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     reindex_batch_size: int = 2000
     reindex_threads: int = 2
     # Processes that build documents during a reindex (0: in the reading process).
-    reindex_build_workers: int = 1
+    reindex_build_workers: int = 2
 
     # HTTP service.
     api_host: str = "127.0.0.1"
