@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from contactpoint.cli_access import audit_app, clients_app, users_app
+from contactpoint.cli_demo import demo_users
 from contactpoint.settings import get_settings
 
 app = typer.Typer(help="ContactPoint: the national contacts index.", no_args_is_help=True)
@@ -22,6 +23,7 @@ app.add_typer(indexer_app, name="indexer")
 app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.command("demo-users")(demo_users)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -257,4 +259,7 @@ def serve(
     finally:
         if indexer is not None:
             indexer.terminate()
-            indexer.wait(timeout=30)
+            try:
+                indexer.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                indexer.kill()

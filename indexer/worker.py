@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
-import time
+import threading
 from types import FrameType
 
 from elasticsearch import Elasticsearch
@@ -22,12 +22,11 @@ log = logging.getLogger(__name__)
 
 def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> None:
     """Run until SIGINT/SIGTERM; a lost server pauses the work, it never ends it."""
-    stopping = False
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
         log.info("signal %s: stopping after the current batch", signum)
-        stopping = True
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -35,7 +34,7 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
         attempts=settings.indexer_retry_attempts, max_wait_s=settings.indexer_max_backoff_s
     )
     backoff = 1.0
-    while not stopping:
+    while not stopping.is_set():
         try:
             if alias_state(client, alias=settings.index_alias).live is None:
                 log.info("no live index yet: building the first one")
@@ -58,11 +57,12 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
                 writer=writer,
                 poll_interval_s=settings.indexer_poll_interval_s,
                 max_backoff_s=settings.indexer_max_backoff_s,
-                should_stop=lambda: stopping,
+                should_stop=stopping.is_set,
             )
             backoff = 1.0
         except (OperationalError, es_exceptions.TransportError, ReindexError) as exc:
             log.warning("indexer paused for %.0f s: %s", backoff, exc)
-            time.sleep(backoff)
+            # Interrupted at once by SIGTERM/SIGINT: a paused indexer stops without delay.
+            stopping.wait(backoff)
             backoff = min(backoff * 2, settings.indexer_max_backoff_s)
     log.info("indexer stopped")

@@ -74,7 +74,8 @@ def _request_context(request: Request) -> RequestContext:
 RequestContextDep = Annotated[RequestContext, Depends(_request_context)]
 
 
-def _credential(request: Request, settings: Settings) -> str | None:
+def credential_of(request: Request, settings: Settings) -> str | None:
+    """The bearer token or API key, else the session cookie, else None."""
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         scheme, _, value = authorization.partition(" ")
@@ -85,7 +86,7 @@ def _credential(request: Request, settings: Settings) -> str | None:
 
 
 def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
-    credential = _credential(request, settings)
+    credential = credential_of(request, settings)
     if credential is None:
         raise NotAuthenticated("Sign in first, or send an API key.")
     now = datetime.now(UTC)

@@ -13,11 +13,12 @@ from typing import Any
 from elasticsearch import exceptions as es_exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contactpoint.settings import get_settings
 from db.access import (
     AccessError,
     AccountLocked,
@@ -31,6 +32,7 @@ from db.access import (
 )
 from db.audit import AuditEventType, Outcome, record_audit
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
+from searchapi.page_render import page_error, wants_page
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ def _audit_denial(request: Request, actor: Principal, message: str) -> None:
         log.exception("could not audit a refusal (request %s)", request_id_of(request))
 
 
-async def access_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def access_error_handler(request: Request, exc: Exception) -> Response:
     """401, 403, 404, 409, 422 and 429 from the access layer and the services."""
     assert isinstance(exc, AccessError)
     status = _status_of(exc)
@@ -108,23 +110,33 @@ async def access_error_handler(request: Request, exc: Exception) -> JSONResponse
         actor = exc.actor or getattr(request.state, "principal", None)
         if isinstance(actor, Principal):
             await run_in_threadpool(_audit_denial, request, actor, exc.message)
+    if wants_page(request):
+        # A browser that sent a session cookie which no longer works has timed out.
+        expired = get_settings().session_cookie_name in request.cookies
+        return page_error(request, status, exc.message, expired=expired)
     return error_response(request, status, exc.message, headers, **extra)
 
 
-async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Framework errors (unknown path, wrong method) in the same shape."""
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+    if wants_page(request):
+        return page_error(request, exc.status_code, message)
     return error_response(request, exc.status_code, message, dict(exc.headers or {}))
 
 
-async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
     """422 naming the fields and the rule, never echoing the values sent."""
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error["msg"]}
         for error in exc.errors()
     ]
+    if wants_page(request):
+        return page_error(
+            request, 422, "The address or the form is not valid: go back and try again."
+        )
     return error_response(request, 422, "The request is not valid.", errors=errors)
 
 

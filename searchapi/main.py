@@ -14,7 +14,7 @@ from db.session import make_engine
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
-from searchapi.routes import admin, audit, auth, children, operations, search
+from searchapi.routes import admin, audit, auth, children, operations, pages, pages_shield, search
 
 
 def create_app() -> FastAPI:
@@ -50,6 +50,8 @@ def create_app() -> FastAPI:
         children.router,
         audit.router,
         admin.router,
+        pages.router,
+        pages_shield.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

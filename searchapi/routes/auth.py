@@ -5,14 +5,62 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
-from db.access import Attempt, revoke_session, sign_in
+from contactpoint.settings import Settings
+from db.access import Attempt, Principal, revoke_session, sign_in
 from db.audit import AuditEventType, record_audit
 from searchapi.access import permissions_of
-from searchapi.deps import PUBLIC, RequestContextDep, SessionDep, SettingsDep, SignedIn, SigningOut
+from searchapi.deps import (
+    PUBLIC,
+    RequestContext,
+    RequestContextDep,
+    SessionDep,
+    SettingsDep,
+    SignedIn,
+    SigningOut,
+)
 from searchapi.schemas import Done, LoginRequest, LoginResponse, Me
 
 router = APIRouter(tags=["auth"])
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The session cookie of the API and the pages: HttpOnly, SameSite=Strict, Secure."""
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=settings.session_absolute_timeout_s,
+        httponly=True,
+        secure=settings.session_cookie_secure,
+        samesite="strict",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    """Tell the browser to forget the session cookie."""
+    response.delete_cookie(
+        settings.session_cookie_name,
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def end_session(*, session: Session, principal: Principal, context: RequestContext) -> None:
+    """Revoke the principal's session and audit the sign-out."""
+    assert principal.session_id is not None
+    revoke_session(session=session, session_id=principal.session_id, now=datetime.now(UTC))
+    record_audit(
+        session=session,
+        event=AuditEventType.SIGN_OUT,
+        principal=principal,
+        request_id=context.request_id,
+        details={"session_id": principal.session_id},
+        client_address=context.client_address,
+    )
 
 
 @router.post("/v1/auth/login", dependencies=[PUBLIC])
@@ -36,15 +84,7 @@ def login(
             request_id=context.request_id,
         ),
     )
-    response.set_cookie(
-        settings.session_cookie_name,
-        signed.token,
-        max_age=settings.session_absolute_timeout_s,
-        httponly=True,
-        secure=settings.session_cookie_secure,
-        samesite="strict",
-        path="/",
-    )
+    set_session_cookie(response, settings, signed.token)
     return LoginResponse(
         token=signed.token,
         expires_at=signed.expires_at,
@@ -62,23 +102,8 @@ def logout(
     context: RequestContextDep,
 ) -> Done:
     """End the current session."""
-    assert principal.session_id is not None
-    revoke_session(session=session, session_id=principal.session_id, now=datetime.now(UTC))
-    record_audit(
-        session=session,
-        event=AuditEventType.SIGN_OUT,
-        principal=principal,
-        request_id=context.request_id,
-        details={"session_id": principal.session_id},
-        client_address=context.client_address,
-    )
-    response.delete_cookie(
-        settings.session_cookie_name,
-        path="/",
-        secure=settings.session_cookie_secure,
-        httponly=True,
-        samesite="strict",
-    )
+    end_session(session=session, principal=principal, context=context)
+    clear_session_cookie(response, settings)
     return Done(message="Signed out.")
 
 

@@ -45,7 +45,8 @@ router = APIRouter(
 )
 
 
-def _managed_child(session: Session, principal: Principal, identifier: str) -> Child:
+def managed_child(session: Session, principal: Principal, identifier: str) -> Child:
+    """The child, if `principal` manages its authority (404 or 403 otherwise)."""
     child = get_child(session=session, identifier=identifier)
     if child is None:
         raise NotFound("There is no child with this identifier.")
@@ -72,7 +73,7 @@ def post_shield(
     context: RequestContextDep,
 ) -> ChangeResponse:
     """Shield the child's location from everyone but its authority's managers and named staff."""
-    child = _managed_child(session, principal, identifier)
+    child = managed_child(session, principal, identifier)
     apply_shield(
         session=session,
         actor=principal,
@@ -92,7 +93,7 @@ def delete_shield(
     context: RequestContextDep,
 ) -> ChangeResponse:
     """Remove the child's shield (kept as history)."""
-    child = _managed_child(session, principal, identifier)
+    child = managed_child(session, principal, identifier)
     remove_shield(
         session=session,
         actor=principal,
@@ -112,7 +113,7 @@ def post_shield_access(
     context: RequestContextDep,
 ) -> ChangeResponse:
     """Name a practitioner who may see this shielded child's location."""
-    child = _managed_child(session, principal, identifier)
+    child = managed_child(session, principal, identifier)
     grant_shield_access(
         session=session,
         actor=principal,
@@ -133,7 +134,7 @@ def delete_shield_access(
     context: RequestContextDep,
 ) -> ChangeResponse:
     """End a practitioner's right to see this child's location."""
-    child = _managed_child(session, principal, identifier)
+    child = managed_child(session, principal, identifier)
     revoke_shield_access(
         session=session,
         actor=principal,
@@ -158,7 +159,7 @@ def post_consent(
     context: RequestContextDep,
 ) -> ChangeResponse:
     """Record consent to show a sensitive service."""
-    child = _managed_child(session, principal, identifier)
+    child = managed_child(session, principal, identifier)
     record_consent(
         session=session,
         actor=principal,
@@ -180,7 +181,7 @@ def post_override(
     context: RequestContextDep,
 ) -> ChangeResponse:
     """Show a sensitive service without consent, for child protection (audited with the reason)."""
-    child = _managed_child(session, principal, identifier)
+    child = managed_child(session, principal, identifier)
     record_override(
         session=session,
         actor=principal,

@@ -26,7 +26,14 @@ from tests.integration.test_access_support import (  # noqa: F401
     session_token,
 )
 
-_PUBLIC_ROUTES = {("GET", "/healthz"), ("POST", "/v1/auth/login")}
+_PUBLIC_ROUTES = {
+    ("GET", "/healthz"),
+    ("POST", "/v1/auth/login"),
+    # The pages' sign-in (its form is tied to the browser by a pre-sign-in cookie) and assets.
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
+    ("GET", "/static/{path:path}"),
+}
 
 
 def _routes() -> list[tuple[str, RouteInfo]]:

@@ -1,0 +1,84 @@
+"""`contactpoint demo-users`: the demo practitioner and la_manager that `make run` prints.
+
+Created once (is_demo accounts, whose one-time codes `contactpoint users totp` may print) and
+printed again on every run. Their password and PIN are fixed and public: demo data only.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import typer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from contactpoint.settings import get_settings
+
+DEMO_PASSWORD: Final = "demo-contactpoint"
+DEMO_PIN: Final = "2468"
+_ACCOUNTS: Final = (("demo.practitioner", "practitioner"), ("demo.manager", "la_manager"))
+
+
+def _busiest_shielded_authority(session: Session) -> str | None:
+    """The authority with the most shielded children (so the manager can show a shield)."""
+    from db.models import Child, Shield
+
+    statement = (
+        select(Child.local_authority_code)
+        .join(Shield, Shield.child_id == Child.id)
+        .where(Shield.removed_at.is_(None), Child.local_authority_code.is_not(None))
+        .group_by(Child.local_authority_code)
+        .order_by(func.count().desc(), Child.local_authority_code)
+        .limit(1)
+    )
+    code = session.scalars(statement).first()
+    if code is None:
+        from db.models import LocalAuthority
+
+        code = session.scalars(select(LocalAuthority.code).order_by(LocalAuthority.code)).first()
+    return code
+
+
+def demo_users() -> None:
+    """Create the demo accounts when missing; print how to sign in as each."""
+    from db.access import NewUser, Principal, create_user, roles_from
+    from db.models import AppUser
+    from db.session import session_scope
+
+    settings = get_settings()
+    with session_scope() as session:
+        authority = _busiest_shielded_authority(session)
+        if authority is None:
+            typer.secho("no local authorities yet: load the demo data first", err=True)
+            raise typer.Exit(1)
+        lines = [
+            f"ContactPoint page: http://{settings.api_host}:{settings.api_port}/sign-in",
+            "Demo accounts (demo data only; every sign-in needs all three factors):",
+        ]
+        for username, role in _ACCOUNTS:
+            user = session.scalars(select(AppUser).where(AppUser.username == username)).first()
+            if user is None:
+                create_user(
+                    session=session,
+                    settings=settings,
+                    actor=Principal.operator(),
+                    request_id=None,
+                    new=NewUser(
+                        username=username,
+                        roles=roles_from([role]),
+                        authorities=frozenset({authority}),
+                        organisation="Demo Health Visiting Team",
+                        is_demo=True,
+                    ),
+                    password=DEMO_PASSWORD,
+                    pin=DEMO_PIN,
+                )
+                user = session.scalars(select(AppUser).where(AppUser.username == username)).one()
+            codes = ", ".join(link.local_authority_code for link in user.authority_links)
+            lines += [
+                f"  {role}: username {username}  password {DEMO_PASSWORD}  PIN {DEMO_PIN}"
+                f"  (authority {codes})",
+                f"    TOTP secret {user.totp_secret}; current code: "
+                f"contactpoint users totp {username}",
+            ]
+    typer.echo("\n".join(lines))

@@ -1,0 +1,91 @@
+"""Rendering of the practitioners' pages: the Jinja2 templates and the HTML error page.
+
+Kept free of request dependencies so that `searchapi.errors` can render a page without a cycle.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from contactpoint.settings import get_settings
+
+PACKAGE_DIR: Final = Path(__file__).parent
+STATIC_DIR: Final = PACKAGE_DIR / "static"
+SERVICE_NAME: Final = "ContactPoint"
+# API paths answer JSON whatever the caller accepts; everything else is a page for a browser.
+_API_PREFIXES: Final = ("/v1/", "/healthz", "/static/")
+
+templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+
+
+def csrf_token(secret: str) -> str:
+    """The form token tied to a secret the browser holds only as an HttpOnly cookie.
+
+    A one-way digest: a page that shows it reveals nothing of the session token, and another
+    site, which cannot read the cookie, cannot compute it.
+    """
+    raw = hashlib.sha256(b"contactpoint-csrf\0" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def csrf_matches(secret: str | None, sent: str | None) -> bool:
+    """Whether `sent` is the form token of `secret` (constant time)."""
+    if not secret or not sent:
+        return False
+    return hmac.compare_digest(csrf_token(secret).encode(), sent.encode())
+
+
+def wants_page(request: Request) -> bool:
+    """Whether a browser asked for a page (HTML errors and sign-in redirects), not the API."""
+    path = request.url.path
+    accepts = request.headers.get("accept", "")
+    return not path.startswith(_API_PREFIXES) and "text/html" in accepts
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    csrf: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page of the layout; `csrf` is the token every form of the page carries."""
+    principal = getattr(request.state, "principal", None)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "service_name": SERVICE_NAME,
+            "principal": principal,
+            "csrf_token": csrf,
+            "idle_s": get_settings().session_idle_timeout_s,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def page_error(request: Request, status: int, message: str, *, expired: bool = False) -> Response:
+    """A refusal as a page: to sign-in when not (or no longer) signed in, else the reason."""
+    if status == 401:
+        return RedirectResponse("/sign-in?expired=1" if expired else "/sign-in", status_code=303)
+    titles = {
+        403: "You cannot do this",
+        404: "Page not found",
+        409: "This has already been done",
+        415: "Use the form on the page",
+        422: "There is a problem with what was sent",
+        429: "Too many attempts",
+        503: "Sorry, the service is unavailable",
+    }
+    title = titles.get(status, "Sorry, there is a problem with the service")
+    return render(request, "error.html", status_code=status, title=title, message=message)

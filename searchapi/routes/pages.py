@@ -1,0 +1,262 @@
+"""The practitioners' pages: sign in, search, record view, sign out (and the static files).
+
+Thin: each page calls the same service functions as the API (`sign_in`, `run_search`,
+`view_child`), so search, shielding and audit have one implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from db.access import AccessError, Attempt, TooManyAttempts, sign_in
+from db.child_records import named_children
+from searchapi.access import Permission, child_access, permissions_of
+from searchapi.deps import (
+    PUBLIC,
+    EsDep,
+    RequestContextDep,
+    Searcher,
+    SessionDep,
+    SettingsDep,
+    SignedIn,
+    SigningOut,
+    Viewer,
+)
+from searchapi.page_kit import (
+    PageForm,
+    SignInForm,
+    field,
+    new_sign_in_secret,
+    page_csrf,
+    set_sign_in_cookie,
+    sign_in_secret,
+)
+from searchapi.page_render import STATIC_DIR, csrf_token, page_error, render
+from searchapi.record_view import view_child
+from searchapi.routes.auth import clear_session_cookie, end_session, set_session_cookie
+from searchapi.routes.search import IDENTIFIER_PATTERN
+from searchapi.search import run_search
+from searchapi.search_form import (
+    GENDERS,
+    MINIMUM_RULE,
+    SearchForm,
+    match_tags,
+    parse_search_form,
+    too_many_advice,
+)
+
+router = APIRouter(include_in_schema=False)
+
+_SIGN_IN_FIELDS = (
+    ("username", "Enter your username"),
+    ("password", "Enter your password"),
+    ("pin", "Enter your PIN"),
+    ("code", "Enter the security code from your token"),
+)
+
+
+@router.get("/static/{path:path}", dependencies=[PUBLIC])
+def static_file(path: str) -> FileResponse:
+    """GOV.UK Frontend's built files and the page script (cacheable: nothing personal)."""
+    root = STATIC_DIR.resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(404, "There is no such file.")
+    return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/sign-in", dependencies=[PUBLIC])
+def sign_in_page(
+    request: Request, settings: SettingsDep, expired: bool = False, signed_out: bool = False
+) -> Response:
+    """The sign-in form: username, password, PIN and security code on one page."""
+    known = sign_in_secret(request)
+    secret = known or new_sign_in_secret()
+    response = render(
+        request,
+        "sign_in.html",
+        csrf=csrf_token(secret),
+        errors={},
+        values={},
+        expired=expired,
+        signed_out=signed_out,
+        idle_minutes=settings.session_idle_timeout_s // 60,
+    )
+    if known is None:
+        set_sign_in_cookie(response, settings, secret)
+    return response
+
+
+@router.post("/sign-in", dependencies=[PUBLIC])
+def sign_in_submit(
+    request: Request,
+    form: SignInForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Check the three factors with the API's sign-in; open a session cookie or say why not."""
+    values = {name: field(form, name) for name, _ in _SIGN_IN_FIELDS}
+    errors = {name: message for name, message in _SIGN_IN_FIELDS if not values[name]}
+    status = 400
+    if not errors:
+        try:
+            signed = sign_in(
+                session=session,
+                settings=settings,
+                attempt=Attempt(
+                    username=values["username"],
+                    password=values["password"],
+                    pin=values["pin"],
+                    code=values["code"],
+                    client_address=context.client_address,
+                    request_id=context.request_id,
+                ),
+            )
+        except AccessError as exc:
+            # One message for every wrong factor (no enumeration), or the lockout's.
+            errors = {"username": exc.message}
+            status = 429 if isinstance(exc, TooManyAttempts) else 401
+        else:
+            response = RedirectResponse("/search", status_code=303)
+            set_session_cookie(response, settings, signed.token)
+            return response
+    secret = sign_in_secret(request)
+    return render(
+        request,
+        "sign_in.html",
+        status_code=status,
+        csrf=csrf_token(secret) if secret else None,
+        errors=errors,
+        # Secrets are never sent back into the page.
+        values={"username": values["username"]},
+        expired=False,
+        signed_out=False,
+        idle_minutes=settings.session_idle_timeout_s // 60,
+    )
+
+
+@router.post("/sign-out")
+def sign_out(
+    principal: SigningOut,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """End the session and forget the cookie."""
+    end_session(session=session, principal=principal, context=context)
+    response = RedirectResponse("/sign-in?signed_out=true", status_code=303)
+    clear_session_cookie(response, settings)
+    return response
+
+
+@router.get("/")
+def home(request: Request, principal: SignedIn, settings: SettingsDep) -> Response:
+    """Searchers go to the search; other roles see what this page offers them."""
+    if Permission.SEARCH_CHILDREN in permissions_of(principal):
+        return RedirectResponse("/search", status_code=303)
+    return render(request, "home.html", csrf=page_csrf(request, settings))
+
+
+def _search_page(
+    request: Request,
+    settings: SettingsDep,
+    form: SearchForm,
+    status_code: int = 200,
+    **extra: object,
+) -> Response:
+    return render(
+        request,
+        "search.html",
+        status_code=status_code,
+        csrf=page_csrf(request, settings),
+        form=form,
+        errors=form.errors if extra.pop("errors_shown", False) else {},
+        genders=GENDERS,
+        minimum_rule=MINIMUM_RULE,
+        **extra,
+    )
+
+
+@router.get("/search")
+def search_page(request: Request, principal: Searcher, settings: SettingsDep) -> Response:
+    """The empty search form."""
+    return _search_page(request, settings, parse_search_form({}), errors_shown=False)
+
+
+@router.post("/search")
+def search_submit(
+    request: Request,
+    principal: Searcher,
+    form: PageForm,
+    session: SessionDep,
+    es: EsDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Search with the API's search (same filter, scoring and audit); show a results table."""
+    parsed = parse_search_form(form)
+    if parsed.request is None:
+        return _search_page(request, settings, parsed, status_code=400, errors_shown=True)
+    answer = run_search(
+        session=session,
+        es=es,
+        alias=settings.index_alias,
+        principal=principal,
+        request=parsed.request,
+        request_id=context.request_id,
+        client_address=context.client_address,
+    )
+    return _search_page(
+        request,
+        settings,
+        parsed,
+        errors_shown=True,
+        answer=answer,
+        tags={result.identifier: match_tags(result) for result in answer.results},
+        advice=too_many_advice(parsed.request) if answer.too_many_matches else None,
+    )
+
+
+@router.get("/children/{identifier}")
+def record_page(
+    identifier: Annotated[str, Path(pattern=IDENTIFIER_PATTERN)],
+    request: Request,
+    principal: Viewer,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+    changed: str | None = None,
+) -> Response:
+    """The record view of the API, as a page."""
+    view = view_child(
+        session=session,
+        principal=principal,
+        identifier=identifier,
+        break_glass_reason=None,
+        request_id=context.request_id,
+        client_address=context.client_address,
+    )
+    if view is None:
+        # Answered rather than raised, so that the audit row of the attempt is committed.
+        return page_error(request, 404, "There is no child with this identifier.")
+    access = child_access(
+        principal, named_children=named_children(session=session, username=principal.username)
+    )
+    authority = view.local_authority.code if view.local_authority else None
+    manages = Permission.MANAGE_SHIELDS in permissions_of(principal) and access.may_administer(
+        authority
+    )
+    return render(
+        request,
+        "record.html",
+        csrf=page_csrf(request, settings),
+        view=view,
+        manages=manages,
+        changed=changed,
+    )
