@@ -93,6 +93,7 @@ def _prepare(children: int, seed: int) -> None:
         replicas=0,
         batch_size=settings.reindex_batch_size,
         threads=settings.reindex_threads,
+        build_workers=settings.reindex_build_workers,
         writer=retrying_writer(attempts=5, max_wait_s=5.0),
         show_progress=False,
     )
