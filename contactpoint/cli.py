@@ -231,6 +231,16 @@ def indexer_retry() -> None:
     typer.echo(f"queued {moved} dead-lettered children again")
 
 
+def _terminate_with_parent() -> None:
+    """In the child: receive SIGTERM when the parent dies (uvicorn re-raises SIGTERM on exit,
+    so the parent's own clean-up may never run)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
@@ -247,7 +257,10 @@ def serve(
     settings = get_settings()
     indexer = None
     if with_indexer:
-        indexer = subprocess.Popen([sys.executable, "-m", "contactpoint", "indexer", "run"])
+        indexer = subprocess.Popen(
+            [sys.executable, "-m", "contactpoint", "indexer", "run"],
+            preexec_fn=_terminate_with_parent,
+        )
     try:
         uvicorn.run(
             "searchapi.main:create_app",
