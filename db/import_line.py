@@ -27,7 +27,6 @@ from db.normalise import (
     normalise_email,
     normalise_identifier,
     normalise_phone,
-    normalise_postcode,
 )
 from db.vocabulary import (
     CHILD_STATUSES,
@@ -40,6 +39,7 @@ from db.vocabulary import (
     OrganisationKind,
     Relationship,
 )
+from mappings.postcodes import normalise_postcode
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_AGE_YEARS = 25

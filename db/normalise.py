@@ -1,14 +1,13 @@
-"""Pure normalisation and checks of identifiers, postcodes, phones, emails and text."""
+"""Pure normalisation and checks of identifiers, phones, emails and text."""
 
 from __future__ import annotations
 
 import re
 from typing import Final
 
-# A normalised UK postcode: outward code, one space, inward code (plus the Girobank oddity).
-# The migration's CHECK on every postcode column uses the same pattern.
-POSTCODE_PATTERN: Final = r"^(GIR 0AA|[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})$"
-_POSTCODE_COMPACT = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2})$")
+# Postcodes are normalised by mappings.postcodes (the one module search uses too), so that every
+# postcode the loader accepts is one the index and the query builder understand; the migration's
+# CHECK on postcode columns is a looser shape check that any such postcode passes.
 _PHONE = re.compile(r"^(?:\+44|0)[0-9]{9,10}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -25,14 +24,6 @@ def collapse_whitespace(text: str) -> str:
 def has_control_characters(text: str) -> bool:
     """Whether the text holds a control character (never valid in a contact detail)."""
     return _CONTROL.search(text) is not None
-
-
-def normalise_postcode(text: str) -> str | None:
-    """'sw1a1aa' -> 'SW1A 1AA'; None when it is not a UK postcode."""
-    compact = "".join(text.split()).upper()
-    if _POSTCODE_COMPACT.match(compact) is None:
-        return None
-    return f"{compact[:-3]} {compact[-3:]}"
 
 
 def normalise_identifier(text: str) -> str:
