@@ -71,8 +71,12 @@ class Account:
 
 
 def new_authority(engine: Engine) -> str:
-    """A fresh local authority; its code."""
-    code = f"E{secrets.randbelow(10**8):08d}"
+    """A fresh local authority; its code.
+
+    Codes "E7xxxxxxx" are never real (ONS uses E06-E10 for these) and never meet the load
+    tests' own authorities (E089xxxxx), which those tests delete.
+    """
+    code = f"E7{secrets.randbelow(10**7):07d}"
     with Session(engine) as session, session.begin():
         if session.get(LocalAuthority, code) is None:
             session.add(LocalAuthority(code=code, name=f"Testshire {code}"))
