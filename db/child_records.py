@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import Child, Involvement, Shield, ShieldAccess
+from db.models import Child, Involvement, Shield
 
 
 def get_child(*, session: Session, identifier: str) -> Child | None:
@@ -26,13 +26,3 @@ def get_child(*, session: Session, identifier: str) -> Child | None:
 def active_shield(child: Child) -> Shield | None:
     """The shield in force over a child's location, if any."""
     return next((shield for shield in child.shields if shield.removed_at is None), None)
-
-
-def named_children(*, session: Session, username: str) -> frozenset[str]:
-    """Identifiers of the shielded children whose location `username` has been named to see."""
-    statement = (
-        select(Child.identifier)
-        .join(ShieldAccess, ShieldAccess.child_id == Child.id)
-        .where(ShieldAccess.username == username, ShieldAccess.revoked_at.is_(None))
-    )
-    return frozenset(session.scalars(statement))

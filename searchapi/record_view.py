@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from db.access import Principal
 from db.audit import AuditEventType, Outcome, record_audit
-from db.child_records import active_shield, get_child, named_children
+from db.child_records import active_shield, get_child
 from db.models import Child, Involvement, Organisation
 from db.vocabulary import SENSITIVE_KINDS
 from searchapi.access import ChildAccess, child_access
@@ -185,9 +185,7 @@ def view_child(
             client_address=client_address,
         )
         return None
-    access = child_access(
-        principal, named_children=named_children(session=session, username=principal.username)
-    )
+    access = child_access(principal, named_children=principal.named_children)
     view, details = build_view(
         child, access, break_glass_reason=break_glass_reason, request_id=request_id
     )

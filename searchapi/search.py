@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from db.access import Principal
 from db.audit import AuditEventType, record_audit
-from db.child_records import named_children
 from mappings import fields as f
 from searchapi.access import ChildAccess, child_access
 from searchapi.query_builder import Criteria, build_query, matched_kinds, max_score
@@ -106,9 +105,7 @@ def run_search(
 ) -> SearchResponse:
     """Search, audit (in the request's transaction, before answering) and answer."""
     criteria = request.criteria()
-    access = child_access(
-        principal, named_children=named_children(session=session, username=principal.username)
-    )
+    access = child_access(principal, named_children=principal.named_children)
     response = es.search(index=alias, **search_body(criteria, access, limit=request.limit))
     hits = response["hits"]["hits"]
     best = max_score(criteria)

@@ -1,18 +1,34 @@
-"""From credentials to the acting principal: a session token, or a CMS key and a user name."""
+"""From credentials to the acting principal: a session token, or a CMS key and a user name.
+
+Each credential is resolved in one round trip to PostgreSQL: the session (its idle clock
+restarted) or the client, the user, the user's authorities and the shielded children the user
+was named to see, so that a search or a view needs no further lookups to decide access.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
-from db.access.credentials import api_key_id, same_digest
+from db.access.credentials import api_key_id, digest, same_digest
 from db.access.errors import Forbidden, NotAuthenticated
 from db.access.principal import Principal
 from db.access.roles import roles_from
-from db.access.sessions import SessionLimits, use_session
-from db.models import ApiClient, AppUser
+from db.access.sessions import SessionLimits
+from db.models import ApiClient, AppUser, Child, ShieldAccess, UserAuthority, UserSession
+
+
+class AccountState(Protocol):
+    """What decides whether an account may act (a user row or a looked-up principal row)."""
+
+    @property
+    def suspended_at(self) -> datetime | None: ...
+
+    @property
+    def expires_at(self) -> datetime | None: ...
 
 
 def normalise_username(value: str) -> str:
@@ -20,7 +36,7 @@ def normalise_username(value: str) -> str:
     return value.strip().lower()
 
 
-def account_problem(user: AppUser, *, now: datetime) -> str | None:
+def account_problem(user: AccountState, *, now: datetime) -> str | None:
     """Why the account cannot act now ("suspended", "expired"), or None."""
     if user.suspended_at is not None:
         return "suspended"
@@ -30,7 +46,7 @@ def account_problem(user: AppUser, *, now: datetime) -> str | None:
 
 
 def principal_of(user: AppUser, *, session_id: int | None = None) -> Principal:
-    """The principal of a person acting for themselves."""
+    """The principal of a person acting for themselves (at sign-in)."""
     return Principal(
         user_id=user.id,
         username=user.username,
@@ -42,15 +58,79 @@ def principal_of(user: AppUser, *, session_id: int | None = None) -> Principal:
     )
 
 
+_AUTHORITIES = (
+    select(UserAuthority.local_authority_code)
+    .where(UserAuthority.user_id == AppUser.id)
+    .correlate(AppUser)
+)
+_NAMED_CHILDREN = (
+    select(Child.identifier)
+    .join(ShieldAccess, ShieldAccess.child_id == Child.id)
+    .where(ShieldAccess.username == AppUser.username, ShieldAccess.revoked_at.is_(None))
+    .correlate(AppUser)
+)
+# The user's columns that make a principal, with its authorities and named children as arrays.
+_USER_COLUMNS: tuple[Any, ...] = (
+    AppUser.id.label("user_id"),
+    AppUser.username,
+    AppUser.roles.label("user_roles"),
+    AppUser.organisation,
+    AppUser.child_protection,
+    AppUser.suspended_at,
+    AppUser.expires_at,
+    # ARRAY(subquery): PostgreSQL's array constructor, an empty array when there are no rows.
+    func.array(_AUTHORITIES.scalar_subquery()).label("authorities"),
+    func.array(_NAMED_CHILDREN.scalar_subquery()).label("named_children"),
+)
+
+
+def _principal(row: Row[Any], **extra: Any) -> Principal:
+    values = {
+        "user_id": row.user_id,
+        "username": row.username,
+        "roles": roles_from(row.user_roles),
+        "authorities": frozenset(row.authorities),
+        "organisation": row.organisation,
+        "child_protection": row.child_protection,
+        "named_children": frozenset(row.named_children),
+    }
+    return Principal(**(values | extra))
+
+
 def principal_for_session(
     *, session: Session, token: str, limits: SessionLimits, now: datetime
 ) -> Principal:
-    """The principal of a live session; NotAuthenticated when the session or account is not."""
-    row = use_session(session=session, token=token, limits=limits, now=now)
-    problem = account_problem(row.user, now=now)
+    """The principal of a live session, its idle clock restarted; NotAuthenticated otherwise."""
+    touched = (
+        update(UserSession)
+        .where(
+            UserSession.token_hash == digest(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at >= now - limits.idle,
+            UserSession.created_at >= now - limits.absolute,
+        )
+        .values(last_seen_at=now)
+        .returning(UserSession.id, UserSession.user_id)
+        .cte("touched")
+    )
+    row = session.execute(
+        select(touched.c.id.label("session_id"), *_USER_COLUMNS).join_from(
+            touched, AppUser, AppUser.id == touched.c.user_id
+        )
+    ).one_or_none()
+    if row is None:
+        known = session.scalar(
+            select(UserSession.id).where(
+                UserSession.token_hash == digest(token), UserSession.revoked_at.is_(None)
+            )
+        )
+        if known is None:
+            raise NotAuthenticated("The session is not valid: sign in again.")
+        raise NotAuthenticated("The session has expired: sign in again.")
+    problem = account_problem(row, now=now)
     if problem is not None:
         raise NotAuthenticated(f"The account is {problem}: ask your administrator.")
-    return principal_of(row.user, session_id=row.id)
+    return _principal(row, session_id=row.session_id)
 
 
 def principal_for_client(
@@ -61,51 +141,61 @@ def principal_for_client(
     The client's roles cap the user's, and its authority is the only one it acts in.
     """
     key_id = api_key_id(key)
-    client = None
-    if key_id is not None:
-        client = session.scalars(select(ApiClient).where(ApiClient.key_id == key_id)).one_or_none()
-    if client is None or client.revoked_at is not None or not same_digest(client.key_hash, key):
-        raise NotAuthenticated("The API key is not valid.")
     name = normalise_username(on_behalf_of or "")
+    row = None
+    if key_id is not None:
+        row = session.execute(
+            select(
+                ApiClient.id.label("client_id"),
+                ApiClient.name.label("client_name"),
+                ApiClient.key_hash,
+                ApiClient.revoked_at,
+                ApiClient.roles.label("client_roles"),
+                ApiClient.local_authority_code,
+                *_USER_COLUMNS,
+            )
+            .select_from(ApiClient)
+            .outerjoin(AppUser, AppUser.username == name)
+            .where(ApiClient.key_id == key_id)
+        ).one_or_none()
+    if row is None or row.revoked_at is not None or not same_digest(row.key_hash, key):
+        raise NotAuthenticated("The API key is not valid.")
+    authority = row.local_authority_code
     actor = Principal(
         user_id=None,
         username=name or "(none)",
         roles=frozenset(),
-        authorities=frozenset({client.local_authority_code}),
-        client_id=client.id,
-        client_name=client.name,
+        authorities=frozenset({authority}),
+        client_id=row.client_id,
+        client_name=row.client_name,
     )
     if not name:
         raise Forbidden(
             "A CMS request must name the practitioner it acts for in X-On-Behalf-Of.",
             actor=actor,
         )
-    user = session.scalars(select(AppUser).where(AppUser.username == name)).one_or_none()
-    if user is None:
+    if row.user_id is None:
         raise Forbidden(f"X-On-Behalf-Of: there is no user {name!r}.", actor=actor)
-    problem = account_problem(user, now=now)
+    problem = account_problem(row, now=now)
     if problem is not None:
         raise Forbidden(f"X-On-Behalf-Of: the account {name!r} is {problem}.", actor=actor)
-    if client.local_authority_code not in user.authorities:
+    if authority not in row.authorities:
         raise Forbidden(
             f"X-On-Behalf-Of: {name!r} does not belong to this client's local authority "
-            f"({client.local_authority_code}).",
+            f"({authority}).",
             actor=actor,
         )
-    roles = roles_from(user.roles) & roles_from(client.roles)
+    roles = roles_from(row.user_roles) & roles_from(row.client_roles)
     if not roles:
         raise Forbidden(
-            f"X-On-Behalf-Of: this client may act only for {', '.join(sorted(client.roles))} "
+            f"X-On-Behalf-Of: this client may act only for {', '.join(sorted(row.client_roles))} "
             f"users, and {name!r} is not one.",
             actor=actor,
         )
-    return Principal(
-        user_id=user.id,
-        username=user.username,
+    return _principal(
+        row,
         roles=roles,
-        authorities=frozenset({client.local_authority_code}),
-        organisation=user.organisation,
-        child_protection=user.child_protection,
-        client_id=client.id,
-        client_name=client.name,
+        authorities=frozenset({authority}),
+        client_id=row.client_id,
+        client_name=row.client_name,
     )

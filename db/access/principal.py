@@ -22,6 +22,9 @@ class Principal:
     client_id: int | None = None
     client_name: str | None = None
     session_id: int | None = None
+    # Identifiers of the shielded children whose location a manager named this user to see
+    # (loaded with the principal; empty when unknown, which shows less, never more).
+    named_children: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def via_client(self) -> bool:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from db.access.credentials import digest, new_session_token
-from db.access.errors import NotAuthenticated
 from db.models import AppUser, UserSession
 
 
@@ -36,22 +35,6 @@ def open_session(
     session.add(row)
     session.flush()
     return token, row
-
-
-def use_session(
-    *, session: Session, token: str, limits: SessionLimits, now: datetime
-) -> UserSession:
-    """The live session of `token`, its idle clock restarted; NotAuthenticated otherwise."""
-    row = session.scalars(
-        select(UserSession).where(UserSession.token_hash == digest(token))
-    ).one_or_none()
-    if row is None or row.revoked_at is not None:
-        raise NotAuthenticated("The session is not valid: sign in again.")
-    if now - row.last_seen_at > limits.idle or now - row.created_at > limits.absolute:
-        raise NotAuthenticated("The session has expired: sign in again.")
-    row.last_seen_at = now
-    session.flush()
-    return row
 
 
 def revoke_session(*, session: Session, session_id: int, now: datetime) -> None:

@@ -16,7 +16,7 @@ from db.child_admin import (
     remove_shield,
     revoke_shield_access,
 )
-from db.child_records import get_child, named_children
+from db.child_records import get_child
 from db.models import Child, Involvement
 from searchapi.access import child_access, require_child_admin
 from searchapi.deps import (
@@ -50,9 +50,7 @@ def managed_child(session: Session, principal: Principal, identifier: str) -> Ch
     child = get_child(session=session, identifier=identifier)
     if child is None:
         raise NotFound("There is no child with this identifier.")
-    access = child_access(
-        principal, named_children=named_children(session=session, username=principal.username)
-    )
+    access = child_access(principal, named_children=principal.named_children)
     require_child_admin(access, authority=child.local_authority_code)
     return child
 

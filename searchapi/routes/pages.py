@@ -13,7 +13,6 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from db.access import AccessError, Attempt, TooManyAttempts, sign_in
-from db.child_records import named_children
 from searchapi.access import Permission, child_access, permissions_of
 from searchapi.deps import (
     PUBLIC,
@@ -245,9 +244,7 @@ def record_page(
     if view is None:
         # Answered rather than raised, so that the audit row of the attempt is committed.
         return page_error(request, 404, "There is no child with this identifier.")
-    access = child_access(
-        principal, named_children=named_children(session=session, username=principal.username)
-    )
+    access = child_access(principal, named_children=principal.named_children)
     authority = view.local_authority.code if view.local_authority else None
     manages = Permission.MANAGE_SHIELDS in permissions_of(principal) and access.may_administer(
         authority
