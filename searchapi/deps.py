@@ -49,7 +49,7 @@ def _db_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(_db_session, scope="function")]
 
 
-def _elasticsearch(request: Request) -> Elasticsearch:
+async def _elasticsearch(request: Request) -> Elasticsearch:
     client: Elasticsearch = request.app.state.es
     return client
 
@@ -65,7 +65,7 @@ class RequestContext:
     client_address: str | None
 
 
-def _request_context(request: Request) -> RequestContext:
+async def _request_context(request: Request) -> RequestContext:
     return RequestContext(
         request_id=request_id_of(request), client_address=client_address_of(request)
     )
@@ -113,7 +113,7 @@ class Allowed:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         reason = refusal(principal, self.permission)
         if reason is not None:
             raise Forbidden(reason, actor=principal)
@@ -125,7 +125,7 @@ class Open:
 
     permission = Permission.PUBLIC
 
-    def __call__(self) -> None:
+    async def __call__(self) -> None:
         return None
 
 

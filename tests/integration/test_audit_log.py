@@ -30,7 +30,7 @@ from tests.integration.test_access_support import (  # noqa: F401
 def _write_event(engine: Engine, **changes: object) -> int:
     actor = Principal(user_id=None, username=unique("actor"), roles=frozenset())
     with Session(engine) as session, session.begin():
-        row = record_audit(
+        return record_audit(
             session=session,
             event=AuditEventType.SEARCH,
             principal=actor,
@@ -38,7 +38,6 @@ def _write_event(engine: Engine, **changes: object) -> int:
             details={"criteria": {"family_name": "Smith"}, "result_count": 1},
             **changes,  # type: ignore[arg-type]
         )
-        return row.id
 
 
 @pytest.mark.parametrize(
