@@ -57,6 +57,10 @@ KIND_FACTORS: Final[dict[str, float]] = {
 }
 # A fuzzy term may expand to many index terms; enough that the right one is never cut off.
 _MAX_EXPANSIONS: Final = 200
+# Two edits are looked for only after the first letters, which are the ones most often heard
+# and typed right: that keeps the two-edit automaton small (the costliest part of a search)
+# while one edit, anywhere in the name, is still found.
+_TWO_EDIT_PREFIX: Final = 2
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -94,12 +98,13 @@ def _terms(field: str, values: list[str]) -> dict[str, Any]:
     return {"terms": {field: values}}
 
 
-def _fuzzy(field: str, value: str, edits: int) -> dict[str, Any]:
+def _fuzzy(field: str, value: str, edits: int, *, prefix: int = 0) -> dict[str, Any]:
     return {
         "fuzzy": {
             field: {
                 "value": value,
                 "fuzziness": edits,
+                "prefix_length": prefix,
                 "transpositions": True,
                 "max_expansions": _MAX_EXPANSIONS,
             }
@@ -110,7 +115,7 @@ def _fuzzy(field: str, value: str, edits: int) -> dict[str, Any]:
 def _typo_clauses(field: str, parts: list[str]) -> list[_Clause]:
     # One edit from three letters, two from five (Elasticsearch's AUTO), transpositions as one.
     one = [_fuzzy(field, part, 1) for part in parts if len(part) >= 3]
-    two = [_fuzzy(field, part, 2) for part in parts if len(part) >= 5]
+    two = [_fuzzy(field, part, 2, prefix=_TWO_EDIT_PREFIX) for part in parts if len(part) >= 5]
     clauses = []
     if one:
         clauses.append(_Clause("typo", "typo1", {"bool": {"should": one}}))
