@@ -21,6 +21,7 @@ from searchapi.routes import (
     children,
     operations,
     pages,
+    pages_admin,
     pages_audit,
     pages_shield,
     search,
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
         pages.router,
         pages_shield.router,
         pages_audit.router,
+        pages_admin.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.
