@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from contactpoint.settings import Settings
 from db.access import (
@@ -151,14 +152,19 @@ def _account_change(
     request: Request,
     settings: Settings,
     session: SessionDep,
+    form: FormData,
     run: Callable[[], str],
 ) -> Response:
+    # The list comes back as it was filtered when the button was pressed.
+    wanted = field(form, "q")[:100]
     try:
         notice = run()
     except AccessError as exc:
         errors = {"users": sentence(exc.message)}
-        return _users_page(request, settings, session, status=_status(exc), errors=errors)
-    return _users_page(request, settings, session, notice=notice)
+        return _users_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
+    return _users_page(request, settings, session, wanted=wanted, notice=notice)
 
 
 @router.post("/admin/users/suspend")
@@ -179,7 +185,7 @@ def suspend_submit(
         )
         return f"{username} is suspended; {ended} of their sessions ended."
 
-    return _account_change(request, settings, session, run)
+    return _account_change(request, settings, session, form, run)
 
 
 @router.post("/admin/users/reinstate")
@@ -200,7 +206,7 @@ def reinstate_submit(
         )
         return f"{username} is reinstated and can sign in again."
 
-    return _account_change(request, settings, session, run)
+    return _account_change(request, settings, session, form, run)
 
 
 def _clients_page(
@@ -286,11 +292,13 @@ def revoke_submit(
     context: RequestContextDep,
 ) -> Response:
     """Revoke a client's API key: its next request is refused."""
-    name = field(form, "name")
+    name, wanted = field(form, "name"), field(form, "q")[:100]
     try:
         revoke_client(session=session, actor=principal, request_id=context.request_id, name=name)
     except AccessError as exc:
         errors = {"clients": sentence(exc.message)}
-        return _clients_page(request, settings, session, status=_status(exc), errors=errors)
+        return _clients_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
     notice = f"The key of {name} is revoked: its next request will be refused."
-    return _clients_page(request, settings, session, notice=notice)
+    return _clients_page(request, settings, session, wanted=wanted, notice=notice)
