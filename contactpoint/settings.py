@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # Serve /docs and /openapi.json (off: every route must declare a permission).
     api_docs: bool = False
     audit_page_max: int = 500
+    # Events per page of the audit page (the API's `limit` is capped by `audit_page_max`).
+    audit_page_rows: int = 50
     # Misuse report: volume outliers, out-of-hours use and fishing.
     misuse_window_days: int = 7
     misuse_volume_factor: float = 3.0

@@ -14,7 +14,18 @@ from db.session import make_engine
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
-from searchapi.routes import admin, audit, auth, children, operations, pages, pages_shield, search
+from searchapi.routes import (
+    admin,
+    audit,
+    auth,
+    children,
+    operations,
+    pages,
+    pages_admin,
+    pages_audit,
+    pages_shield,
+    search,
+)
 
 
 def create_app() -> FastAPI:
@@ -52,6 +63,8 @@ def create_app() -> FastAPI:
         admin.router,
         pages.router,
         pages_shield.router,
+        pages_audit.router,
+        pages_admin.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from contactpoint.settings import get_settings
+from db.access import Principal
+from searchapi.access import Permission, permissions_of
 
 PACKAGE_DIR: Final = Path(__file__).parent
 STATIC_DIR: Final = PACKAGE_DIR / "static"
@@ -24,6 +26,12 @@ SERVICE_NAME: Final = "ContactPoint"
 _API_PREFIXES: Final = ("/v1/", "/healthz", "/static/")
 
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+templates.env.globals["Permission"] = Permission
+
+
+def page_permissions(principal: object) -> frozenset[Permission]:
+    """What the signed-in principal may do, for the navigation (nothing when signed out)."""
+    return permissions_of(principal) if isinstance(principal, Principal) else frozenset()
 
 
 def csrf_token(secret: str) -> str:
@@ -58,7 +66,10 @@ def render(
     csrf: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """A page of the layout; `csrf` is the token every form of the page carries."""
+    """A page of the layout; `csrf` is the token every form of the page carries.
+
+    `may` holds the principal's permissions: the navigation shows only what it may use.
+    """
     principal = getattr(request.state, "principal", None)
     return templates.TemplateResponse(
         request,
@@ -66,6 +77,7 @@ def render(
         {
             "service_name": SERVICE_NAME,
             "principal": principal,
+            "may": page_permissions(principal),
             "csrf_token": csrf,
             "idle_s": get_settings().session_idle_timeout_s,
             **context,

@@ -14,6 +14,7 @@ from db.access.principal import Principal
 from db.access.roles import CLIENT_ROLES, Role
 from db.audit import AuditEventType, record_audit
 from db.models import ApiClient, LocalAuthority
+from db.normalise import has_control_characters
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ def create_client(
 ) -> IssuedKey:
     """Register a CMS of one local authority that may act for users of `roles`."""
     name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("a client name has 1 to 100 characters")
+    if not name or len(name) > 100 or has_control_characters(name):
+        raise InvalidInput("a client name has 1 to 100 characters and no control characters")
     if not roles or roles - CLIENT_ROLES:
         allowed = ", ".join(sorted(CLIENT_ROLES))
         raise InvalidInput(f"a client's roles are among: {allowed}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +29,10 @@ from db.access.roles import AUTHORITY_ROLES, Role
 from db.access.sessions import revoke_user_sessions
 from db.audit import AuditEventType, record_audit
 from db.models import AppUser, LocalAuthority, UserAuthority
+from db.normalise import has_control_characters
+
+# The CHECK of app_user.username: refused here first, so a bad name is an answer, not a 500.
+_USERNAME: Final = re.compile(r"[a-z0-9][a-z0-9._@-]{2,99}")
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,19 @@ def create_user(
 ) -> Enrolment:
     """Create an account with its password, PIN and a fresh one-time-code secret."""
     username = normalise_username(new.username)
+    if not _USERNAME.fullmatch(username):
+        raise InvalidInput(
+            "a username has 3 to 100 letters, digits, dots, underscores, @ or hyphens, "
+            "starting with a letter or digit"
+        )
+    organisation = new.organisation
+    if organisation is not None and (
+        not organisation.strip()
+        or organisation != organisation.strip()
+        or len(organisation) > 200
+        or has_control_characters(organisation)
+    ):
+        raise InvalidInput("an organisation name has 1 to 200 characters and no control characters")
     if not new.roles:
         raise InvalidInput("a user needs at least one role")
     if new.roles & AUTHORITY_ROLES and not new.authorities:

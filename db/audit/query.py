@@ -16,7 +16,8 @@ from db.models import AuditEvent
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """Which events: a time range, a user, an event type and the authorities in scope.
+    """Which events: a time range, a user, a CMS, an event type, a subject (a child's identifier
+    or an account's name), a request id, and the authorities in scope.
 
     `authorities` None means every event (auditors); a set means only the events that involve
     one of those authorities (a local authority's managers); an empty set means none.
@@ -27,6 +28,9 @@ class AuditFilter:
     username: str | None = None
     event: AuditEventType | None = None
     authorities: frozenset[str] | None = None
+    client_name: str | None = None
+    subject: str | None = None
+    request_id: str | None = None
 
 
 def _filtered(
@@ -42,16 +46,34 @@ def _filtered(
         statement = statement.where(AuditEvent.event == where.event.value)
     if where.authorities is not None:
         statement = statement.where(AuditEvent.authorities.overlap(sorted(where.authorities)))
+    if where.client_name is not None:
+        statement = statement.where(AuditEvent.client_name == where.client_name.strip())
+    if where.subject is not None:
+        statement = statement.where(AuditEvent.subject == where.subject.strip())
+    if where.request_id is not None:
+        statement = statement.where(AuditEvent.request_id == where.request_id.strip())
     return statement
 
 
 def list_events(
-    *, session: Session, where: AuditFilter, limit: int, before_id: int | None = None
+    *,
+    session: Session,
+    where: AuditFilter,
+    limit: int,
+    before_id: int | None = None,
+    after_id: int | None = None,
 ) -> list[AuditEvent]:
-    """The newest `limit` events that match, older than `before_id` (the cursor) if given."""
+    """The newest `limit` events that match, older than `before_id` (the cursor) if given.
+
+    With `after_id`, the oldest `limit` events newer than it (the page before), still newest
+    first.
+    """
     statement = _filtered(select(AuditEvent), where)
     if before_id is not None:
         statement = statement.where(AuditEvent.id < before_id)
+    if after_id is not None:
+        statement = statement.where(AuditEvent.id > after_id).order_by(AuditEvent.id)
+        return list(reversed(session.scalars(statement.limit(limit)).all()))
     return list(session.scalars(statement.order_by(AuditEvent.id.desc()).limit(limit)))
 
 

@@ -121,7 +121,9 @@ def sign_in_submit(
             errors = {"username": exc.message}
             status = 429 if isinstance(exc, TooManyAttempts) else 401
         else:
-            response = RedirectResponse("/search", status_code=303)
+            # Searchers start at the search; auditors and admins at the list of their pages.
+            searches = Permission.SEARCH_CHILDREN in permissions_of(signed.principal)
+            response = RedirectResponse("/search" if searches else "/", status_code=303)
             set_session_cookie(response, settings, signed.token)
             return response
     secret = sign_in_secret(request)

@@ -19,7 +19,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import text
 
-from contactpoint.settings import get_settings
+from contactpoint.settings import Settings, get_settings
 from db.access import Role
 from db.vocabulary import SENSITIVE_KINDS
 from searchapi.main import create_app
@@ -53,7 +53,12 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 @pytest.fixture(scope="module")
 def base_url(population: Population) -> Iterator[str]:  # noqa: F811
     """The real app under uvicorn on a free loopback port (plain HTTP: no Secure cookie)."""
-    app_settings = fast_settings(population.settings, session_cookie_secure=False)
+    yield from serve(population.settings)
+
+
+def serve(settings: Settings) -> Iterator[str]:
+    """Run the real app with `settings` (cheap argon2, no Secure cookie); yield its address."""
+    app_settings = fast_settings(settings, session_cookie_secure=False)
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: app_settings
     with socket.socket() as probe:

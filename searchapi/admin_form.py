@@ -1,0 +1,146 @@
+"""The administrators' forms: typed values in, what the account services take (or errors) out.
+
+Pure (no I/O). The rules of a good account or client stay in `db.access`; this module checks
+only the form's own shape (a date, the listed roles) and ties the services' refusals to fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import FormData
+
+from db.access import CLIENT_ROLES, AccessError, Conflict, NewUser, Role
+from searchapi.form_dates import DATE_HINT, end_of, parse_day
+
+ROLE_LABELS: Final[Mapping[str, str]] = {
+    Role.PRACTITIONER: "Practitioner",
+    Role.LA_MANAGER: "Local authority manager",
+    Role.ADMIN: "Administrator",
+    Role.AUDITOR: "Auditor",
+}
+CLIENT_ROLE_LABELS: Final = {
+    role: label for role, label in ROLE_LABELS.items() if role in CLIENT_ROLES
+}
+USER_FIELDS: Final = ("username", "organisation", "authorities", "expires")
+CLIENT_FIELDS: Final = ("name", "authority")
+_SEPARATORS: Final = re.compile(r"[\s,;]+")
+# A service's message names the field it is about; the first match wins.
+_USER_ERROR_FIELDS: Final = (
+    ("username", "username"),
+    ("password", "password"),
+    ("PIN", "pin"),
+    ("child-protection", "child_protection"),
+    ("authority", "authorities"),
+    ("organisation", "organisation"),
+    ("role", "roles"),
+)
+_CLIENT_ERROR_FIELDS: Final = (
+    ("name", "name"),
+    ("role", "roles"),
+    ("authority", "authority"),
+)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _roles(form: FormData, labels: Mapping[str, str], errors: dict[str, str]) -> list[str]:
+    chosen = [value for value in form.getlist("roles") if isinstance(value, str)]
+    if any(value not in labels for value in chosen):
+        errors["roles"] = "Choose roles from the list"
+    return chosen
+
+
+def sentence(message: str) -> str:
+    """A service's message as a page says it: no command-line flags, a capital first letter."""
+    text = message.replace("--", "")
+    return text[:1].upper() + text[1:]
+
+
+def error_of(error: AccessError, *, client: bool = False) -> dict[str, str]:
+    """A service's refusal, tied to the field it is about."""
+    if isinstance(error, Conflict):
+        return {"name" if client else "username": sentence(error.message)}
+    fields = _CLIENT_ERROR_FIELDS if client else _USER_ERROR_FIELDS
+    name = next((name for word, name in fields if word in error.message), fields[0][1])
+    return {name: sentence(error.message)}
+
+
+@dataclass
+class UserForm:
+    """The account form: what to show again (never the secrets), and what to create."""
+
+    values: dict[str, str]
+    roles: list[str]
+    child_protection: bool
+    errors: dict[str, str] = field(default_factory=dict)
+    new: NewUser | None = None
+    password: str = ""
+    pin: str = ""
+
+
+def parse_user_form(form: FormData, *, zone: ZoneInfo, today: date) -> UserForm:
+    """The new account as `create_user` takes it, or the form's own errors."""
+    values = {name: _text(form, name) for name in USER_FIELDS}
+    errors: dict[str, str] = {}
+    roles = _roles(form, ROLE_LABELS, errors)
+    child_protection = _text(form, "child_protection") == "yes"
+    expires_at: datetime | None = None
+    if values["expires"]:
+        day = parse_day(values["expires"])
+        if day is None:
+            errors["expires"] = f"Enter the expiry date as a real date. {DATE_HINT}"
+        elif day < today:
+            errors["expires"] = "The expiry date must be today or in the future"
+        else:
+            # The account works until the end of its last day.
+            expires_at = end_of(day, zone)
+    parsed = UserForm(values=values, roles=roles, child_protection=child_protection, errors=errors)
+    if errors:
+        return parsed
+    # The password is taken as typed: the service refuses spaces at its ends rather than trim them.
+    password = form.get("password")
+    parsed.password = password if isinstance(password, str) else ""
+    parsed.pin = _text(form, "pin")
+    parsed.new = NewUser(
+        username=values["username"],
+        roles=frozenset(Role(role) for role in roles),
+        authorities=frozenset(
+            code.upper() for code in _SEPARATORS.split(values["authorities"]) if code
+        ),
+        organisation=values["organisation"] or None,
+        child_protection=child_protection,
+        expires_at=expires_at,
+    )
+    return parsed
+
+
+@dataclass
+class ClientForm:
+    """The CMS client form: what to show again, and what to create."""
+
+    values: dict[str, str]
+    roles: list[str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        """The chosen roles (only once the form has no errors)."""
+        return frozenset(Role(role) for role in self.roles)
+
+
+def parse_client_form(form: FormData) -> ClientForm:
+    """The new client as `create_client` takes it, or the form's own errors."""
+    values = {name: _text(form, name) for name in CLIENT_FIELDS}
+    values["authority"] = values["authority"].upper()
+    errors: dict[str, str] = {}
+    roles = _roles(form, CLIENT_ROLE_LABELS, errors)
+    return ClientForm(values=values, roles=roles, errors=errors)

@@ -1,0 +1,189 @@
+"""An audit event as a row of the audit page: who, for whom, what was asked, shown and withheld.
+
+Pure (no I/O): reads the detail keys of `db.audit.events` and never adds to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from db.audit import AuditEventType, MisuseReport
+from db.models import AuditEvent
+from searchapi.form_dates import show_time
+
+EVENT_LABELS: Final[Mapping[str, str]] = {
+    AuditEventType.SIGN_IN: "Sign-in",
+    AuditEventType.SIGN_OUT: "Sign-out",
+    AuditEventType.ACCESS_DENIED: "Access refused",
+    AuditEventType.SEARCH: "Search",
+    AuditEventType.VIEW: "Record view",
+    AuditEventType.SHIELD_APPLIED: "Shield applied",
+    AuditEventType.SHIELD_REMOVED: "Shield removed",
+    AuditEventType.CONSENT_OVERRIDE: "Consent overridden",
+    AuditEventType.CONTACT_BROKERED: "Contact brokered",
+    AuditEventType.USER_CREATED: "Account created",
+    AuditEventType.USER_SUSPENDED: "Account suspended",
+    AuditEventType.USER_REINSTATED: "Account reinstated",
+    AuditEventType.USER_RESET: "Account reset",
+    AuditEventType.CLIENT_CREATED: "CMS client created",
+    AuditEventType.CLIENT_REVOKED: "CMS client revoked",
+    AuditEventType.AUDIT_READ: "Audit read",
+    AuditEventType.AUDIT_EXPORTED: "Audit exported",
+    AuditEventType.MISUSE_REPORT: "Misuse report",
+    AuditEventType.LOAD: "Data load",
+    AuditEventType.REINDEX: "Reindex",
+    AuditEventType.SHIELD_ACCESS_GRANTED: "Shield access granted",
+    AuditEventType.SHIELD_ACCESS_REVOKED: "Shield access revoked",
+    AuditEventType.CONSENT_RECORDED: "Consent recorded",
+}
+_SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown"})
+_VIEW_KEYS: Final = frozenset(
+    {"identifier", "shown_fields", "withheld_fields", "shielded", "sensitive", "break_glass"}
+)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One line of the audit table, every cell already text."""
+
+    id: int
+    when: str
+    who: str
+    on_behalf_of: str
+    event: str
+    outcome: str
+    asked: str
+    shown: str
+    withheld: str
+    request_id: str
+    break_glass: bool
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(item) for item in value)
+    if isinstance(value, Mapping):
+        return pairs(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def pairs(details: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> str:
+    """`details` as "key: value; ..." text, leaving out blanks and the `skip` keys."""
+    return "; ".join(
+        f"{key.replace('_', ' ')}: {_text(value)}"
+        for key, value in details.items()
+        if key not in skip and value not in (None, "", [], {})
+    )
+
+
+def _search(details: Mapping[str, Any]) -> tuple[str, str, str]:
+    criteria = details.get("criteria")
+    asked = pairs(criteria) if isinstance(criteria, Mapping) else ""
+    shown_ids = details.get("identifiers_shown") or []
+    count = details.get("result_count", len(shown_ids))
+    shown = f"{count} found" + (f"; shown: {_text(shown_ids)}" if shown_ids else "")
+    return asked, shown, pairs(details, skip=_SEARCH_KEYS)
+
+
+def _view(subject: str | None, details: Mapping[str, Any]) -> tuple[str, str, str]:
+    flags = [name for name in ("shielded", "sensitive") if details.get(name)]
+    asked = f"Record {subject or details.get('identifier', '')}"
+    if details.get("break_glass"):
+        asked += f"; break-glass reason: {details.get('reason') or 'none given'}"
+    shown = _text(details.get("shown_fields") or []) or "Nothing"
+    withheld = _text(details.get("withheld_fields") or [])
+    if flags:
+        withheld = f"{withheld} ({', '.join(flags)})" if withheld else ", ".join(flags)
+    return asked, shown, withheld
+
+
+def audit_row(event: AuditEvent, *, zone: ZoneInfo) -> AuditRow:
+    """How the audit page shows `event`; a CMS acts on behalf of the user it names."""
+    details: Mapping[str, Any] = event.details or {}
+    if event.event == AuditEventType.SEARCH:
+        asked, shown, withheld = _search(details)
+    elif event.event == AuditEventType.VIEW:
+        asked, shown, withheld = _view(event.subject, details)
+    else:
+        asked = "; ".join(part for part in (event.subject or "", pairs(details)) if part)
+        shown = withheld = ""
+    via_client = event.client_id is not None
+    return AuditRow(
+        id=event.id,
+        when=show_time(event.occurred_at, zone),
+        who=(event.client_name or "") if via_client else (event.username or "Unknown"),
+        on_behalf_of=(event.username or "") if via_client else "",
+        event=EVENT_LABELS.get(event.event, event.event),
+        outcome=event.outcome,
+        asked=asked,
+        shown=shown,
+        withheld=withheld,
+        request_id=event.request_id or "",
+        break_glass=bool(details.get("break_glass")),
+    )
+
+
+@dataclass(frozen=True)
+class MisuseSection:
+    """One signal of the misuse report as a table: a row per flagged user, username first."""
+
+    caption: str
+    id: str
+    columns: list[tuple[str, bool]]
+    rows: list[tuple[str, ...]]
+    empty: str
+
+
+def misuse_sections(report: MisuseReport, *, zone: ZoneInfo) -> list[MisuseSection]:
+    """The four signals of `report`, break-glass first: the most serious reading."""
+
+    def when(value: str) -> str:
+        return show_time(datetime.fromisoformat(value), zone)
+
+    return [
+        MisuseSection(
+            "Shielded or sensitive records viewed, and break-glass",
+            "sensitive-views",
+            [("User", False), ("Views", True), ("Shielded", True), ("Sensitive", True)]
+            + [("Break-glass", True), ("Records", False)],
+            [
+                (f.username, str(f.views), str(f.shielded), str(f.sensitive), str(f.break_glass))
+                + (", ".join(f.identifiers),)
+                for f in report.sensitive_views
+            ],
+            "No one viewed a shielded or sensitive record, or broke the glass.",
+        ),
+        MisuseSection(
+            "Searches far above their peers",
+            "volume",
+            [("User", False), ("Searches", True), ("Peers' median", True), ("Threshold", True)],
+            [
+                (f.username, str(f.searches), f"{f.peer_median:g}", f"{f.threshold:g}")
+                for f in report.volume
+            ],
+            "No one searched far more than their peers.",
+        ),
+        MisuseSection(
+            "Searches and views outside working hours",
+            "out-of-hours",
+            [("User", False), ("Events", True), ("First", False), ("Last", False)],
+            [
+                (f.username, str(f.events), when(f.first_at), when(f.last_at))
+                for f in report.out_of_hours
+            ],
+            "No one searched or viewed records outside working hours.",
+        ),
+        MisuseSection(
+            "Many searches that found nothing (fishing)",
+            "fishing",
+            [("User", False), ("Searches finding nothing", True), ("All searches", True)],
+            [(f.username, str(f.zero_result_searches), str(f.searches)) for f in report.fishing],
+            "No one made many searches that found nothing.",
+        ),
+    ]

@@ -1,0 +1,304 @@
+"""The administrators' pages: accounts (create, suspend, reinstate) and CMS clients.
+
+The same service functions as the API's admin routes (`create_user`, `suspend_user`,
+`create_client`, ...), so the rules and the audit of each change have one implementation. A
+new account's one-time-code secret and a new client's key are shown once, on the page that
+answers the form, and are never kept anywhere they could be shown again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from contactpoint.settings import Settings
+from db.access import (
+    AccessError,
+    Conflict,
+    NotFound,
+    create_client,
+    create_user,
+    describe_user,
+    list_clients,
+    list_users,
+    reinstate_user,
+    revoke_client,
+    suspend_user,
+)
+from searchapi.admin_form import (
+    CLIENT_ROLE_LABELS,
+    ROLE_LABELS,
+    error_of,
+    parse_client_form,
+    parse_user_form,
+    sentence,
+)
+from searchapi.deps import ClientAdmin, RequestContextDep, SessionDep, SettingsDep, UserAdmin
+from searchapi.form_dates import DATE_HINT, local_day
+from searchapi.page_kit import PageForm, field, page_csrf
+from searchapi.page_render import render
+
+router = APIRouter(include_in_schema=False)
+
+# The most rows a list shows; the filter finds the others.
+LIST_MAX: Final = 100
+# No-store: these pages can hold a secret shown once; no cache may keep a copy.
+_PRIVATE: Final = {"Cache-Control": "no-store"}
+
+
+def _status(error: AccessError) -> int:
+    return 409 if isinstance(error, Conflict) else 404 if isinstance(error, NotFound) else 400
+
+
+def _listed(rows: list[dict[str, Any]], key: str, wanted: str) -> tuple[list[dict[str, Any]], int]:
+    """The rows whose `key` holds `wanted` (all when blank), at most LIST_MAX, and how many."""
+    matching = [row for row in rows if wanted.lower() in str(row[key]).lower()]
+    return matching[:LIST_MAX], len(matching)
+
+
+def _page(
+    request: Request, settings: Settings, template: str, status: int, **context: Any
+) -> Response:
+    response = render(
+        request, template, status_code=status, csrf=page_csrf(request, settings), **context
+    )
+    response.headers.update(_PRIVATE)
+    return response
+
+
+def _users_page(
+    request: Request,
+    settings: Settings,
+    session: SessionDep,
+    *,
+    status: int = 200,
+    wanted: str = "",
+    **context: Any,
+) -> Response:
+    now = datetime.now(UTC)
+    users = [describe_user(user, now=now) for user in list_users(session=session)]
+    shown, total = _listed(users, "username", wanted)
+    context = {"errors": {}, "values": {}, "roles": [], "child_protection": False, **context}
+    return _page(
+        request,
+        settings,
+        "admin_users.html",
+        status,
+        users=shown,
+        total=total,
+        wanted=wanted,
+        role_labels=ROLE_LABELS,
+        date_hint=DATE_HINT,
+        password_min=settings.password_min_length,
+        **context,
+    )
+
+
+@router.get("/admin/users")
+def users_page(
+    request: Request, principal: UserAdmin, session: SessionDep, settings: SettingsDep, q: str = ""
+) -> Response:
+    """Every account (no secrets), the form to create one, and suspend or reinstate buttons."""
+    return _users_page(request, settings, session, wanted=q.strip()[:100])
+
+
+@router.post("/admin/users")
+def create_user_submit(
+    request: Request,
+    principal: UserAdmin,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Create the account and show its one-time-code secret, this once."""
+    zone = ZoneInfo(settings.working_hours_timezone)
+    parsed = parse_user_form(form, zone=zone, today=local_day(datetime.now(UTC), zone))
+    status = 400
+    if parsed.new is not None:
+        try:
+            enrolment = create_user(
+                session=session,
+                settings=settings,
+                actor=principal,
+                request_id=context.request_id,
+                new=parsed.new,
+                password=parsed.password,
+                pin=parsed.pin,
+            )
+        except AccessError as exc:
+            parsed.errors, status = error_of(exc), _status(exc)
+        else:
+            return _page(request, settings, "admin_user_created.html", 200, enrolment=enrolment)
+    return _users_page(
+        request,
+        settings,
+        session,
+        status=status,
+        errors=parsed.errors,
+        values=parsed.values,
+        roles=parsed.roles,
+        child_protection=parsed.child_protection,
+    )
+
+
+def _account_change(
+    request: Request,
+    settings: Settings,
+    session: SessionDep,
+    form: FormData,
+    run: Callable[[], str],
+) -> Response:
+    # The list comes back as it was filtered when the button was pressed.
+    wanted = field(form, "q")[:100]
+    try:
+        notice = run()
+    except AccessError as exc:
+        errors = {"users": sentence(exc.message)}
+        return _users_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
+    return _users_page(request, settings, session, wanted=wanted, notice=notice)
+
+
+@router.post("/admin/users/suspend")
+def suspend_submit(
+    request: Request,
+    principal: UserAdmin,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Suspend an account and end its sessions."""
+    username = field(form, "username")
+
+    def run() -> str:
+        ended = suspend_user(
+            session=session, actor=principal, request_id=context.request_id, username=username
+        )
+        return f"{username} is suspended; {ended} of their sessions ended."
+
+    return _account_change(request, settings, session, form, run)
+
+
+@router.post("/admin/users/reinstate")
+def reinstate_submit(
+    request: Request,
+    principal: UserAdmin,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Lift an account's suspension."""
+    username = field(form, "username")
+
+    def run() -> str:
+        reinstate_user(
+            session=session, actor=principal, request_id=context.request_id, username=username
+        )
+        return f"{username} is reinstated and can sign in again."
+
+    return _account_change(request, settings, session, form, run)
+
+
+def _clients_page(
+    request: Request,
+    settings: Settings,
+    session: SessionDep,
+    *,
+    status: int = 200,
+    wanted: str = "",
+    **context: Any,
+) -> Response:
+    shown, total = _listed(list_clients(session=session), "name", wanted)
+    context = {"errors": {}, "values": {}, "roles": ["practitioner"], **context}
+    return _page(
+        request,
+        settings,
+        "admin_clients.html",
+        status,
+        clients=shown,
+        total=total,
+        wanted=wanted,
+        role_labels=CLIENT_ROLE_LABELS,
+        **context,
+    )
+
+
+@router.get("/admin/clients")
+def clients_page(
+    request: Request,
+    principal: ClientAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: str = "",
+) -> Response:
+    """Every CMS client (no keys), the form to register one, and revoke buttons."""
+    return _clients_page(request, settings, session, wanted=q.strip()[:100])
+
+
+@router.post("/admin/clients")
+def create_client_submit(
+    request: Request,
+    principal: ClientAdmin,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Register the client and show its API key, this once."""
+    parsed = parse_client_form(form)
+    status = 400
+    if not parsed.errors:
+        try:
+            issued = create_client(
+                session=session,
+                actor=principal,
+                request_id=context.request_id,
+                name=parsed.values["name"],
+                roles=parsed.role_set,
+                authority=parsed.values["authority"],
+            )
+        except AccessError as exc:
+            parsed.errors, status = error_of(exc, client=True), _status(exc)
+        else:
+            return _page(request, settings, "admin_client_created.html", 200, issued=issued)
+    return _clients_page(
+        request,
+        settings,
+        session,
+        status=status,
+        errors=parsed.errors,
+        values=parsed.values,
+        roles=parsed.roles,
+    )
+
+
+@router.post("/admin/clients/revoke")
+def revoke_submit(
+    request: Request,
+    principal: ClientAdmin,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Revoke a client's API key: its next request is refused."""
+    name, wanted = field(form, "name"), field(form, "q")[:100]
+    try:
+        revoke_client(session=session, actor=principal, request_id=context.request_id, name=name)
+    except AccessError as exc:
+        errors = {"clients": sentence(exc.message)}
+        return _clients_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
+    notice = f"The key of {name} is revoked: its next request will be refused."
+    return _clients_page(request, settings, session, wanted=wanted, notice=notice)

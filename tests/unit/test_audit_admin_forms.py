@@ -1,0 +1,138 @@
+"""The audit and admin pages' forms and rows: pure parsing and wording, no servers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from starlette.datastructures import FormData
+
+from db.access import Conflict, InvalidInput, Role
+from db.audit import AuditEventType
+from db.models import AuditEvent
+from searchapi.admin_form import error_of, parse_user_form
+from searchapi.audit_form import parse_audit_form, parse_period_form
+from searchapi.audit_rows import audit_row
+from searchapi.form_dates import parse_day
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("27/3/2025", date(2025, 3, 27)),
+        ("2025-03-27", date(2025, 3, 27)),
+        (" 1.12.2024 ", date(2024, 12, 1)),
+        ("31/2/2025", None),
+        ("3/27/2025", None),
+        ("yesterday", None),
+        ("", None),
+    ],
+    ids=["uk", "iso", "dots-and-spaces", "no-31-feb", "us-order", "words", "blank"],
+)
+def test_a_typed_date_is_read_strictly(typed: str, expected: date | None) -> None:
+    assert parse_day(typed) == expected
+
+
+def test_the_audit_filter_reads_whole_local_days_into_a_query() -> None:
+    form = parse_audit_form(
+        {"user": " Amara ", "event": "view", "from": "1/7/2024", "to": "1/7/2024"}, zone=LONDON
+    )
+    assert form.errors == {} and form.query is not None
+    # Midnight in London in July is 23:00 UTC the day before (BST).
+    assert form.query.since == datetime(2024, 6, 30, 23, tzinfo=UTC)
+    assert form.query.until == datetime(2024, 7, 1, 23, tzinfo=UTC)
+    assert (form.query.username, form.query.event) == ("Amara", AuditEventType.VIEW)
+    assert (
+        form.link(before=42) == "?user=Amara&event=view&from=1%2F7%2F2024&to=1%2F7%2F2024&before=42"
+    )
+
+
+def test_a_bad_audit_filter_names_every_field_at_fault_and_makes_no_query() -> None:
+    form = parse_audit_form(
+        {"event": "nope", "from": "30/2/2024", "request_id": "a b", "after": "-1"}, zone=LONDON
+    )
+    assert form.query is None
+    assert set(form.errors) == {"event", "from", "request_id", "cursor"}
+
+
+def test_the_misuse_period_defaults_to_the_window_ending_today() -> None:
+    today = date(2025, 3, 27)
+    form = parse_period_form({}, today=today, window_days=7)
+    assert (form.first, form.last) == (date(2025, 3, 21), today)
+    late = parse_period_form({"from": "1/4/2025"}, today=today, window_days=7)
+    assert "from" in late.errors and late.first is None
+
+
+def test_a_cms_event_is_shown_as_the_client_acting_on_behalf_of_the_user() -> None:
+    event = AuditEvent(
+        id=7,
+        occurred_at=datetime(2025, 1, 6, 10, 0, tzinfo=UTC),
+        event="search",
+        outcome="success",
+        username="amara.okafor",
+        client_id=3,
+        client_name="Leeds CMS",
+        subject=None,
+        request_id="abc",
+        details={
+            "criteria": {"family_name": "Tomson", "birth_year": 2019},
+            "result_count": 2,
+            "identifiers_shown": ["1", "2"],
+        },
+    )
+    row = audit_row(event, zone=LONDON)
+    assert (row.who, row.on_behalf_of, row.event) == ("Leeds CMS", "amara.okafor", "Search")
+    assert row.asked == "family name: Tomson; birth year: 2019"
+    assert row.shown == "2 found; shown: 1, 2" and row.when == "6 Jan 2025, 10:00:00"
+
+
+@pytest.mark.parametrize(
+    ("error", "field"),
+    [
+        (InvalidInput("the password must have at least 12 characters"), "password"),
+        (InvalidInput("the PIN must be 4 to 8 digits"), "pin"),
+        (InvalidInput("a local authority manager needs at least one --authority"), "authorities"),
+        (InvalidInput("a practitioner needs an --authority or an --organisation"), "authorities"),
+        (
+            InvalidInput("only a practitioner can carry the child-protection capability"),
+            "child_protection",
+        ),
+        (InvalidInput("a user needs at least one role"), "roles"),
+        (Conflict("The username 'x' is taken."), "username"),
+    ],
+    ids=[
+        "password",
+        "pin",
+        "manager-authority",
+        "practitioner-authority",
+        "child-protection",
+        "role",
+        "taken",
+    ],
+)
+def test_an_account_refusal_is_tied_to_its_field_in_page_wording(
+    error: InvalidInput, field: str
+) -> None:
+    ((name, message),) = error_of(error).items()
+    assert name == field and "--" not in message and message[0].isupper()
+
+
+def test_the_account_form_takes_the_password_as_typed_and_authorities_in_any_case() -> None:
+    form = FormData(
+        [
+            ("username", "amara.okafor"),
+            ("password", " spaced pass phrase "),
+            ("pin", "2580"),
+            ("roles", "practitioner"),
+            ("authorities", "e08000035, E08000036"),
+            ("expires", "31/12/2030"),
+        ]
+    )
+    parsed = parse_user_form(form, zone=LONDON, today=date(2025, 1, 1))
+    assert parsed.new is not None and parsed.password == " spaced pass phrase "
+    assert parsed.new.authorities == {"E08000035", "E08000036"}
+    assert parsed.new.roles == {Role.PRACTITIONER}
+    assert parsed.new.expires_at == datetime(2031, 1, 1, tzinfo=UTC)
