@@ -36,3 +36,13 @@ def named_children(*, session: Session, username: str) -> frozenset[str]:
         .where(ShieldAccess.username == username, ShieldAccess.revoked_at.is_(None))
     )
     return frozenset(session.scalars(statement))
+
+
+def named_practitioners(*, session: Session, child: Child) -> list[ShieldAccess]:
+    """The users named to see a shielded child's location (in force), first named first."""
+    statement = (
+        select(ShieldAccess)
+        .where(ShieldAccess.child_id == child.id, ShieldAccess.revoked_at.is_(None))
+        .order_by(ShieldAccess.granted_at, ShieldAccess.id)
+    )
+    return list(session.scalars(statement))
