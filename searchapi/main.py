@@ -14,7 +14,18 @@ from db.session import make_engine
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
-from searchapi.routes import admin, audit, auth, children, operations, pages, pages_shield, search
+from searchapi.routes import (
+    admin,
+    audit,
+    auth,
+    children,
+    operations,
+    pages,
+    pages_consent,
+    pages_record,
+    pages_shield,
+    search,
+)
 
 
 def create_app() -> FastAPI:
@@ -51,6 +62,8 @@ def create_app() -> FastAPI:
         audit.router,
         admin.router,
         pages.router,
+        pages_record.router,
+        pages_consent.router,
         pages_shield.router,
     ):
         app.include_router(router)
