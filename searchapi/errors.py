@@ -44,6 +44,7 @@ _STATUS: dict[type[AccessError], int] = {
     InvalidInput: 422,
     TooManyAttempts: 429,
 }
+_SEARCH_RETRY_AFTER_S = 5
 
 
 def request_id_of(request: Request) -> str:
@@ -140,7 +141,7 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
     return error_response(request, 422, "The request is not valid.", errors=errors)
 
 
-async def search_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+async def search_unavailable_handler(request: Request, exc: Exception) -> Response:
     """503 with Retry-After when Elasticsearch cannot be reached or is overloaded."""
     log.warning(
         "elasticsearch unavailable (%s) in %s %s (request %s)",
@@ -149,11 +150,19 @@ async def search_unavailable_handler(request: Request, exc: Exception) -> JSONRe
         request.url.path,
         request_id_of(request),
     )
+    retry = {"Retry-After": str(_SEARCH_RETRY_AFTER_S)}
+    if wants_page(request):
+        page = page_error(
+            request,
+            503,
+            "Searching is not working at the moment. Try again in a few minutes. "
+            "If you need to contact the services working with a child urgently, call your "
+            "local authority management team.",
+        )
+        page.headers.update(retry)
+        return page
     return error_response(
-        request,
-        503,
-        "Search is unavailable for a moment; try again shortly.",
-        {"Retry-After": "5"},
+        request, 503, "Search is unavailable for a moment; try again shortly.", retry
     )
 
 

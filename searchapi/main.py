@@ -23,6 +23,8 @@ from searchapi.routes import (
     pages,
     pages_admin,
     pages_audit,
+    pages_consent,
+    pages_record,
     pages_shield,
     search,
 )
@@ -62,6 +64,8 @@ def create_app() -> FastAPI:
         audit.router,
         admin.router,
         pages.router,
+        pages_record.router,
+        pages_consent.router,
         pages_shield.router,
         pages_audit.router,
         pages_admin.router,

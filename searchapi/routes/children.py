@@ -55,7 +55,8 @@ def managed_child(session: Session, principal: Principal, identifier: str) -> Ch
     return child
 
 
-def _involvement(child: Child, involvement_id: int) -> Involvement:
+def involvement_of(child: Child, involvement_id: int) -> Involvement:
+    """One involvement of the child (404 when it has no such involvement)."""
     for item in child.involvements:
         if item.id == involvement_id:
             return item
@@ -163,7 +164,7 @@ def post_consent(
         actor=principal,
         request_id=context.request_id,
         child=child,
-        involvement=_involvement(child, involvement_id),
+        involvement=involvement_of(child, involvement_id),
         given_by=body.given_by,
     )
     return ChangeResponse(message="Consent recorded.", request_id=context.request_id)
@@ -185,7 +186,7 @@ def post_override(
         actor=principal,
         request_id=context.request_id,
         child=child,
-        involvement=_involvement(child, involvement_id),
+        involvement=involvement_of(child, involvement_id),
         reason=body.reason,
     )
     return ChangeResponse(message="Override recorded.", request_id=context.request_id)

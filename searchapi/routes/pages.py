@@ -1,19 +1,17 @@
-"""The practitioners' pages: sign in, search, record view, sign out (and the static files).
+"""The practitioners' pages: sign in, search, sign out (and the static files).
 
-Thin: each page calls the same service functions as the API (`sign_in`, `run_search`,
-`view_child`), so search, shielding and audit have one implementation.
+Thin: each page calls the same service functions as the API (`sign_in`, `run_search`), so
+search, shielding and audit have one implementation. The record view is in `pages_record`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from db.access import AccessError, Attempt, TooManyAttempts, sign_in
-from searchapi.access import Permission, child_access, permissions_of
+from searchapi.access import Permission, permissions_of
 from searchapi.deps import (
     PUBLIC,
     EsDep,
@@ -23,7 +21,6 @@ from searchapi.deps import (
     SettingsDep,
     SignedIn,
     SigningOut,
-    Viewer,
 )
 from searchapi.page_kit import (
     PageForm,
@@ -34,10 +31,8 @@ from searchapi.page_kit import (
     set_sign_in_cookie,
     sign_in_secret,
 )
-from searchapi.page_render import STATIC_DIR, csrf_token, page_error, render
-from searchapi.record_view import view_child
+from searchapi.page_render import STATIC_DIR, csrf_token, render
 from searchapi.routes.auth import clear_session_cookie, end_session, set_session_cookie
-from searchapi.routes.search import IDENTIFIER_PATTERN
 from searchapi.search import run_search
 from searchapi.search_form import (
     GENDERS,
@@ -221,41 +216,4 @@ def search_submit(
         answer=answer,
         tags={result.identifier: match_tags(result) for result in answer.results},
         advice=too_many_advice(parsed.request) if answer.too_many_matches else None,
-    )
-
-
-@router.get("/children/{identifier}")
-def record_page(
-    identifier: Annotated[str, Path(pattern=IDENTIFIER_PATTERN)],
-    request: Request,
-    principal: Viewer,
-    session: SessionDep,
-    settings: SettingsDep,
-    context: RequestContextDep,
-    changed: str | None = None,
-) -> Response:
-    """The record view of the API, as a page."""
-    view = view_child(
-        session=session,
-        principal=principal,
-        identifier=identifier,
-        break_glass_reason=None,
-        request_id=context.request_id,
-        client_address=context.client_address,
-    )
-    if view is None:
-        # Answered rather than raised, so that the audit row of the attempt is committed.
-        return page_error(request, 404, "There is no child with this identifier.")
-    access = child_access(principal, named_children=principal.named_children)
-    authority = view.local_authority.code if view.local_authority else None
-    manages = Permission.MANAGE_SHIELDS in permissions_of(principal) and access.may_administer(
-        authority
-    )
-    return render(
-        request,
-        "record.html",
-        csrf=page_csrf(request, settings),
-        view=view,
-        manages=manages,
-        changed=changed,
     )

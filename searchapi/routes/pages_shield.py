@@ -1,30 +1,65 @@
-"""The local authority managers' page: apply or remove a child's shield, with a reason.
+"""The local authority managers' page: a child's shield, and who is named to see past it.
 
 The same service functions as the API's shield routes (`managed_child`, `apply_shield`,
-`remove_shield`), so the access decision and the audit have one implementation.
+`remove_shield`, `grant_shield_access`, `revoke_shield_access`), so the access decision and
+the audit have one implementation.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Final
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from contactpoint.settings import Settings
 from db.access import Conflict, NotFound
-from db.child_admin import apply_shield, remove_shield
-from db.child_records import active_shield
+from db.child_admin import apply_shield, grant_shield_access, remove_shield, revoke_shield_access
+from db.child_records import active_shield, named_practitioners
+from db.models import Child
 from searchapi.deps import RequestContextDep, SessionDep, SettingsDep, ShieldManager
+from searchapi.page_forms import ACCESS_REASON, REASON, USERNAME
 from searchapi.page_kit import PageForm, field, page_csrf
 from searchapi.page_render import render
 from searchapi.routes.children import managed_child
-from searchapi.routes.search import IDENTIFIER_PATTERN
+from searchapi.routes.search import IdentifierPath
 
 router = APIRouter(include_in_schema=False)
 
-IdentifierPath = Annotated[str, Path(pattern=IDENTIFIER_PATTERN)]
-REASON_MIN: Final = 5
-REASON_MAX: Final = 200
+# What a change on this page did, told by the page it leads back to.
+CHANGES: Final = {
+    "named": "The practitioner is named: they now see where this child lives while it is shielded.",
+    "un-named": "The practitioner is no longer named for this child.",
+}
+
+
+def _shield_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    child: Child,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    changed: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "shield.html",
+        status_code=status_code,
+        csrf=page_csrf(request, settings),
+        child=child,
+        shielded=active_shield(child) is not None,
+        named=named_practitioners(session=session, child=child),
+        errors=errors or {},
+        values=values or {},
+        changed=CHANGES.get(changed or ""),
+        reason_rule=REASON,
+        username_rule=USERNAME,
+        access_rule=ACCESS_REASON,
+    )
 
 
 @router.get("/children/{identifier}/shield")
@@ -34,18 +69,11 @@ def shield_page(
     principal: ShieldManager,
     session: SessionDep,
     settings: SettingsDep,
+    changed: str | None = None,
 ) -> Response:
-    """The child's shield and the form to apply or remove it."""
+    """The child's shield, the practitioners named for it, and the forms to change them."""
     child = managed_child(session, principal, identifier)
-    return render(
-        request,
-        "shield.html",
-        csrf=page_csrf(request, settings),
-        child=child,
-        shielded=active_shield(child) is not None,
-        errors={},
-        reason="",
-    )
+    return _shield_page(request, session, settings, child, changed=changed)
 
 
 @router.post("/children/{identifier}/shield")
@@ -63,11 +91,10 @@ def shield_submit(
     shielded = active_shield(child) is not None
     reason = field(form, "reason")
     errors: dict[str, str] = {}
-    if len(reason) < REASON_MIN:
-        errors["reason"] = "Enter the reason, in at least 5 characters"
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = "The reason must be 200 characters or fewer"
-    if not errors:
+    error = REASON.error(reason)
+    if error is not None:
+        errors["reason"] = error
+    else:
         change = remove_shield if shielded else apply_shield
         try:
             change(
@@ -82,13 +109,84 @@ def shield_submit(
         else:
             done = "shield-removed" if shielded else "shielded"
             return RedirectResponse(f"/children/{child.identifier}?changed={done}", 303)
-    return render(
-        request,
-        "shield.html",
-        status_code=400,
-        csrf=page_csrf(request, settings),
-        child=child,
-        shielded=shielded,
-        errors=errors,
-        reason=reason,
+    return _shield_page(
+        request, session, settings, child, status_code=400, errors=errors, values={"reason": reason}
+    )
+
+
+@router.post("/children/{identifier}/shield/access")
+def name_submit(
+    identifier: IdentifierPath,
+    request: Request,
+    principal: ShieldManager,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """Name a practitioner who may see this shielded child's location (audited)."""
+    child = managed_child(session, principal, identifier)
+    values = {name: field(form, name) for name in ("name_username", "name_reason")}
+    errors = {
+        name: error
+        for name, error in (
+            ("name_username", USERNAME.error(values["name_username"])),
+            ("name_reason", ACCESS_REASON.error(values["name_reason"])),
+        )
+        if error is not None
+    }
+    if not errors:
+        try:
+            grant_shield_access(
+                session=session,
+                actor=principal,
+                request_id=context.request_id,
+                child=child,
+                username=values["name_username"],
+                reason=values["name_reason"],
+            )
+        except (Conflict, NotFound) as exc:
+            errors["name_username"] = exc.message
+        else:
+            return RedirectResponse(f"/children/{child.identifier}/shield?changed=named", 303)
+    return _shield_page(
+        request, session, settings, child, status_code=400, errors=errors, values=values
+    )
+
+
+@router.post("/children/{identifier}/shield/access/remove")
+def un_name_submit(
+    identifier: IdentifierPath,
+    request: Request,
+    principal: ShieldManager,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """End a named practitioner's right to see this child's location (audited)."""
+    child = managed_child(session, principal, identifier)
+    values = {name: field(form, name) for name in ("remove_username", "remove_reason")}
+    errors: dict[str, str] = {}
+    if not values["remove_username"]:
+        errors["remove_username"] = "Select the practitioner to remove"
+    error = ACCESS_REASON.error(values["remove_reason"])
+    if error is not None:
+        errors["remove_reason"] = error
+    if not errors:
+        try:
+            revoke_shield_access(
+                session=session,
+                actor=principal,
+                request_id=context.request_id,
+                child=child,
+                username=values["remove_username"],
+                reason=values["remove_reason"],
+            )
+        except NotFound as exc:
+            errors["remove_username"] = exc.message
+        else:
+            return RedirectResponse(f"/children/{child.identifier}/shield?changed=un-named", 303)
+    return _shield_page(
+        request, session, settings, child, status_code=400, errors=errors, values=values
     )

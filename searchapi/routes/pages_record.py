@@ -1,0 +1,151 @@
+"""The record page, and break-glass: a shielded location shown once, for child protection.
+
+The same service function as the API's record view (`view_child`), so the redaction and the
+audit have one implementation. The break-glass reason travels only in a form post, never in
+an address, so it reaches the audit and no access log or browser history.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from contactpoint.settings import Settings
+from db.access import NotFound, Principal
+from db.child_records import get_child
+from searchapi.access import Permission, child_access, permissions_of
+from searchapi.deps import GlassBreaker, RequestContextDep, SessionDep, SettingsDep, Viewer
+from searchapi.page_forms import REASON
+from searchapi.page_kit import PageForm, field, page_csrf
+from searchapi.page_render import page_error, render
+from searchapi.record_schemas import ChildRecordView
+from searchapi.record_view import view_child
+from searchapi.routes.search import IdentifierPath
+
+router = APIRouter(include_in_schema=False)
+
+# What a manager's change did, told by the record page it leads back to.
+CHANGES: Final = {
+    "shielded": "The child is shielded. Searches reflect this within seconds.",
+    "shield-removed": "The shield is removed. Searches reflect this within seconds.",
+    "consent": "Consent is recorded: practitioners now see this service.",
+    "override": "The child-protection override is recorded: practitioners now see this service.",
+}
+_NO_CHILD: Final = "There is no child with this identifier."
+
+
+def _record(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    view: ChildRecordView,
+    *,
+    changed: str | None = None,
+) -> Response:
+    access = child_access(principal, named_children=principal.named_children)
+    granted = permissions_of(principal)
+    administers = access.may_administer(view.local_authority.code if view.local_authority else None)
+    return render(
+        request,
+        "record.html",
+        csrf=page_csrf(request, settings),
+        view=view,
+        manages=Permission.MANAGE_SHIELDS in granted and administers,
+        consents=Permission.RECORD_CONSENT in granted and administers,
+        may_break_glass=Permission.BREAK_GLASS in granted and view.location_withheld,
+        changed=CHANGES.get(changed or ""),
+    )
+
+
+@router.get("/children/{identifier}")
+def record_page(
+    identifier: IdentifierPath,
+    request: Request,
+    principal: Viewer,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+    changed: str | None = None,
+) -> Response:
+    """The record view of the API, as a page."""
+    view = view_child(
+        session=session,
+        principal=principal,
+        identifier=identifier,
+        break_glass_reason=None,
+        request_id=context.request_id,
+        client_address=context.client_address,
+    )
+    if view is None:
+        # Answered rather than raised, so that the audit row of the attempt is committed.
+        return page_error(request, 404, _NO_CHILD)
+    return _record(request, session, settings, principal, view, changed=changed)
+
+
+def _break_glass_form(
+    request: Request,
+    settings: Settings,
+    identifier: str,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    reason: str = "",
+) -> Response:
+    return render(
+        request,
+        "break_glass.html",
+        status_code=status_code,
+        csrf=page_csrf(request, settings),
+        identifier=identifier,
+        errors=errors or {},
+        reason=reason,
+        rule=REASON,
+    )
+
+
+@router.get("/children/{identifier}/break-glass")
+def break_glass_page(
+    identifier: IdentifierPath,
+    request: Request,
+    principal: GlassBreaker,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """The form asking why the withheld location must be seen (no record data shown yet)."""
+    if get_child(session=session, identifier=identifier) is None:
+        raise NotFound(_NO_CHILD)
+    return _break_glass_form(request, settings, identifier)
+
+
+@router.post("/children/{identifier}/break-glass")
+def break_glass_submit(
+    identifier: IdentifierPath,
+    request: Request,
+    principal: GlassBreaker,
+    form: PageForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: RequestContextDep,
+) -> Response:
+    """The record with the location, for this one answer; audited with the reason."""
+    reason = field(form, "reason")
+    error = REASON.error(reason)
+    if error is not None:
+        return _break_glass_form(
+            request, settings, identifier, status_code=400, errors={"reason": error}, reason=reason
+        )
+    view = view_child(
+        session=session,
+        principal=principal,
+        identifier=identifier,
+        break_glass_reason=reason,
+        request_id=context.request_id,
+        client_address=context.client_address,
+    )
+    if view is None:
+        return page_error(request, 404, _NO_CHILD)
+    return _record(request, session, settings, principal, view)

@@ -1,0 +1,190 @@
+"""The managers' pages in a real browser: consent, named practitioners and break-glass.
+
+Every page visited is checked with axe-core, and the browser must report no breach of the
+Content-Security-Policy (each breach is logged to the console by a listener the tests install).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, expect
+from sqlalchemy import text
+
+from db.access import Role
+from tests.integration.search_support import Kid, Population, population  # noqa: F401
+from tests.integration.test_access_support import new_authority
+from tests.integration.test_browser_pages import (  # noqa: F401
+    _account,
+    _no_axe_violations,
+    _screenshot,
+    _signed_in,
+    base_url,
+    browser,
+    page,
+)
+
+pytestmark = pytest.mark.integration
+
+# Installed before any page script: the browser fires this event for each refused resource.
+_REPORT_POLICY_BREACHES = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
+@dataclass
+class Console:
+    """What the browser reported while a test ran."""
+
+    errors: list[str] = field(default_factory=list)
+    script_errors: list[str] = field(default_factory=list)
+
+    def policy_breaches(self) -> list[str]:
+        return [
+            message
+            for message in self.errors
+            if message.startswith("CSP violation") or "Content Security Policy" in message
+        ]
+
+
+@pytest.fixture
+def console(page: Page) -> Iterator[Console]:  # noqa: F811
+    seen = Console()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            seen.errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: seen.script_errors.append(str(error)))
+    page.add_init_script(_REPORT_POLICY_BREACHES)
+    yield seen
+
+
+def _checked(page: Page, console: Console, name: str) -> None:  # noqa: F811
+    """axe-core finds nothing, no policy breach or script error so far, and a screenshot."""
+    _no_axe_violations(page)
+    assert console.policy_breaches() == [], console.policy_breaches()
+    assert console.script_errors == []
+    _screenshot(page, name)
+
+
+_SENSITIVE = """
+SELECT c.identifier, i.id FROM involvement i JOIN child c ON c.id = i.child_id
+JOIN organisation o ON o.id = i.organisation_id
+WHERE o.kind IN ('sexual_health', 'mental_health', 'substance_misuse')
+  AND i.consent_recorded_at IS NULL AND i.override_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM shield s WHERE s.child_id = c.id AND s.removed_at IS NULL)
+ORDER BY i.id LIMIT 1
+"""
+
+
+def _shielded(pop: Population, index: int) -> Kid:
+    return [kid for kid in pop.kids if kid.shielded and kid.status == "active"][index]
+
+
+def test_the_policy_is_enforced_and_a_breach_would_be_reported(
+    page: Page,  # noqa: F811
+    console: Console,
+    population: Population,  # noqa: F811
+) -> None:
+    _signed_in(page, population, _account(population, Role.PRACTITIONER))
+    page.goto("/search")
+    assert console.policy_breaches() == []
+    with page.expect_console_message(lambda m: m.text.startswith("CSP violation")) as breach:
+        page.evaluate("document.body.setAttribute('style', 'background: red')")
+    assert "style-src" in breach.value.text
+    # The GOV.UK Frontend script ran under the policy.
+    expect(page.locator("body.js-enabled.govuk-frontend-supported")).to_have_count(1)
+
+
+def test_a_manager_records_consent_for_a_sensitive_service(
+    page: Page,  # noqa: F811
+    console: Console,
+    population: Population,  # noqa: F811
+) -> None:
+    with population.engine.connect() as connection:
+        identifier, involvement_id = connection.execute(text(_SENSITIVE)).one()
+    kid = next(kid for kid in population.kids if kid.identifier == identifier)
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    _signed_in(page, population, manager)
+    page.goto(f"/children/{identifier}")
+    path = f"/children/{identifier}/involvements/{involvement_id}/consent"
+    page.locator(f"a[href='{path}']").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("to practitioners")
+    expect(page.locator("#consent-status")).to_contain_text("Not recorded")
+    _checked(page, console, "consent")
+    page.get_by_role("button", name="Record consent").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter who gave consent")
+    _checked(page, console, "consent-error")
+    page.get_by_label("Who gave consent").fill("Jordan Leech (the young person)")
+    page.get_by_role("button", name="Record consent").click()
+    expect(
+        page.get_by_text("Consent is recorded: practitioners now see this service.")
+    ).to_be_visible()
+    expect(page.locator(".cp-service").filter(has_text="Yes, consent is recorded")).to_have_count(1)
+    _checked(page, console, "consent-recorded")
+
+
+def test_a_manager_names_a_practitioner_then_removes_them(
+    page: Page,  # noqa: F811
+    console: Console,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 0)
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    practitioner = _account(population, Role.PRACTITIONER)
+    _signed_in(page, population, manager)
+    page.goto(f"/children/{kid.identifier}")
+    page.get_by_role("link", name="Manage the shield").click()
+    expect(page.get_by_text("No practitioners are named for this child.")).to_be_visible()
+    _checked(page, console, "shield-none-named")
+    page.get_by_label("Username of the practitioner").fill(practitioner.username)
+    page.get_by_role("button", name="Name the practitioner").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the reason")
+    _checked(page, console, "shield-name-error")
+    page.get_by_label("Reason for naming them").fill("Allocated social worker")
+    page.get_by_role("button", name="Name the practitioner").click()
+    expect(page.get_by_text("The practitioner is named")).to_be_visible()
+    expect(page.locator("#named-table")).to_contain_text(practitioner.username)
+    _checked(page, console, "shield-named")
+    page.get_by_label(practitioner.username, exact=True).check()
+    page.get_by_label("Reason for removing").fill("Case closed")
+    page.get_by_role("button", name="Remove the practitioner").click()
+    expect(page.get_by_text("The practitioner is no longer named for this child.")).to_be_visible()
+    expect(page.locator("#named-table")).to_have_count(0)
+    _checked(page, console, "shield-un-named")
+
+
+def test_a_manager_of_another_authority_breaks_glass_on_a_shielded_record(
+    page: Page,  # noqa: F811
+    console: Console,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 1)
+    elsewhere = (new_authority(population.engine),)
+    _signed_in(page, population, _account(population, Role.LA_MANAGER, authorities=elsewhere))
+    page.goto(f"/children/{kid.identifier}")
+    expect(page.locator("#child-address")).to_have_text("Withheld (shielded)")
+    _checked(page, console, "break-glass-offered")
+    page.get_by_role("link", name="See the location (child-protection override)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "See the location (child-protection override)"
+    )
+    _checked(page, console, "break-glass-form")
+    page.get_by_label("Reason", exact=True).fill("abc")
+    page.get_by_role("button", name="See the location").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("in at least 5 characters")
+    _checked(page, console, "break-glass-error")
+    page.get_by_label("Reason", exact=True).fill("Child missing, police request")
+    page.get_by_role("button", name="See the location").click()
+    expect(page.locator("#child-address")).to_contain_text(kid.postcode)
+    expect(page.get_by_text("This view is recorded with your reason.")).to_be_visible()
+    assert "break-glass" in page.url and "reason" not in page.url
+    _checked(page, console, "break-glass-record")
+    page.goto(f"/children/{kid.identifier}")
+    expect(page.locator("#child-address")).to_have_text("Withheld (shielded)")

@@ -1,0 +1,555 @@
+"""The managers' pages without a browser: consent, named practitioners, break-glass, headers, 503.
+
+Real PostgreSQL and Elasticsearch with the demo population; targets are picked by rule.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from markupsafe import escape
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from contactpoint.es_client import make_client
+from db.access import Role
+from db.audit import MisuseRules, misuse_report
+from tests.integration.search_support import Kid, Population, audit_rows, population  # noqa: F401
+from tests.integration.test_access_support import (
+    bearer,
+    build_client,
+    fast_settings,
+    new_account,
+    new_authority,
+    session_token,
+)
+
+pytestmark = pytest.mark.integration
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+CSRF_REFUSAL = "did not come from this service"
+
+
+@pytest.fixture(scope="module")
+def app_and_client(population: Population) -> Iterator[tuple[FastAPI, TestClient]]:  # noqa: F811
+    app, client = build_client(fast_settings(population.settings))
+    with client:
+        yield app, client
+
+
+@pytest.fixture
+def pages(app_and_client: tuple[FastAPI, TestClient]) -> Iterator[TestClient]:
+    """The app as a browser sees it; each test signs in afresh."""
+    _, client = app_and_client
+    client.cookies.clear()
+    yield client
+    client.cookies.clear()
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def _account(
+    pop: Population,
+    *roles: Role,
+    authorities: tuple[str, ...] = (),
+    child_protection: bool = False,
+) -> str:
+    account = new_account(
+        pop.engine,
+        fast_settings(pop.settings),
+        roles=roles,
+        authorities=authorities,
+        child_protection=child_protection,
+    )
+    return account.username
+
+
+def _sign_in(client: TestClient, pop: Population, username: str) -> str:
+    """Open `username`'s browser session; the form token of its pages."""
+    client.cookies.clear()
+    client.cookies.set("cp_session", session_token(pop.engine, username))
+    page = client.get("/search", headers=HTML)
+    assert page.status_code == 200, page.text
+    return _token(page.text)
+
+
+def _post(client: TestClient, path: str, token: str | None, **fields: str) -> Any:
+    data = {**fields, **({"csrf_token": token} if token is not None else {})}
+    return client.post(path, data=data, headers=HTML, follow_redirects=False)
+
+
+_SENSITIVE = """
+SELECT c.identifier, i.id, o.name FROM involvement i JOIN child c ON c.id = i.child_id
+JOIN organisation o ON o.id = i.organisation_id
+WHERE o.kind IN ('sexual_health', 'mental_health', 'substance_misuse')
+  AND i.consent_recorded_at IS NULL AND i.override_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM involvement j JOIN organisation p ON p.id = j.organisation_id
+                  WHERE j.child_id = c.id AND j.id <> i.id AND p.name = o.name)
+ORDER BY i.id OFFSET :offset LIMIT 1
+"""
+
+
+def _sensitive(pop: Population, offset: int) -> tuple[Kid, int, str]:
+    """A sensitive involvement without consent: the child, its id and the service's name (HTML)."""
+    with pop.engine.connect() as connection:
+        row = connection.execute(text(_SENSITIVE), {"offset": offset}).one()
+    kid = next(kid for kid in pop.kids if kid.identifier == row.identifier)
+    return kid, row.id, str(escape(row.name))  # as the page writes it
+
+
+def _shielded(pop: Population, index: int = 0) -> Kid:
+    return [kid for kid in pop.kids if kid.shielded and kid.status == "active"][index]
+
+
+def test_a_manager_records_consent_and_a_practitioner_then_sees_the_service(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid, involvement_id, service = _sensitive(population, 0)
+    practitioner = _account(population, Role.PRACTITIONER)
+    _sign_in(pages, population, practitioner)
+    before = pages.get(f"/children/{kid.identifier}", headers=HTML)
+    assert "Sensitive service" in before.text and service not in before.text
+    assert "/consent" not in before.text
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = _sign_in(pages, population, manager)
+    record = pages.get(f"/children/{kid.identifier}", headers=HTML).text
+    path = f"/children/{kid.identifier}/involvements/{involvement_id}/consent"
+    assert f'href="{path}"' in record and "No, shown as a sensitive service" in record
+    form = pages.get(path, headers=HTML)
+    assert form.status_code == 200 and f"Show {service} to practitioners" in form.text
+    given_by = "Jordan Leech (the young person)"
+    done = _post(pages, path, token, given_by=given_by)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/children/{kid.identifier}?changed=consent"
+    banner = pages.get(done.headers["location"], headers=HTML).text
+    assert "Consent is recorded: practitioners now see this service." in banner
+    assert "Yes, consent is recorded" in banner
+    _sign_in(pages, population, practitioner)
+    after = pages.get(f"/children/{kid.identifier}", headers=HTML).text
+    assert service in after
+    (row,) = audit_rows(population.engine, username=manager, event="consent_recorded")
+    assert row.subject == kid.identifier
+    assert row.details["involvement_id"] == involvement_id
+    assert row.details["given_by"] == given_by
+
+
+def test_a_child_protection_override_with_its_reason_is_audited(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid, involvement_id, service = _sensitive(population, 1)
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = _sign_in(pages, population, manager)
+    path = f"/children/{kid.identifier}/involvements/{involvement_id}/override"
+    reason = "Child protection conference needs every service"
+    done = _post(pages, path, token, reason=reason)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/children/{kid.identifier}?changed=override"
+    (row,) = audit_rows(population.engine, username=manager, event="consent_override")
+    assert row.details["reason"] == reason and row.details["involvement_id"] == involvement_id
+    _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    assert service in pages.get(f"/children/{kid.identifier}", headers=HTML).text
+
+
+def test_a_practitioner_or_another_authoritys_manager_is_refused_the_consent_pages(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid, involvement_id, _ = _sensitive(population, 2)
+    base = f"/children/{kid.identifier}/involvements/{involvement_id}"
+    practitioner = _account(population, Role.PRACTITIONER)
+    stranger = _account(
+        population, Role.LA_MANAGER, authorities=(new_authority(population.engine),)
+    )
+    for username in (practitioner, stranger):
+        token = _sign_in(pages, population, username)
+        assert pages.get(f"{base}/consent", headers=HTML).status_code == 403
+        consent = _post(pages, f"{base}/consent", token, given_by="Jordan Leech")
+        override = _post(pages, f"{base}/override", token, reason="Child protection enquiry")
+        assert consent.status_code == 403 and override.status_code == 403
+        assert "You cannot do this" in consent.text
+    with population.engine.connect() as connection:
+        recorded = connection.execute(
+            text("SELECT consent_recorded_at, override_at FROM involvement WHERE id = :id"),
+            {"id": involvement_id},
+        ).one()
+    assert recorded == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("action", "name", "value", "message"),
+    [
+        ("consent", "given_by", "", "Enter who gave consent, in at least 2 characters"),
+        ("consent", "given_by", "J" * 201, "Who gave consent must be 200 characters or fewer"),
+        ("override", "reason", "abc", "Enter the reason, in at least 5 characters"),
+        ("override", "reason", "x" * 201, "The reason must be 200 characters or fewer"),
+    ],
+    ids=["no-consenter", "long-consenter", "short-reason", "long-reason"],
+)
+def test_a_bad_consent_or_override_is_refused_with_the_error_tied_to_its_field(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+    action: str,
+    name: str,
+    value: str,
+    message: str,
+) -> None:
+    kid, involvement_id, _ = _sensitive(population, 3)
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = _sign_in(pages, population, manager)
+    path = f"/children/{kid.identifier}/involvements/{involvement_id}/{action}"
+    refused = _post(pages, path, token, **{name: value})
+    assert refused.status_code == 400
+    assert f'<a href="#{name}">{message}</a>' in refused.text
+    assert f'id="{name}-error"' in refused.text
+    for event in ("consent_recorded", "consent_override"):
+        assert audit_rows(population.engine, username=manager, event=event) == []
+
+
+def test_the_consent_page_of_a_service_that_is_not_sensitive_is_not_found(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    with population.engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT c.identifier, c.local_authority_code, i.id FROM involvement i"
+                " JOIN child c ON c.id = i.child_id JOIN organisation o ON o.id = i.organisation_id"
+                " WHERE o.kind = 'health_visiting' AND NOT o.sensitive AND NOT i.sensitive"
+                " ORDER BY i.id LIMIT 1"
+            )
+        ).one()
+    manager = _account(population, Role.LA_MANAGER, authorities=(row.local_authority_code,))
+    _sign_in(pages, population, manager)
+    page = pages.get(f"/children/{row.identifier}/involvements/{row.id}/consent", headers=HTML)
+    assert page.status_code == 404 and "practitioners see it without consent" in page.text
+    missing = pages.get(f"/children/{row.identifier}/involvements/999999999/consent", headers=HTML)
+    assert missing.status_code == 404
+
+
+def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withholds_it(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 0)
+    record = f"/children/{kid.identifier}"
+    practitioner = _account(population, Role.PRACTITIONER)
+    _sign_in(pages, population, practitioner)
+    assert kid.postcode not in pages.get(record, headers=HTML).text
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = _sign_in(pages, population, manager)
+    shield = pages.get(f"{record}/shield", headers=HTML).text
+    assert "No practitioners are named for this child." in shield
+    named = _post(
+        pages,
+        f"{record}/shield/access",
+        token,
+        name_username=practitioner,
+        name_reason="Allocated social worker",
+    )
+    assert named.status_code == 303
+    assert named.headers["location"] == f"{record}/shield?changed=named"
+    listed = pages.get(named.headers["location"], headers=HTML).text
+    assert "The practitioner is named" in listed
+    assert f'<th scope="row" class="govuk-table__header">{practitioner}</th>' in listed
+    _sign_in(pages, population, practitioner)
+    assert kid.postcode in pages.get(record, headers=HTML).text
+    token = _sign_in(pages, population, manager)
+    removed = _post(
+        pages,
+        f"{record}/shield/access/remove",
+        token,
+        remove_username=practitioner,
+        remove_reason="Case closed",
+    )
+    assert removed.status_code == 303
+    assert removed.headers["location"] == f"{record}/shield?changed=un-named"
+    assert "No practitioners are named" in pages.get(removed.headers["location"], headers=HTML).text
+    _sign_in(pages, population, practitioner)
+    assert kid.postcode not in pages.get(record, headers=HTML).text
+    (granted,) = audit_rows(population.engine, username=manager, event="shield_access_granted")
+    (revoked,) = audit_rows(population.engine, username=manager, event="shield_access_revoked")
+    assert granted.details == {
+        "identifier": kid.identifier,
+        "username": practitioner,
+        "reason": "Allocated social worker",
+    }
+    assert revoked.details["reason"] == "Case closed" and revoked.subject == kid.identifier
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "name", "message"),
+    [
+        (
+            "access",
+            {"name_username": "no-such-user-anywhere", "name_reason": "Allocated social worker"},
+            "name_username",
+            "There is no user &#39;no-such-user-anywhere&#39;.",
+        ),
+        (
+            "access",
+            {"name_username": "", "name_reason": "Allocated social worker"},
+            "name_username",
+            "Enter the username, in at least 3 characters",
+        ),
+        (
+            "access",
+            {"name_username": "someone", "name_reason": "abc"},
+            "name_reason",
+            "Enter the reason, in at least 5 characters",
+        ),
+        (
+            "access/remove",
+            {"remove_reason": "Case closed"},
+            "remove_username",
+            "Select the practitioner to remove",
+        ),
+        (
+            "access/remove",
+            {"remove_username": "nobody-named", "remove_reason": "Case closed"},
+            "remove_username",
+            "nobody-named is not named for this child.",
+        ),
+    ],
+    ids=["unknown-user", "no-username", "short-reason", "none-selected", "not-named"],
+)
+def test_naming_or_removing_with_bad_input_is_refused_with_the_error_tied_to_its_field(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+    action: str,
+    fields: dict[str, str],
+    name: str,
+    message: str,
+) -> None:
+    kid = _shielded(population, 1)
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = _sign_in(pages, population, manager)
+    shield = f"/children/{kid.identifier}/shield"
+    # Someone is named, so that the form to remove one is on the page.
+    named = _account(population, Role.PRACTITIONER)
+    reason = "Allocated social worker"
+    setup = _post(pages, f"{shield}/access", token, name_username=named, name_reason=reason)
+    assert setup.status_code == 303
+    refused = _post(pages, f"{shield}/{action}", token, **fields)
+    assert refused.status_code == 400
+    assert f'<a href="#{name}">{message}</a>' in refused.text
+    assert f'id="{name}"' in refused.text and f'id="{name}-error"' in refused.text
+    granted = audit_rows(population.engine, username=manager, event="shield_access_granted")
+    assert [row.details["username"] for row in granted] == [named]
+    assert audit_rows(population.engine, username=manager, event="shield_access_revoked") == []
+
+
+def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 2)
+    record = f"/children/{kid.identifier}"
+    protector = _account(population, Role.PRACTITIONER, child_protection=True)
+    token = _sign_in(pages, population, protector)
+    withheld = pages.get(record, headers=HTML).text
+    assert kid.postcode not in withheld
+    assert f'href="{record}/break-glass">See the location (child-protection override)' in withheld
+    form = pages.get(f"{record}/break-glass", headers=HTML)
+    assert form.status_code == 200 and kid.postcode not in form.text
+    reason = "Section 47 enquiry, child at immediate risk"
+    shown = _post(pages, f"{record}/break-glass", token, reason=reason)
+    assert shown.status_code == 200 and kid.postcode in shown.text
+    assert (
+        "Child-protection override</strong> This view is recorded with your reason." in shown.text
+    )
+    again = pages.get(record, headers=HTML).text
+    assert kid.postcode not in again and "Withheld (shielded)" in again
+    glass, plain = audit_rows(population.engine, username=protector, event="view")[-2:]
+    assert glass.details["break_glass"] is True and glass.details["reason"] == reason
+    assert "address" in glass.details["shown_fields"]
+    assert plain.details["break_glass"] is False and plain.details["reason"] is None
+    with Session(population.engine) as session:
+        now = datetime.now(UTC)
+        report = misuse_report(
+            session=session,
+            since=now - timedelta(hours=1),
+            until=now + timedelta(seconds=1),
+            rules=MisuseRules(),
+        )
+    (flag,) = [f for f in report.sensitive_views if f.username == protector]
+    assert flag.break_glass == 1 and kid.identifier in flag.identifiers
+
+
+def test_a_manager_of_another_authority_may_break_glass_too(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 2)
+    manager = _account(population, Role.LA_MANAGER, authorities=(new_authority(population.engine),))
+    token = _sign_in(pages, population, manager)
+    assert (
+        "See the location (child-protection override)"
+        in pages.get(f"/children/{kid.identifier}", headers=HTML).text
+    )
+    shown = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason="Missing child")
+    assert shown.status_code == 200 and kid.postcode in shown.text
+
+
+def test_a_practitioner_without_break_glass_gets_no_link_and_is_refused(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 2)
+    practitioner = _account(population, Role.PRACTITIONER)
+    token = _sign_in(pages, population, practitioner)
+    record = pages.get(f"/children/{kid.identifier}", headers=HTML).text
+    assert "Withheld (shielded)" in record and "break-glass" not in record
+    assert pages.get(f"/children/{kid.identifier}/break-glass", headers=HTML).status_code == 403
+    refused = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason="Curious")
+    assert refused.status_code == 403 and kid.postcode not in refused.text
+    assert "child-protection capability" in refused.text
+    views = audit_rows(population.engine, username=practitioner, event="view")
+    assert [row.details["break_glass"] for row in views] == [False]
+    denied = audit_rows(population.engine, username=practitioner, event="access_denied")
+    assert [row.subject for row in denied] == [
+        f"{method} /children/{kid.identifier}/break-glass" for method in ("GET", "POST")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("", "Enter the reason, in at least 5 characters"),
+        ("abc", "Enter the reason, in at least 5 characters"),
+        ("x" * 201, "The reason must be 200 characters or fewer"),
+    ],
+    ids=["missing", "short", "long"],
+)
+def test_a_break_glass_without_a_proper_reason_is_refused_with_the_error_tied_to_its_field(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+    reason: str,
+    message: str,
+) -> None:
+    kid = _shielded(population, 2)
+    protector = _account(population, Role.PRACTITIONER, child_protection=True)
+    token = _sign_in(pages, population, protector)
+    refused = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason=reason)
+    assert refused.status_code == 400 and kid.postcode not in refused.text
+    assert (
+        f'<a href="#reason">{message}</a>' in refused.text and 'id="reason-error"' in refused.text
+    )
+    assert audit_rows(population.engine, username=protector, event="view") == []
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/involvements/{involvement}/consent", {"given_by": "Jordan Leech"}),
+        ("/involvements/{involvement}/override", {"reason": "Child protection enquiry"}),
+        ("/shield/access", {"name_username": "someone", "name_reason": "Allocated worker"}),
+        ("/shield/access/remove", {"remove_username": "someone", "remove_reason": "Closed"}),
+        ("/break-glass", {"reason": "Section 47 enquiry"}),
+    ],
+    ids=["consent", "override", "name", "un-name", "break-glass"],
+)
+@pytest.mark.parametrize("token", [None, "forged"], ids=["no-token", "forged-token"])
+def test_a_managers_form_post_without_the_right_csrf_token_is_refused(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+    path: str,
+    fields: dict[str, str],
+    token: str | None,
+) -> None:
+    kid, involvement_id, _ = _sensitive(population, 4)
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    _sign_in(pages, population, manager)
+    target = f"/children/{kid.identifier}" + path.format(involvement=involvement_id)
+    refused = _post(pages, target, token, **fields)
+    assert refused.status_code == 403 and CSRF_REFUSAL in refused.text
+    assert kid.postcode not in refused.text
+    with population.engine.connect() as connection:
+        changes = connection.scalar(
+            text(
+                "SELECT count(*) FROM audit_event WHERE username = :username"
+                " AND event NOT IN ('access_denied', 'view')"
+            ),
+            {"username": manager},
+        )
+    assert changes == 0
+
+
+def test_pages_and_json_answers_carry_the_security_headers(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 0)
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    _sign_in(pages, population, manager)
+    answers = [
+        pages.get("/sign-in", headers=HTML),
+        pages.get(f"/children/{kid.identifier}", headers=HTML),
+        pages.get(f"/children/{kid.identifier}/shield", headers=HTML),
+        pages.get(f"/children/{kid.identifier}/break-glass", headers=HTML),
+        pages.get("/no/such/page", headers=HTML),
+        pages.get("/healthz"),
+        pages.get("/v1/me"),
+    ]
+    for answer in answers:
+        assert answer.headers["Content-Security-Policy"] == POLICY, answer.url
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 200, 404, 200, 200]
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port bound but not listening: connections to it are refused."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield bound.getsockname()[1]
+
+
+def test_an_unreachable_elasticsearch_is_a_503_page_for_a_browser_and_json_for_the_api(
+    population: Population,  # noqa: F811
+    closed_port: int,
+) -> None:
+    app_settings = fast_settings(population.settings)
+    unreachable = app_settings.model_copy(
+        update={"elasticsearch_url": f"http://127.0.0.1:{closed_port}"}
+    )
+    app, client = build_client(app_settings)
+    with client:
+        app.state.es.close()
+        app.state.es = make_client(unreachable, purpose="api")
+        username = _account(population, Role.PRACTITIONER)
+        token = _sign_in(client, population, username)
+        page = _post(client, "/search", token, given_name="Jo", family_name="Smith")
+        assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<h1 class="govuk-heading-l">Sorry, the service is unavailable</h1>' in page.text
+        assert "Searching is not working at the moment" in page.text
+        assert page.headers["Content-Security-Policy"] == POLICY
+        client.cookies.clear()
+        headers = bearer(session_token(population.engine, username))
+        body = {"given_name": "Jo", "family_name": "Smith", "birth_year": 2019}
+        api = client.post("/v1/search", json=body, headers=headers)
+        assert api.status_code == 503 and api.headers["Retry-After"] == "5"
+        assert api.json() == {
+            "message": "Search is unavailable for a moment; try again shortly.",
+            "request_id": api.headers["X-Request-ID"],
+        }
