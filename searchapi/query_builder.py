@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Final
 
 from mappings import fields as f
@@ -209,7 +210,9 @@ def _address_clauses(text: str) -> list[_Clause]:
     return [_Clause("exact", "exact", exact), _Clause("partial", "typo", fuzzy)]
 
 
+@lru_cache(maxsize=1024)
 def _clauses_by_field(criteria: Criteria) -> dict[str, list[_Clause]]:
+    # Cached: a search asks twice (the query and its best score); callers never mutate it.
     by_field: dict[str, list[_Clause]] = {}
     if criteria.identifier:
         compact = _WHITESPACE.sub("", criteria.identifier)

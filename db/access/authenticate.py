@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import LargeBinary, Row, select, text
 from sqlalchemy.orm import Session
 
 from db.access.credentials import api_key_id, digest, same_digest
@@ -18,7 +18,7 @@ from db.access.errors import Forbidden, NotAuthenticated
 from db.access.principal import Principal
 from db.access.roles import roles_from
 from db.access.sessions import SessionLimits
-from db.models import ApiClient, AppUser, Child, ShieldAccess, UserAuthority, UserSession
+from db.models import AppUser, UserSession
 
 
 class AccountState(Protocol):
@@ -58,29 +58,38 @@ def principal_of(user: AppUser, *, session_id: int | None = None) -> Principal:
     )
 
 
-_AUTHORITIES = (
-    select(UserAuthority.local_authority_code)
-    .where(UserAuthority.user_id == AppUser.id)
-    .correlate(AppUser)
-)
-_NAMED_CHILDREN = (
-    select(Child.identifier)
-    .join(ShieldAccess, ShieldAccess.child_id == Child.id)
-    .where(ShieldAccess.username == AppUser.username, ShieldAccess.revoked_at.is_(None))
-    .correlate(AppUser)
-)
-# The user's columns that make a principal, with its authorities and named children as arrays.
-_USER_COLUMNS: tuple[Any, ...] = (
-    AppUser.id.label("user_id"),
-    AppUser.username,
-    AppUser.roles.label("user_roles"),
-    AppUser.organisation,
-    AppUser.child_protection,
-    AppUser.suspended_at,
-    AppUser.expires_at,
-    # ARRAY(subquery): PostgreSQL's array constructor, an empty array when there are no rows.
-    func.array(_AUTHORITIES.scalar_subquery()).label("authorities"),
-    func.array(_NAMED_CHILDREN.scalar_subquery()).label("named_children"),
+# The user's columns that make a principal, with its authorities and the shielded children it
+# was named to see as arrays (ARRAY(subquery) is empty when there are no rows). Fixed SQL text:
+# it runs on every request, and a text statement costs nothing to look up in the
+# statement cache, where a select() with subqueries is rebuilt into a cache key each time.
+_USER_COLUMNS = """
+    u.id AS user_id, u.username, u.roles AS user_roles, u.organisation, u.child_protection,
+    u.suspended_at, u.expires_at,
+    ARRAY(SELECT a.local_authority_code FROM app_user_authority a WHERE a.user_id = u.id)
+        AS authorities,
+    ARRAY(SELECT c.identifier FROM shield_access s JOIN child c ON c.id = s.child_id
+          WHERE s.username = u.username AND s.revoked_at IS NULL) AS named_children
+"""
+_CLIENT_PRINCIPAL = text(
+    f"""
+    SELECT k.id AS client_id, k.name AS client_name, k.key_hash, k.revoked_at,
+           k.roles AS client_roles, k.local_authority_code, {_USER_COLUMNS}
+    FROM api_client k LEFT JOIN app_user u ON u.username = :username
+    WHERE k.key_id = :key_id
+    """
+).columns(key_hash=LargeBinary)
+# The session's idle clock is restarted in the same statement that reads its user.
+_SESSION_PRINCIPAL = text(
+    f"""
+    WITH touched AS (
+        UPDATE user_session SET last_seen_at = :now
+        WHERE token_hash = :token_hash AND revoked_at IS NULL
+          AND last_seen_at >= :idle_since AND created_at >= :created_since
+        RETURNING id, user_id
+    )
+    SELECT touched.id AS session_id, {_USER_COLUMNS}
+    FROM touched JOIN app_user u ON u.id = touched.user_id
+    """
 )
 
 
@@ -101,22 +110,14 @@ def principal_for_session(
     *, session: Session, token: str, limits: SessionLimits, now: datetime
 ) -> Principal:
     """The principal of a live session, its idle clock restarted; NotAuthenticated otherwise."""
-    touched = (
-        update(UserSession)
-        .where(
-            UserSession.token_hash == digest(token),
-            UserSession.revoked_at.is_(None),
-            UserSession.last_seen_at >= now - limits.idle,
-            UserSession.created_at >= now - limits.absolute,
-        )
-        .values(last_seen_at=now)
-        .returning(UserSession.id, UserSession.user_id)
-        .cte("touched")
-    )
     row = session.execute(
-        select(touched.c.id.label("session_id"), *_USER_COLUMNS).join_from(
-            touched, AppUser, AppUser.id == touched.c.user_id
-        )
+        _SESSION_PRINCIPAL,
+        {
+            "now": now,
+            "token_hash": digest(token),
+            "idle_since": now - limits.idle,
+            "created_since": now - limits.absolute,
+        },
     ).one_or_none()
     if row is None:
         known = session.scalar(
@@ -144,20 +145,7 @@ def principal_for_client(
     name = normalise_username(on_behalf_of or "")
     row = None
     if key_id is not None:
-        row = session.execute(
-            select(
-                ApiClient.id.label("client_id"),
-                ApiClient.name.label("client_name"),
-                ApiClient.key_hash,
-                ApiClient.revoked_at,
-                ApiClient.roles.label("client_roles"),
-                ApiClient.local_authority_code,
-                *_USER_COLUMNS,
-            )
-            .select_from(ApiClient)
-            .outerjoin(AppUser, AppUser.username == name)
-            .where(ApiClient.key_id == key_id)
-        ).one_or_none()
+        row = session.execute(_CLIENT_PRINCIPAL, {"username": name, "key_id": key_id}).one_or_none()
     if row is None or row.revoked_at is not None or not same_digest(row.key_hash, key):
         raise NotAuthenticated("The API key is not valid.")
     authority = row.local_authority_code
