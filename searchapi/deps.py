@@ -8,13 +8,14 @@ neither.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from elasticsearch import Elasticsearch
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.settings import Settings, get_settings
@@ -30,20 +31,37 @@ from db.access.credentials import API_KEY_PREFIX
 from searchapi.access import Permission, refusal
 from searchapi.errors import client_address_of, request_id_of
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def settings_dependency() -> Settings:
+    """The settings (a coroutine: no thread-pool hop; tests override this dependency)."""
+    return get_settings()
 
 
-def _db_session(request: Request) -> Iterator[Session]:
+SettingsDep = Annotated[Settings, Depends(settings_dependency)]
+
+
+def _commit_and_close(session: Session) -> None:
+    with session:
+        session.commit()
+
+
+def _roll_back_and_close(session: Session) -> None:
+    with session:
+        session.rollback()
+
+
+async def _db_session(request: Request) -> AsyncIterator[Session]:
     # scope="function": the commit runs before the response is sent, so a request whose
     # writes (its audit row included) cannot be committed fails instead of answering.
+    # Opening a session does no I/O; ending it does, in one hop to the thread pool.
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        await run_in_threadpool(_roll_back_and_close, session)
+        raise
+    await run_in_threadpool(_commit_and_close, session)
 
 
 SessionDep = Annotated[Session, Depends(_db_session, scope="function")]

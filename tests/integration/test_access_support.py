@@ -18,12 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from contactpoint.settings import Settings, get_settings
+from contactpoint.settings import Settings
 from db.access import NewUser, Principal, Role, create_client, create_user
 from db.access.credentials import current_code
 from db.access.sessions import open_session
 from db.access.users import get_user
 from db.models import LocalAuthority
+from searchapi.deps import settings_dependency
 from searchapi.main import create_app
 
 PASSWORD = "correct horse battery"
@@ -152,7 +153,7 @@ def build_client(
 ) -> tuple[FastAPI, TestClient]:
     """The real app (real PostgreSQL) with `app_settings`, over HTTPS so Secure cookies flow."""
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: app_settings
+    app.dependency_overrides[settings_dependency] = lambda: app_settings
     client = TestClient(
         app, base_url="https://testserver", raise_server_exceptions=False, client=(address, 50000)
     )

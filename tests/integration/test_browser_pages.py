@@ -19,9 +19,10 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import text
 
-from contactpoint.settings import Settings, get_settings
+from contactpoint.settings import Settings
 from db.access import Role
 from db.vocabulary import SENSITIVE_KINDS
+from searchapi.deps import settings_dependency
 from searchapi.main import create_app
 from tests.integration.search_support import Kid, Population, population  # noqa: F401
 from tests.integration.test_access_support import (
@@ -60,7 +61,7 @@ def serve(settings: Settings) -> Iterator[str]:
     """Run the real app with `settings` (cheap argon2, no Secure cookie); yield its address."""
     app_settings = fast_settings(settings, session_cookie_secure=False)
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: app_settings
+    app.dependency_overrides[settings_dependency] = lambda: app_settings
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
