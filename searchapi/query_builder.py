@@ -10,10 +10,13 @@ divides them by the best score the given criteria could reach (`max_score`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, Final
+
+from rapidfuzz.distance import OSA
 
 from mappings import fields as f
 from mappings.dates import one_digit_variants
@@ -85,10 +88,43 @@ class Criteria:
 
 
 @dataclass(frozen=True)
+class _FuzzyTerm:
+    """A term within a few edits (transpositions count as one) of `value`, after a prefix."""
+
+    field: str
+    value: str
+    edits: int
+    prefix: int = 0
+
+    def query(self) -> dict[str, Any]:
+        spec = {
+            "value": self.value,
+            "fuzziness": self.edits,
+            "prefix_length": self.prefix,
+            "transpositions": True,
+            "max_expansions": _MAX_EXPANSIONS,
+        }
+        return {"fuzzy": {self.field: spec}}
+
+    def matches(self, source: Mapping[str, Any]) -> bool:
+        """The same test in Python, on a hit's stored value(s) of the field."""
+        stored = source.get(self.field)
+        values = [stored] if isinstance(stored, str) else list(stored or [])
+        return any(
+            value[: self.prefix] == self.value[: self.prefix]
+            and OSA.distance(value, self.value, score_cutoff=self.edits) <= self.edits
+            for value in values
+        )
+
+
+@dataclass(frozen=True)
 class _Clause:
     kind: str
     factor_key: str
     query: dict[str, Any]
+    # A fuzzy clause is not named: naming makes Elasticsearch run it again on every hit, which
+    # cost a quarter of a search. Whether it matched a hit is told by `_FuzzyTerm.matches`.
+    fuzzy: tuple[_FuzzyTerm, ...] = ()
 
 
 def _term(field: str, value: object) -> dict[str, Any]:
@@ -99,29 +135,21 @@ def _terms(field: str, values: list[str]) -> dict[str, Any]:
     return {"terms": {field: values}}
 
 
-def _fuzzy(field: str, value: str, edits: int, *, prefix: int = 0) -> dict[str, Any]:
-    return {
-        "fuzzy": {
-            field: {
-                "value": value,
-                "fuzziness": edits,
-                "prefix_length": prefix,
-                "transpositions": True,
-                "max_expansions": _MAX_EXPANSIONS,
-            }
-        }
-    }
+def _fuzzy_clause(kind: str, factor_key: str, terms: list[_FuzzyTerm]) -> _Clause:
+    queries = [term.query() for term in terms]
+    query = queries[0] if len(queries) == 1 else {"bool": {"should": queries}}
+    return _Clause(kind, factor_key, query, fuzzy=tuple(terms))
 
 
 def _typo_clauses(field: str, parts: list[str]) -> list[_Clause]:
-    # One edit from three letters, two from five (Elasticsearch's AUTO), transpositions as one.
-    one = [_fuzzy(field, part, 1) for part in parts if len(part) >= 3]
-    two = [_fuzzy(field, part, 2, prefix=_TWO_EDIT_PREFIX) for part in parts if len(part) >= 5]
+    # One edit from three letters, two from five, transpositions as one.
+    one = [_FuzzyTerm(field, part, 1) for part in parts if len(part) >= 3]
+    two = [_FuzzyTerm(field, part, 2, _TWO_EDIT_PREFIX) for part in parts if len(part) >= 5]
     clauses = []
     if one:
-        clauses.append(_Clause("typo", "typo1", {"bool": {"should": one}}))
+        clauses.append(_fuzzy_clause("typo", "typo1", one))
     if two:
-        clauses.append(_Clause("typo", "typo2", {"bool": {"should": two}}))
+        clauses.append(_fuzzy_clause("typo", "typo2", two))
     return clauses
 
 
@@ -183,7 +211,7 @@ def _postcode_clauses(text: str) -> list[_Clause]:
     if full is not None:
         return [
             _Clause("exact", "exact", _term(f.POSTCODE, full)),
-            _Clause("typo", "typo", _fuzzy(f.POSTCODE, full, 1)),
+            _fuzzy_clause("typo", "typo", [_FuzzyTerm(f.POSTCODE, full, 1)]),
             _Clause("partial", "sector", _term(f.POSTCODE_SECTOR, postcode_sector(full))),
             _Clause("outward", "outward", _term(f.POSTCODE_OUTWARD, outward_code(full))),
         ]
@@ -194,7 +222,7 @@ def _postcode_clauses(text: str) -> list[_Clause]:
     # Not a valid postcode: a wrong character can make it invalid, so look for its neighbours.
     compact = _WHITESPACE.sub("", text).upper()
     candidate = f"{compact[:-3]} {compact[-3:]}"
-    clauses = [_Clause("typo", "typo", _fuzzy(f.POSTCODE, candidate, 1))]
+    clauses = [_fuzzy_clause("typo", "typo", [_FuzzyTerm(f.POSTCODE, candidate, 1)])]
     district = normalise_outward_code(compact[:-3])
     if district is not None:
         clauses.append(_Clause("outward", "outward", _term(f.POSTCODE_OUTWARD, district)))
@@ -256,8 +284,8 @@ def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> d
                         "constant_score": {
                             "filter": clause.query,
                             "boost": FIELD_WEIGHTS[field] * KIND_FACTORS[clause.factor_key],
-                            "_name": f"{field}:{clause.kind}:{index}",
                         }
+                        | ({} if clause.fuzzy else {"_name": f"{field}:{clause.kind}:{index}"})
                     }
                     for index, clause in enumerate(clauses)
                 ]
@@ -283,12 +311,34 @@ def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> d
     }
 
 
-def matched_kinds(names: list[str]) -> dict[str, str]:
-    """Per field, the best way it matched, from the names of the clauses that fired."""
+def matched_kinds(
+    criteria: Criteria, names: list[str], source: Mapping[str, Any]
+) -> dict[str, str]:
+    """Per field, the best way a hit matched: the named clauses that fired for it, and the
+    fuzzy ones tested on its `source` (which must hold the fields of the fuzzy terms)."""
     best: dict[str, tuple[int, str]] = {}
     for name in names:
-        field, kind, index = name.split(":")
+        field, kind, position = name.split(":")
         # Clauses are listed best first, so the lowest index is the best that fired.
-        if field not in best or int(index) < best[field][0]:
-            best[field] = (int(index), kind)
+        if field not in best or int(position) < best[field][0]:
+            best[field] = (int(position), kind)
+    for field, clauses in _clauses_by_field(criteria).items():
+        for index, clause in enumerate(clauses):
+            if field in best and best[field][0] < index:
+                break
+            if clause.fuzzy and any(term.matches(source) for term in clause.fuzzy):
+                best[field] = (index, clause.kind)
+                break
     return {field: kind for field, (_, kind) in best.items()}
+
+
+def fuzzy_source_fields(criteria: Criteria) -> list[str]:
+    """The fields a hit's source must hold for `matched_kinds` to test the fuzzy clauses."""
+    return sorted(
+        {
+            term.field
+            for clauses in _clauses_by_field(criteria).values()
+            for clause in clauses
+            for term in clause.fuzzy
+        }
+    )

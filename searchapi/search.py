@@ -12,7 +12,13 @@ from db.access import Principal
 from db.audit import AuditEventType, record_audit
 from mappings import fields as f
 from searchapi.access import ChildAccess, child_access
-from searchapi.query_builder import Criteria, build_query, matched_kinds, max_score
+from searchapi.query_builder import (
+    Criteria,
+    build_query,
+    fuzzy_source_fields,
+    matched_kinds,
+    max_score,
+)
 from searchapi.search_schemas import SearchRequest, SearchResponse, SearchResult
 
 log = logging.getLogger(__name__)
@@ -48,7 +54,7 @@ def _result(
         authority=source.get(f.LOCAL_AUTHORITY_CODE),
         identifier=source[f.IDENTIFIER],
     )
-    matched = matched_kinds(list(hit.get("matched_queries", [])))
+    matched = matched_kinds(criteria, list(hit.get("matched_queries", [])), source)
     if "given_name" in matched:
         matched["given_name"] = _label(
             matched["given_name"], criteria.given_name, display[f.DISPLAY_GIVEN_NAMES]
@@ -90,7 +96,9 @@ def search_body(criteria: Criteria, access: ChildAccess, *, limit: int) -> dict[
         criteria, access_filter=access.search_filter(uses_location=criteria.uses_location)
     )
     # One more than the limit: if that one still matches well, there are too many.
-    return {"query": query, "size": limit + 1, "source": _SOURCE, "track_total_hits": False}
+    # The fuzzy terms' fields are read only to say how a hit matched, never shown.
+    source = _SOURCE + fuzzy_source_fields(criteria)
+    return {"query": query, "size": limit + 1, "source": source, "track_total_hits": False}
 
 
 def run_search(

@@ -1,0 +1,83 @@
+"""How a hit matched: named clauses from Elasticsearch, fuzzy ones tested on the hit's source."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from mappings import fields as f
+from searchapi.query_builder import (
+    Criteria,
+    build_query,
+    fuzzy_source_fields,
+    matched_kinds,
+)
+
+TOMSON = Criteria(given_name="Ellie", family_name="Tomson", date_of_birth=date(2019, 3, 4))
+
+
+def _names(query: object) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "_name" in node:
+                found.append(node["_name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(query)
+    return found
+
+
+def test_fuzzy_clauses_are_not_named_and_the_rest_are() -> None:
+    query = build_query(TOMSON, access_filter=[])
+    names = _names(query)
+    assert names, "the exact, phonetic, nickname... clauses carry names"
+    assert not any(":typo:" in name for name in names if not name.startswith("date_of_birth"))
+    assert '"fuzzy"' in json.dumps(query)
+
+
+def test_the_fuzzy_fields_are_asked_for_in_the_source() -> None:
+    assert fuzzy_source_fields(TOMSON) == sorted({f.GIVEN_NAME_TOKENS, f.FAMILY_NAME_TOKENS})
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (["thomson"], "typo"),  # one insertion
+        (["tmoson"], "typo"),  # a transposition counts as one edit
+        (["tomsen"], "typo"),  # one substitution
+        (["tombsen"], "typo"),  # two edits, the first two letters right
+        (["domsen"], None),  # two edits, one of them in the first two letters
+        (["jones"], None),
+    ],
+)
+def test_a_typo_is_told_by_the_same_test_as_the_fuzzy_query(
+    stored: list[str], expected: str | None
+) -> None:
+    source = {f.FAMILY_NAME_TOKENS: stored, f.GIVEN_NAME_TOKENS: ["ellie"]}
+    matched = matched_kinds(TOMSON, ["given_name:exact:0"], source)
+    assert matched.get("family_name") == expected
+    assert matched["given_name"] == "exact"
+
+
+def test_a_better_named_match_wins_over_a_typo() -> None:
+    source = {f.FAMILY_NAME_TOKENS: ["tomson"], f.GIVEN_NAME_TOKENS: ["ellie"]}
+    names = ["family_name:exact:0", "given_name:exact:0", "date_of_birth:exact:0"]
+    assert matched_kinds(TOMSON, names, source) == {
+        "family_name": "exact",
+        "given_name": "exact",
+        "date_of_birth": "exact",
+    }
+
+
+def test_a_postcode_one_character_wrong_is_a_typo() -> None:
+    criteria = Criteria(family_name="Tomson", postcode="LS6 2QX")
+    source = {f.POSTCODE: "LS6 2QY", f.FAMILY_NAME_TOKENS: ["tomson"]}
+    assert matched_kinds(criteria, ["family_name:exact:0"], source)["postcode"] == "typo"
