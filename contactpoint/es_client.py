@@ -19,6 +19,7 @@ def make_client(settings: Settings, *, purpose: Purpose) -> Elasticsearch:
         request_timeout=settings.es_request_timeout_s,
         retry_on_timeout=True,
         max_retries=2,
+        connections_per_node=settings.es_connections_per_node,
         # orjson: bulk bodies of millions of documents are serialised several times faster.
         serializer=OrjsonSerializer(),
         **settings.elasticsearch_credentials(purpose=purpose),

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     es_java_home: Path | None = None
     es_start_timeout_s: float = 180.0
     es_request_timeout_s: float = 30.0
+    # Kept-alive connections per node and process: at least the requests served at once (the
+    # API's thread pool), or the ones over it open and close a connection each time.
+    es_connections_per_node: int = 40
     index_alias: str = "children"
     # Replicas of the serving index: 0 on the single local node, at least 1 on a real cluster.
     index_replicas: int = 0
