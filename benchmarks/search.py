@@ -166,7 +166,9 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200, help="per corruption kind")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="uvicorn worker processes (API_WORKERS)"
+    )
     parser.add_argument("--keep-up", action="store_true")
     args = parser.parse_args()
 
@@ -183,7 +185,7 @@ def main() -> None:
         print(f"{len(queries)} queries over {', '.join(KINDS)}")
         key, username = _api_key()
         port = _free_port()
-        api = _start_api(port, args.workers)
+        api = _start_api(port, args.workers or settings.api_workers)
         headers = {"Authorization": f"Bearer {key}", "X-On-Behalf-Of": username}
         principal = Principal(user_id=None, username=username, roles=frozenset({Role.PRACTITIONER}))
         access = child_access(principal, named_children=frozenset())

@@ -267,7 +267,9 @@ def serve(
             factory=True,
             host=host or settings.api_host,
             port=port or settings.api_port,
+            workers=settings.api_workers,
             log_level="info",
+            access_log=settings.api_access_log,
         )
     finally:
         if indexer is not None:

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     # HTTP service.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Worker processes of `serve`: a search spends most of its time in Elasticsearch, and more
+    # processes than cores keep one request's Python work from queueing behind another's
+    # (4 on 2 cores: p99 at 8 concurrent searches 85 ms against 150 ms with 2).
+    api_workers: int = 4
+    # Per-request access lines; off by default: every search and view is in the audit with its
+    # request id, and a record view's URL can hold a break-glass reason.
+    api_access_log: bool = False
 
     # Bulk load.
     load_batch_size: int = 2000
