@@ -18,7 +18,20 @@ from contactpoint.settings import Settings
 from mappings import fold, nickname_groups, phonetic_keys
 from searchapi.query_builder import Criteria
 
-KINDS = ("typo", "nickname", "phonetic", "swapped_dob", "outward_only", "missing_given")
+KINDS = (
+    "typo",
+    "nickname",
+    "phonetic",
+    "swapped_dob",
+    "outward_only",
+    "missing_given",
+    # Harder: errors anywhere in a word, in the other fields, and two at once.
+    "given_typo",
+    "dob_digit",
+    "postcode_typo",
+    "barrel_part",
+    "two_errors",
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,41 @@ def _typo(rng: random.Random, word: str) -> str:
     if roll < 0.7 and word[i] != word[i + 1]:  # transposition
         return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     return word[:i] + word[i + 1 :]  # deletion
+
+
+def _any_typo(rng: random.Random, word: str) -> str:
+    """One edit anywhere, the first letter included (insertion, deletion, swap or change)."""
+    i = rng.randrange(len(word))
+    roll = rng.random()
+    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
+    if roll < 0.3:
+        return word[:i] + letter + word[i + 1 :]
+    if roll < 0.5:
+        return word[:i] + letter + word[i:]
+    if roll < 0.75 and i + 1 < len(word) and word[i] != word[i + 1]:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[:i] + word[i + 1 :]
+
+
+def _dob_digit(rng: random.Random, dob: date) -> date | None:
+    """The date with one digit of DD/MM/YYYY (not the century) typed wrong, if still a date."""
+    digits = dob.strftime("%Y%m%d")
+    for _ in range(20):
+        i = rng.choice([2, 3, 4, 5, 6, 7])
+        changed = digits[:i] + rng.choice("0123456789".replace(digits[i], "")) + digits[i + 1 :]
+        try:
+            return date(int(changed[:4]), int(changed[4:6]), int(changed[6:]))
+        except ValueError:
+            continue
+    return None
+
+
+def _postcode_typo(rng: random.Random, postcode: str) -> str:
+    """One character of the postcode replaced by another of its kind (letter or digit)."""
+    positions = [i for i, char in enumerate(postcode) if char != " "]
+    i = rng.choice(positions)
+    pool = "0123456789" if postcode[i].isdigit() else "ABCDEFGHJKLMNPRSTUWXY"
+    return postcode[:i] + rng.choice(pool.replace(postcode[i], "")) + postcode[i + 1 :]
 
 
 def build_queries(engine: Engine, *, per_kind: int, seed: int) -> list[BenchQuery]:
@@ -113,6 +161,24 @@ def build_queries(engine: Engine, *, per_kind: int, seed: int) -> list[BenchQuer
             "date_of_birth": dob.isoformat(),
             "postcode": row.postcode,
         }
+        if len(first) >= 4:
+            candidates["given_typo"] = {**base, "given_name": _any_typo(rng, first.lower())}
+        wrong_day = _dob_digit(rng, dob)
+        if wrong_day is not None and wrong_day != dob:
+            candidates["dob_digit"] = {**base, "date_of_birth": wrong_day.isoformat()}
+        candidates["postcode_typo"] = {
+            "given_name": first,
+            "family_name": row.family_name,
+            "postcode": _postcode_typo(rng, row.postcode),
+        }
+        parts = [part for part in row.family_name.replace("-", " ").split() if len(part) > 1]
+        if len(parts) > 1:
+            candidates["barrel_part"] = {**base, "family_name": rng.choice(parts)}
+        if len(row.family_name) >= 4 and "swapped_dob" in candidates:
+            candidates["two_errors"] = {
+                **candidates["swapped_dob"],
+                "family_name": _any_typo(rng, row.family_name),
+            }
         for kind, body in candidates.items():
             if counts[kind] < per_kind:
                 counts[kind] += 1
