@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import annotated_types
 from pydantic import BaseModel
 
-from searchapi.record_schemas import ConsentRequest, ReasonRequest, ShieldAccessRequest
+from searchapi.record_schemas import (
+    BREAK_GLASS_REASON_MAX,
+    BREAK_GLASS_REASON_MIN,
+    ConsentRequest,
+    ReasonRequest,
+    ShieldAccessRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ def rule_of(model: type[BaseModel], name: str, label: str) -> TextRule:
 
 
 REASON = rule_of(ReasonRequest, "reason", "the reason")
+BREAK_GLASS_REASON = TextRule(
+    label="the reason", minimum=BREAK_GLASS_REASON_MIN, maximum=BREAK_GLASS_REASON_MAX
+)
 GIVEN_BY = rule_of(ConsentRequest, "given_by", "who gave consent")
 USERNAME = rule_of(ShieldAccessRequest, "username", "the username")
 ACCESS_REASON = rule_of(ShieldAccessRequest, "reason", "the reason")

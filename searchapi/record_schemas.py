@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -125,6 +126,11 @@ class ChildRecordView(BaseModel):
     withheld: list[str]
     break_glass: bool
     request_id: str
+
+
+# A child-protection override's reason: the same bounds on the page and in the API.
+BREAK_GLASS_REASON_MIN: Final = 10
+BREAK_GLASS_REASON_MAX: Final = 200
 
 
 class ReasonRequest(BaseModel):

@@ -18,7 +18,7 @@ from db.access import NotFound, Principal
 from db.child_records import get_child
 from searchapi.access import Permission, child_access, permissions_of
 from searchapi.deps import GlassBreaker, RequestContextDep, SessionDep, SettingsDep, Viewer
-from searchapi.page_forms import REASON
+from searchapi.page_forms import BREAK_GLASS_REASON
 from searchapi.page_kit import PageForm, field, page_csrf
 from searchapi.page_render import page_error, render
 from searchapi.record_schemas import ChildRecordView
@@ -103,7 +103,7 @@ def _break_glass_form(
         identifier=identifier,
         errors=errors or {},
         reason=reason,
-        rule=REASON,
+        rule=BREAK_GLASS_REASON,
     )
 
 
@@ -133,7 +133,7 @@ def break_glass_submit(
 ) -> Response:
     """The record with the location, for this one answer; audited with the reason."""
     reason = field(form, "reason")
-    error = REASON.error(reason)
+    error = BREAK_GLASS_REASON.error(reason)
     if error is not None:
         return _break_glass_form(
             request, settings, identifier, status_code=400, errors={"reason": error}, reason=reason

@@ -9,7 +9,11 @@ from fastapi.responses import JSONResponse
 
 from searchapi.deps import EsDep, RequestContextDep, Searcher, SessionDep, SettingsDep, Viewer
 from searchapi.errors import error_response
-from searchapi.record_schemas import ChildRecordView
+from searchapi.record_schemas import (
+    BREAK_GLASS_REASON_MAX,
+    BREAK_GLASS_REASON_MIN,
+    ChildRecordView,
+)
 from searchapi.record_view import view_child
 from searchapi.schemas import ErrorBody
 from searchapi.search import run_search
@@ -56,8 +60,8 @@ def get_child_record(
     break_glass_reason: Annotated[
         str | None,
         Query(
-            min_length=10,
-            max_length=200,
+            min_length=BREAK_GLASS_REASON_MIN,
+            max_length=BREAK_GLASS_REASON_MAX,
             description="Child-protection override: shows a shielded location for this view only",
         ),
     ] = None,

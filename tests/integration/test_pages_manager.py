@@ -432,8 +432,8 @@ def test_a_practitioner_without_break_glass_gets_no_link_and_is_refused(
 @pytest.mark.parametrize(
     ("reason", "message"),
     [
-        ("", "Enter the reason, in at least 5 characters"),
-        ("abc", "Enter the reason, in at least 5 characters"),
+        ("", "Enter the reason, in at least 10 characters"),
+        ("Curious", "Enter the reason, in at least 10 characters"),
         ("x" * 201, "The reason must be 200 characters or fewer"),
     ],
     ids=["missing", "short", "long"],
