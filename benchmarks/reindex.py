@@ -56,7 +56,8 @@ def main() -> None:
             f"{report.rate:,.0f} docs/s (reading PostgreSQL {stages.read_s:.1f} s in the feeding "
             f"thread; building documents {stages.build_s:.1f} s of CPU in "
             f"{settings.reindex_build_workers} worker processes, in parallel with it and with "
-            "Elasticsearch)"
+            "Elasticsearch; then, already serving, merging into one segment "
+            f"{stages.merge_s:.1f} s)"
         )
     size = client.indices.stats(index=settings.index_alias, metric="store")["_all"]["primaries"]
     print(

@@ -176,7 +176,9 @@ def reindex_command(
     typer.echo(
         f"indexed {report.documents} children into {report.index} in {report.seconds:.1f} s "
         f"({report.rate:,.0f}/s; caught up {report.caught_up} changes); alias "
-        f"{settings.index_alias} swapped from {report.previous}; deleted {report.deleted or 'none'}"
+        f"{settings.index_alias} swapped from {report.previous}; "
+        f"deleted {report.deleted or 'none'}; "
+        f"then merged into one segment in {report.stages.merge_s:.1f} s"
     )
 
 

@@ -34,16 +34,20 @@ def create_for_bulk(client: Elasticsearch, name: str) -> None:
 _MERGE_TIMEOUT_S = 3600.0
 
 
-def finish_bulk(client: Elasticsearch, name: str, *, replicas: int) -> None:
-    """Merge a bulk-built index, restore the serving settings and make everything searchable.
+def merge_segments(client: Elasticsearch, name: str) -> None:
+    """Merge a bulk-built index into one segment.
 
-    The build leaves a dozen segments; merged into one before it serves (and before replicas
-    copy it), every term a search looks up is looked up once, not once per segment. Later
-    updates from the outbox add small segments that merge as usual.
+    The build leaves a dozen segments; merged into one, every term a search looks up is looked
+    up once, not once per segment. Later updates from the outbox add small segments that merge
+    as usual.
     """
     client.options(request_timeout=_MERGE_TIMEOUT_S).indices.forcemerge(
         index=name, max_num_segments=1
     )
+
+
+def finish_bulk(client: Elasticsearch, name: str, *, replicas: int) -> None:
+    """Restore the serving settings after a bulk build and make everything searchable."""
     serving = index_settings(replicas=replicas)
     client.indices.put_settings(
         index=name,

@@ -16,12 +16,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
+from elasticsearch import exceptions as es_exceptions
 from sqlalchemy import Connection, Engine, text
 
 from indexer.actions import index_action
 from indexer.building import built_actions
 from indexer.bulk import BulkOutcome
-from indexer.indices import alias_state, create_for_bulk, delete_indices, finish_bulk, swap_alias
+from indexer.indices import (
+    alias_state,
+    create_for_bulk,
+    delete_indices,
+    finish_bulk,
+    merge_segments,
+    swap_alias,
+)
 from indexer.progress import progress_bar
 from indexer.source import count_children, iter_all_children
 from indexer.sync import Writer, drain
@@ -37,10 +45,12 @@ class ReindexError(RuntimeError):
 
 @dataclass
 class StageTimes:
-    """Seconds spent reading PostgreSQL and building documents (in worker processes, if any)."""
+    """Seconds spent reading PostgreSQL and building documents (in worker processes, if any),
+    and merging the new index's segments once it serves."""
 
     read_s: float = 0.0
     build_s: float = 0.0
+    merge_s: float = 0.0
 
 
 @dataclass
@@ -211,6 +221,7 @@ def reindex(
             ),
         )
         swap_alias(client, alias=alias, new=name, old=previous)
+        serving_after = time.perf_counter() - started
     except Exception as exc:
         _set_state(engine, name, "failed")
         delete_indices(client, [name])
@@ -218,6 +229,13 @@ def reindex(
             raise
         raise ReindexError(f"reindex into {name} failed: {exc}") from exc
     _set_state(engine, name, "done")
+    # After the swap: the index already serves, merged or not, so a failed merge costs only speed.
+    merge_started = time.perf_counter()
+    try:
+        merge_segments(client, name)
+    except (es_exceptions.ApiError, es_exceptions.TransportError) as exc:
+        log.warning("merging %s into one segment failed (it serves unmerged): %s", name, exc)
+    stages.merge_s = time.perf_counter() - merge_started
     # Keep the new index and the one before it (for --rollback); older ones go.
     state = alias_state(client, alias=alias)
     stale = [other for other in state.others if other != previous]
@@ -226,7 +244,7 @@ def reindex(
         index=name,
         previous=previous,
         documents=documents,
-        seconds=time.perf_counter() - started,
+        seconds=serving_after,
         caught_up=caught_up,
         deleted=stale,
         stages=stages,
