@@ -166,6 +166,15 @@ async def search_unavailable_handler(request: Request, exc: Exception) -> Respon
     )
 
 
+async def elasticsearch_error_handler(request: Request, exc: Exception) -> Response:
+    """An error answer of Elasticsearch: overloaded (429) or failing (5xx) is a 503 like an
+    unreachable node; anything else (a query it refused) is a fault of ours, a 500."""
+    assert isinstance(exc, es_exceptions.ApiError)
+    if exc.meta.status == 429 or exc.meta.status >= 500:
+        return await search_unavailable_handler(request, exc)
+    return await unexpected_error_handler(request, exc)
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """500: the details go to the log with the request id, the caller gets only the id."""
     if isinstance(exc, SQLAlchemyError):
@@ -198,4 +207,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(es_exceptions.TransportError, search_unavailable_handler)
+    app.add_exception_handler(es_exceptions.ApiError, elasticsearch_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -6,10 +6,11 @@ import logging
 from typing import Any, Final
 
 from elasticsearch import Elasticsearch
+from elasticsearch import exceptions as es_exceptions
 from sqlalchemy.orm import Session
 
 from db.access import Principal
-from db.audit import AuditEventType, record_audit
+from db.audit import AuditEventType, Outcome, record_audit
 from mappings import fields as f
 from searchapi.access import ChildAccess, child_access
 from searchapi.query_builder import (
@@ -114,7 +115,27 @@ def run_search(
     """Search, audit (in the request's transaction, before answering) and answer."""
     criteria = request.criteria()
     access = child_access(principal, named_children=principal.named_children)
-    response = es.search(index=alias, **search_body(criteria, access, limit=request.limit))
+    try:
+        response = es.search(index=alias, **search_body(criteria, access, limit=request.limit))
+    except (es_exceptions.TransportError, es_exceptions.ApiError) as exc:
+        # Asked but nothing shown: audited as a failure and committed before the error answer
+        # (the request's session rolls back what an error leaves uncommitted).
+        record_audit(
+            session=session,
+            event=AuditEventType.SEARCH,
+            principal=principal,
+            request_id=request_id,
+            outcome=Outcome.FAILURE,
+            details={
+                "criteria": request.model_dump(mode="json", exclude_none=True),
+                "result_count": 0,
+                "identifiers_shown": [],
+                "error": f"search unavailable ({type(exc).__name__})",
+            },
+            client_address=client_address,
+        )
+        session.commit()
+        raise
     hits = response["hits"]["hits"]
     best = max_score(criteria)
     too_many = (

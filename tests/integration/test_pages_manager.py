@@ -553,3 +553,11 @@ def test_an_unreachable_elasticsearch_is_a_503_page_for_a_browser_and_json_for_t
             "message": "Search is unavailable for a moment; try again shortly.",
             "request_id": api.headers["X-Request-ID"],
         }
+    # Asked, nothing shown: both searches are in the audit, as failures.
+    rows = audit_rows(population.engine, username=username, event="search")
+    assert [row.request_id for row in rows][-2:] == [
+        page.headers["X-Request-ID"],
+        api.headers["X-Request-ID"],
+    ]
+    for row in rows[-2:]:
+        assert row.details["identifiers_shown"] == [] and "unavailable" in row.details["error"]
