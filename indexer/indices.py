@@ -41,7 +41,8 @@ def merge_segments(client: Elasticsearch, name: str) -> None:
     up once, not once per segment. Later updates from the outbox add small segments that merge
     as usual.
     """
-    client.options(request_timeout=_MERGE_TIMEOUT_S).indices.forcemerge(
+    # Not retried: a merge that outlives the timeout goes on in Elasticsearch anyway.
+    client.options(request_timeout=_MERGE_TIMEOUT_S, max_retries=0).indices.forcemerge(
         index=name, max_num_segments=1
     )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import anyio
 from elasticsearch import Elasticsearch
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -59,9 +60,12 @@ async def _db_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_roll_back_and_close, session)
+        # Shielded: a cancelled request still returns its connection, rolled back.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_roll_back_and_close, session)
         raise
-    await run_in_threadpool(_commit_and_close, session)
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_commit_and_close, session)
 
 
 SessionDep = Annotated[Session, Depends(_db_session, scope="function")]

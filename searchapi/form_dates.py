@@ -10,16 +10,23 @@ from zoneinfo import ZoneInfo
 _ISO: Final = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _UK: Final = re.compile(r"(\d{1,2})[/ .-](\d{1,2})[/ .-](\d{4})")
 DATE_HINT: Final = "For example, 27/3/2025"
+# Years a form may name: far enough for any audit period or account expiry, and far from the
+# ends of the calendar, where a day's start or end cannot be computed.
+FIRST_YEAR: Final = 1900
+LAST_YEAR: Final = 2200
 
 
 def parse_day(text: str) -> date | None:
-    """The date of `text` (27/3/2025 or 2025-03-27), or None when it is not a real date."""
+    """The date of `text` (27/3/2025 or 2025-03-27), or None when it is not a real date (or its
+    year is not between FIRST_YEAR and LAST_YEAR)."""
     text = text.strip()
     if found := _ISO.fullmatch(text):
         year, month, day = (int(part) for part in found.groups())
     elif found := _UK.fullmatch(text):
         day, month, year = (int(part) for part in found.groups())
     else:
+        return None
+    if not FIRST_YEAR <= year <= LAST_YEAR:
         return None
     try:
         return date(year, month, day)

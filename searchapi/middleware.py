@@ -10,6 +10,7 @@ import uuid
 from typing import Final
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -59,4 +60,17 @@ class RequestIdMiddleware:
                         headers.setdefault(name, value)
             await send(message)
 
+        if _holds_nul(scope):
+            # PostgreSQL can store no NUL: refused here, for every route, before any is reached.
+            refusal = JSONResponse(
+                {"message": "The address holds a NUL character.", "request_id": request_id},
+                status_code=400,
+            )
+            await refusal(scope, receive, send_with_headers)
+            return
         await self.app(scope, receive, send_with_headers)
+
+
+def _holds_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"\x00" in query or b"%00" in query

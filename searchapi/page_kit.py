@@ -18,6 +18,7 @@ from contactpoint.settings import Settings
 from db.access import Forbidden
 from searchapi.deps import SettingsDep, credential_of
 from searchapi.page_render import csrf_matches, csrf_token
+from searchapi.text_input import plain_text
 
 SIGN_IN_COOKIE: Final = "cp_sign_in"
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -84,3 +85,9 @@ def field(form: FormData, name: str) -> str:
     """A text field of the form, stripped ('' when absent or a file)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def text_field(form: FormData, name: str) -> str:
+    """A free-text field (a reason, a name) on one line: line breaks and runs of spaces become
+    one space, other control characters (which the database refuses) are dropped."""
+    return plain_text(field(form, name))

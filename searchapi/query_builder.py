@@ -2,9 +2,10 @@
 
 Every criterion becomes one `dis_max` of `constant_score` clauses, one per way of matching
 (exact, nickname, phonetic, typo, ...), with boosts from one table: the best way that matches
-counts, and an exact match always outranks a fuzzy one of the same field. Each clause is named
-(`field:kind`) so the hits say how they matched. Scores are built in Elasticsearch; Python only
-divides them by the best score the given criteria could reach (`max_score`).
+counts, and an exact match always outranks a fuzzy one of the same field. Each clause but the
+fuzzy ones is named (`field:kind:index`) so the hits say how they matched; whether a hit matched
+a fuzzy clause is tested on its tokens (`matched_kinds`). Scores are built in Elasticsearch;
+Python only divides them by the best score the given criteria could reach (`max_score`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from searchapi.text_input import OneLine
+
 SENSITIVE_SERVICE = "sensitive service"
 
 
@@ -140,7 +142,7 @@ class ReasonRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "Risk of harm from a relative"}]}
     )
 
-    reason: str = Field(min_length=5, max_length=200, examples=["Risk of harm from a relative"])
+    reason: OneLine = Field(min_length=5, max_length=200, examples=["Risk of harm from a relative"])
 
 
 class ShieldAccessRequest(BaseModel):
@@ -148,8 +150,8 @@ class ShieldAccessRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=3, max_length=100, examples=["j.smith"])
-    reason: str = Field(min_length=5, max_length=200, examples=["Allocated social worker"])
+    username: OneLine = Field(min_length=3, max_length=100, examples=["j.smith"])
+    reason: OneLine = Field(min_length=5, max_length=200, examples=["Allocated social worker"])
 
 
 class ConsentRequest(BaseModel):
@@ -157,7 +159,7 @@ class ConsentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    given_by: str = Field(
+    given_by: OneLine = Field(
         min_length=2, max_length=200, examples=["Jordan Leech (the young person)"]
     )
 

@@ -91,6 +91,12 @@ def _refinement(request: SearchRequest) -> str:
     )
 
 
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, es_exceptions.ApiError):
+        return f"search failed: Elasticsearch answered {exc.meta.status}"
+    return f"search unavailable: {type(exc).__name__}"
+
+
 def search_body(criteria: Criteria, access: ChildAccess, *, limit: int) -> dict[str, Any]:
     """The one Elasticsearch request of a search (also used by the benchmark)."""
     query = build_query(
@@ -130,7 +136,7 @@ def run_search(
                 "criteria": request.model_dump(mode="json", exclude_none=True),
                 "result_count": 0,
                 "identifiers_shown": [],
-                "error": f"search unavailable ({type(exc).__name__})",
+                "error": _failure(exc),
             },
             client_address=client_address,
         )

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from db.access import InvalidInput
+from db.normalise import has_control_characters
 from searchapi.query_builder import Criteria
 
 MAX_LIMIT = 50
@@ -54,7 +55,11 @@ class SearchRequest(BaseModel):
     @field_validator("given_name", "family_name", "postcode", "address", "identifier")
     @classmethod
     def _blank_is_absent(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+        if value is None:
+            return None
+        if has_control_characters(value):
+            raise ValueError("must not contain control characters")
+        return value.strip() or None
 
     def criteria(self) -> Criteria:
         """The criteria, once the minimum-criteria rule holds (422 naming what to add)."""

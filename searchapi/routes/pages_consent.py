@@ -25,7 +25,7 @@ from searchapi.deps import (
     SettingsDep,
 )
 from searchapi.page_forms import GIVEN_BY, REASON
-from searchapi.page_kit import PageForm, field, page_csrf
+from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import render
 from searchapi.record_view import is_sensitive
 from searchapi.routes.children import involvement_of, managed_child
@@ -100,7 +100,7 @@ def consent_submit(
 ) -> Response:
     """Record who consented; practitioners then see the service (audited)."""
     child, item = _sensitive_involvement(session, principal, identifier, involvement_id)
-    given_by = field(form, "given_by")
+    given_by = text_field(form, "given_by")
     error = GIVEN_BY.error(given_by)
     if error is not None:
         return _consent_page(
@@ -137,7 +137,7 @@ def override_submit(
 ) -> Response:
     """Show the service without consent, for child protection (audited with the reason)."""
     child, item = _sensitive_involvement(session, principal, identifier, involvement_id)
-    reason = field(form, "reason")
+    reason = text_field(form, "reason")
     error = REASON.error(reason)
     if error is not None:
         return _consent_page(

@@ -14,12 +14,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import NotFound, Principal
-from db.child_records import get_child
+from db.access import Principal
 from searchapi.access import Permission, child_access, permissions_of
 from searchapi.deps import GlassBreaker, RequestContextDep, SessionDep, SettingsDep, Viewer
 from searchapi.page_forms import BREAK_GLASS_REASON
-from searchapi.page_kit import PageForm, field, page_csrf
+from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import page_error, render
 from searchapi.record_schemas import ChildRecordView
 from searchapi.record_view import view_child
@@ -115,9 +114,11 @@ def break_glass_page(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    """The form asking why the withheld location must be seen (no record data shown yet)."""
-    if get_child(session=session, identifier=identifier) is None:
-        raise NotFound(_NO_CHILD)
+    """The form asking why the withheld location must be seen (no record data shown yet).
+
+    The same form for any identifier: whether the child exists is told, and audited, only by
+    the view the form posts to.
+    """
     return _break_glass_form(request, settings, identifier)
 
 
@@ -132,7 +133,7 @@ def break_glass_submit(
     context: RequestContextDep,
 ) -> Response:
     """The record with the location, for this one answer; audited with the reason."""
-    reason = field(form, "reason")
+    reason = text_field(form, "reason")
     error = BREAK_GLASS_REASON.error(reason)
     if error is not None:
         return _break_glass_form(

@@ -20,7 +20,7 @@ from db.child_records import active_shield, named_practitioners
 from db.models import Child
 from searchapi.deps import RequestContextDep, SessionDep, SettingsDep, ShieldManager
 from searchapi.page_forms import ACCESS_REASON, REASON, USERNAME
-from searchapi.page_kit import PageForm, field, page_csrf
+from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import render
 from searchapi.routes.children import managed_child
 from searchapi.routes.search import IdentifierPath
@@ -89,7 +89,7 @@ def shield_submit(
     """Apply or remove the shield; the index follows through the outbox within seconds."""
     child = managed_child(session, principal, identifier)
     shielded = active_shield(child) is not None
-    reason = field(form, "reason")
+    reason = text_field(form, "reason")
     errors: dict[str, str] = {}
     error = REASON.error(reason)
     if error is not None:
@@ -126,7 +126,7 @@ def name_submit(
 ) -> Response:
     """Name a practitioner who may see this shielded child's location (audited)."""
     child = managed_child(session, principal, identifier)
-    values = {name: field(form, name) for name in ("name_username", "name_reason")}
+    values = {name: text_field(form, name) for name in ("name_username", "name_reason")}
     errors = {
         name: error
         for name, error in (
@@ -166,7 +166,7 @@ def un_name_submit(
 ) -> Response:
     """End a named practitioner's right to see this child's location (audited)."""
     child = managed_child(session, principal, identifier)
-    values = {name: field(form, name) for name in ("remove_username", "remove_reason")}
+    values = {name: text_field(form, name) for name in ("remove_username", "remove_reason")}
     errors: dict[str, str] = {}
     if not values["remove_username"]:
         errors["remove_username"] = "Select the practitioner to remove"

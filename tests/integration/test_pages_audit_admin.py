@@ -171,6 +171,8 @@ def test_a_manager_sees_only_the_events_of_their_authority(
         ({"request_id": "no spaces please"}, "request_id", "Enter the request id as the audit"),
         ({"user": "x" * 101}, "user", "Enter 100 characters or fewer"),
         ({"before": "12; DROP"}, "cursor", "The page link is not valid"),
+        ({"to": "31/12/9999"}, "to", "Enter the to date as a real date"),
+        ({"from": "1/1/0001"}, "from", "Enter the from date as a real date"),
     ],
     ids=[
         "impossible-date",
@@ -180,6 +182,8 @@ def test_a_manager_sees_only_the_events_of_their_authority(
         "bad-request-id",
         "long-username",
         "bad-cursor",
+        "end-of-the-calendar",
+        "start-of-the-calendar",
     ],
 )
 def test_a_bad_audit_filter_is_a_400_with_the_error_tied_to_its_field(
@@ -195,6 +199,18 @@ def test_a_bad_audit_filter_is_a_400_with_the_error_tied_to_its_field(
     assert page.status_code == 400
     assert re.search(rf'<a href="#{field}">{re.escape(message)}', page.text)
     assert f'id="{field}"' in page.text and "<title>Error: Audit" in page.text
+
+
+@pytest.mark.parametrize("params", [{"to": "31/12/9999"}, {"to": "1/1/0001"}])
+def test_a_misuse_period_at_the_ends_of_the_calendar_is_a_400(
+    api: TestClient,  # noqa: F811
+    engine: Engine,
+    fast: Settings,  # noqa: F811
+    params: dict[str, str],
+) -> None:
+    _as(api, engine, fast, Role.AUDITOR)
+    page = api.get("/audit/misuse", params=params, headers=HTML)
+    assert page.status_code == 400 and "Enter the to date as a real date" in page.text
 
 
 def test_reading_the_audit_page_is_itself_audited(

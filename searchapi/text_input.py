@@ -1,0 +1,33 @@
+"""Free text as the database takes it: on one line, without control characters.
+
+PostgreSQL refuses a NUL in any text, and the schema's CHECKs refuse control characters in
+reasons and names; text is made plain where it arrives, so that such input is a clear 4xx
+(or quietly a space), never a database error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Final
+
+from pydantic import AfterValidator
+
+from db.normalise import collapse_whitespace, has_control_characters
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def plain_text(value: str) -> str:
+    """Line breaks and runs of whitespace as one space, other control characters dropped."""
+    return _CONTROL.sub("", collapse_whitespace(value))
+
+
+def _one_line(value: str) -> str:
+    value = collapse_whitespace(value)
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# A request model's free-text field: whitespace collapsed, control characters refused (422).
+OneLine = Annotated[str, AfterValidator(_one_line)]
