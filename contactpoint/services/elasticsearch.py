@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -26,19 +27,23 @@ MAVEN_ARTIFACT = (
 )
 MIN_JAVA = 21
 
-# Least privilege: the API reads through the alias only; the indexer manages children-* indices.
+# Least privilege: the API reads through the alias only; the indexer manages its indices.
 ROLES_YML = """\
 contactpoint_search:
   cluster: []
   indices:
-    - names: ["{alias}"]
+    - names: {read}
       privileges: ["read"]
 contactpoint_indexer:
   cluster: ["monitor"]
   indices:
-    - names: ["{alias}", "{alias}-*"]
+    - names: {manage}
       privileges: ["create_index", "delete_index", "manage", "read", "write", "view_index_metadata"]
 """
+# Every alias that a program of this project has used on the node (the demo's, a benchmark's):
+# one node serves them all, so the roles name them all.
+ALIASES_FILE = "contactpoint-aliases"
+ROLES_RELOAD_TIMEOUT_S = 30.0
 
 # Purpose in settings/secrets → (file-realm user name, role).
 USERS = {
@@ -184,7 +189,54 @@ def _write_config(settings: Settings, paths: Paths) -> None:
     heap = settings.es_heap
     (paths.config / "jvm.options.d").mkdir(exist_ok=True)
     (paths.config / "jvm.options.d" / "heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
-    (paths.config / "roles.yml").write_text(ROLES_YML.format(alias=settings.index_alias))
+    _grant_alias(settings, paths)
+
+
+def _grant_alias(settings: Settings, paths: Paths) -> bool:
+    """Name the settings' alias in the roles (with the others used before); whether it changed."""
+    known = paths.config / ALIASES_FILE
+    roles = paths.config / "roles.yml"
+    if known.is_file():
+        aliases = set(known.read_text().split())
+    elif roles.is_file():
+        # Written before the aliases were listed: the aliases are the names without a wildcard.
+        lines = [line for line in roles.read_text().splitlines() if "names:" in line]
+        aliases = {name for name in re.findall(r'"([^"]+)"', "\n".join(lines)) if "*" not in name}
+    else:
+        aliases = set()
+    if settings.index_alias in aliases and roles.is_file() and known.is_file():
+        return False
+    aliases.add(settings.index_alias)
+    ordered = sorted(aliases)
+    read = json.dumps(ordered)
+    manage = json.dumps([name for alias in ordered for name in (alias, f"{alias}-*")])
+    roles.write_text(ROLES_YML.format(read=read, manage=manage))
+    known.write_text("\n".join(ordered) + "\n")
+    return True
+
+
+def _wait_for_roles(settings: Settings) -> None:
+    """Until the running node has reloaded roles.yml: the indexer may manage the alias's indices."""
+    auth = _credentials(settings, "indexer")
+    probe = {"index": [{"names": [f"{settings.index_alias}-v0-probe"], "privileges": ["manage"]}]}
+    deadline = time.monotonic() + ROLES_RELOAD_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.post(
+                f"http://{settings.pg_host}:{settings.es_port}/_security/user/_has_privileges",
+                json=probe,
+                auth=auth,
+                timeout=5.0,
+            )
+            if response.status_code == 200 and response.json().get("has_all_requested"):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise ServiceError(
+        f"Elasticsearch did not take up the roles for the alias {settings.index_alias!r} "
+        f"within {ROLES_RELOAD_TIMEOUT_S:.0f} s"
+    )
 
 
 def _existing_users(paths: Paths) -> set[str]:
@@ -322,6 +374,9 @@ def up(settings: Settings) -> str:
         _ensure_users(settings, paths, jdk)
         _start(settings, paths, jdk)
         pid = system.read_pid(paths.pid)
+    elif _grant_alias(settings, paths):
+        # Started for another alias: the node reloads roles.yml within seconds.
+        _wait_for_roles(settings)
     return (
         f"elasticsearch: running (pid {pid}) {ELASTICSEARCH_VERSION} on "
         f"http://{settings.pg_host}:{settings.es_port}, security on, logs {paths.logs}"

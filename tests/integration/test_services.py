@@ -67,6 +67,19 @@ def test_indexer_user_cannot_touch_indices_outside_its_pattern(
     assert response.status_code == 403
 
 
+def test_a_running_node_takes_up_the_roles_of_another_alias(
+    elasticsearch_ready: None, settings: Settings
+) -> None:
+    # One node serves the demo's alias and a benchmark's: whichever started it, both may index.
+    other = settings.model_copy(update={"index_alias": f"{settings.index_alias}-other"})
+    es_service.up(other)
+    auth = settings.elasticsearch_credentials(purpose="indexer")["basic_auth"]
+    for alias in (other.index_alias, settings.index_alias):
+        index = f"{_es_url(settings)}/{alias}-v1-probe"
+        assert httpx.put(index, auth=auth, timeout=10).status_code == 200, alias
+        assert httpx.delete(index, auth=auth, timeout=10).status_code == 200, alias
+
+
 def test_application_role_cannot_create_roles(postgres_ready: None, settings: Settings) -> None:
     import psycopg2
 
