@@ -1,4 +1,5 @@
-"""`contactpoint demo-users`: the demo practitioner and la_manager that `make run` prints.
+"""`contactpoint demo-users`: the demo accounts that `make run` prints (a practitioner, an
+la_manager, an auditor and an admin).
 
 Created once (is_demo accounts, whose one-time codes `contactpoint users totp` may print) and
 printed again on every run. Their password and PIN are fixed and public: demo data only.
@@ -16,7 +17,13 @@ from contactpoint.settings import get_settings
 
 DEMO_PASSWORD: Final = "demo-contactpoint"
 DEMO_PIN: Final = "2468"
-_ACCOUNTS: Final = (("demo.practitioner", "practitioner"), ("demo.manager", "la_manager"))
+# Username, role, organisation.
+_ACCOUNTS: Final = (
+    ("demo.practitioner", "practitioner", "Demo Health Visiting Team"),
+    ("demo.manager", "la_manager", "Demo Children's Services"),
+    ("demo.auditor", "auditor", "Demo Information Governance"),
+    ("demo.admin", "admin", "Demo Service Desk"),
+)
 
 
 def _busiest_shielded_authority(session: Session) -> str | None:
@@ -55,7 +62,7 @@ def demo_users() -> None:
             f"ContactPoint page: http://{settings.api_host}:{settings.api_port}/sign-in",
             "Demo accounts (demo data only; every sign-in needs all three factors):",
         ]
-        for username, role in _ACCOUNTS:
+        for username, role, organisation in _ACCOUNTS:
             user = session.scalars(select(AppUser).where(AppUser.username == username)).first()
             if user is None:
                 create_user(
@@ -67,7 +74,7 @@ def demo_users() -> None:
                         username=username,
                         roles=roles_from([role]),
                         authorities=frozenset({authority}),
-                        organisation="Demo Health Visiting Team",
+                        organisation=organisation,
                         is_demo=True,
                     ),
                     password=DEMO_PASSWORD,
