@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,9 @@ def create_app() -> FastAPI:
         app.state.engine = make_engine(settings.effective_database_url())
         app.state.session_factory = sessionmaker(bind=app.state.engine, expire_on_commit=False)
         app.state.es = make_client(settings, purpose="api")
+        # What start-up built lives as long as the process: out of the collector's sight, a
+        # full collection no longer walks it in the middle of someone's search.
+        gc.freeze()
         try:
             yield
         finally:
