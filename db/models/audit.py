@@ -21,6 +21,8 @@ class AuditEvent(Base):
         Index("ix_audit_event_user_id_occurred_at", "user_id", "occurred_at"),
         Index("ix_audit_event_event_occurred_at", "event", "occurred_at"),
         Index("ix_audit_event_authorities", "authorities", postgresql_using="gin"),
+        Index("ix_audit_event_subject_occurred_at", "subject", "occurred_at"),
+        Index("ix_audit_event_request_id", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
