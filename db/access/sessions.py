@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from db.access.credentials import digest, new_session_token
@@ -35,6 +35,24 @@ def open_session(
     session.add(row)
     session.flush()
     return token, row
+
+
+def purge_ended_sessions(
+    *, session: Session, user_id: int, limits: SessionLimits, now: datetime
+) -> int:
+    """Delete a user's sessions that can no longer be used (signed out, revoked, idle or too
+    old); run at each sign-in, so the table holds about the sessions in use. How many went."""
+    result = session.execute(
+        delete(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            (UserSession.revoked_at.is_not(None))
+            | (UserSession.last_seen_at < now - limits.idle)
+            | (UserSession.created_at < now - limits.absolute),
+        )
+        .returning(UserSession.id)
+    )
+    return len(result.all())
 
 
 def revoke_session(*, session: Session, session_id: int, now: datetime) -> None:

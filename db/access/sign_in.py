@@ -25,7 +25,7 @@ from db.access.errors import (
     TooManyAttempts,
 )
 from db.access.principal import Principal
-from db.access.sessions import open_session
+from db.access.sessions import SessionLimits, open_session, purge_ended_sessions
 from db.audit import AuditEventType, Outcome, SignInDetails, record_audit
 from db.models import AppUser
 
@@ -184,6 +184,15 @@ def sign_in(
     if hasher.check_needs_rehash(user.pin_hash):
         user.pin_hash = hasher.hash(attempt.pin)
     throttle.clear_failures(session=session, username=username)
+    purge_ended_sessions(
+        session=session,
+        user_id=user.id,
+        limits=SessionLimits(
+            idle=timedelta(seconds=settings.session_idle_timeout_s),
+            absolute=timedelta(seconds=settings.session_absolute_timeout_s),
+        ),
+        now=now,
+    )
     token, row = open_session(
         session=session, user=user, client_address=attempt.client_address, now=now
     )

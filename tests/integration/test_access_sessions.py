@@ -109,6 +109,31 @@ def test_signing_out_revokes_the_session_and_clears_the_cookie(
         assert list(events)[-1] == "sign_out"
 
 
+def test_signing_in_deletes_the_sessions_that_can_no_longer_be_used(
+    engine: Engine,
+    api: TestClient,  # noqa: F811
+    account: Account,
+) -> None:
+    signed_out = session_token(engine, account.username)
+    assert api.post("/v1/auth/logout", headers=bearer(signed_out)).status_code == 200
+    idle = session_token(engine, account.username)
+    _age_session(engine, idle, "last_seen_at", "16 minutes")
+    live = session_token(engine, account.username)
+    token = api.post("/v1/auth/login", json=account.login_body()).json()["token"]
+    with engine.connect() as connection:
+        kept = connection.execute(
+            text(
+                "SELECT token_hash FROM user_session s JOIN app_user u ON u.id = s.user_id "
+                "WHERE u.username = :u"
+            ),
+            {"u": account.username},
+        ).scalars()
+        assert {bytes(digest) for digest in kept} == {
+            hashlib.sha256(value.encode()).digest() for value in (live, token)
+        }
+    assert api.get("/v1/me", headers=bearer(live)).status_code == 200
+
+
 def test_suspending_a_user_revokes_every_session(
     engine: Engine,
     api: TestClient,  # noqa: F811
