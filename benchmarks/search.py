@@ -196,12 +196,19 @@ def main() -> None:
             hits = es.search(index=settings.index_alias, **body)["hits"]["hits"]
             return [hit["_source"]["identifier"] for hit in hits[:10]]
 
-        import httpx
+        import orjson
+        import urllib3
 
-        def through_api(client: httpx.Client, query: BenchQuery) -> list[str]:
-            response = client.post(f"http://127.0.0.1:{port}/v1/search", json=query.body)
-            response.raise_for_status()
-            return [result["identifier"] for result in response.json()["results"]]
+        def through_api(client: urllib3.PoolManager, query: BenchQuery) -> list[str]:
+            response = client.request(
+                "POST",
+                f"http://127.0.0.1:{port}/v1/search",
+                body=orjson.dumps(query.body),
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            if response.status != 200:
+                raise RuntimeError(f"the API answered {response.status}: {response.data[:200]!r}")
+            return [result["identifier"] for result in orjson.loads(response.data)["results"]]
 
         # Warm both paths (and the caches) before measuring.
         run_concurrent(queries[:100], lambda c, q: through_api(c, q), headers, 4)
