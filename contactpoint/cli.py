@@ -272,6 +272,9 @@ def serve(
             workers=settings.api_workers,
             log_level="info",
             access_log=settings.api_access_log,
+            # The socket's peer is the client; only the app believes X-Forwarded-For, and only
+            # from the proxies named in FORWARDED_ALLOW_IPS (uvicorn would trust the loopback).
+            proxy_headers=False,
         )
     finally:
         if indexer is not None:

@@ -190,6 +190,10 @@ def clients_create(
     name: str,
     authority: Annotated[str, typer.Option("--authority", help="LA code")],
     role: Annotated[list[str] | None, typer.Option("--role")] = None,
+    network: Annotated[
+        list[str] | None,
+        typer.Option("--network", help="CIDR it may call from (repeat; default: loopback)"),
+    ] = None,
 ) -> None:
     """Register CMS NAME for AUTHORITY; prints its API key once (only a digest is kept)."""
     from db.access import Principal, create_client, roles_from
@@ -208,6 +212,7 @@ def clients_create(
                 name=name,
                 roles=roles,
                 authority=authority,
+                networks=network or (),
             )
         )
     typer.echo("Store this key now: it is shown once and cannot be recovered.", err=True)

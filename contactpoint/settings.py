@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = 64 * 1024
     argon2_parallelism: int = 4
     totp_issuer: str = "ContactPoint"
+    # Proxies (comma-separated addresses or CIDR networks) whose X-Forwarded-For is believed;
+    # empty: the socket's peer is the client, whatever a request's headers say.
+    forwarded_allow_ips: str = ""
+    # Networks (comma-separated CIDR) from which people may sign in and use a session; a CMS
+    # client carries its own list, given when it is registered (loopback when none is).
+    sign_in_networks: str = "127.0.0.0/8,::1/128"
     # Serve /docs and /openapi.json (off: every route must declare a permission).
     api_docs: bool = False
     audit_page_max: int = 500

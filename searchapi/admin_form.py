@@ -28,7 +28,7 @@ CLIENT_ROLE_LABELS: Final = {
     role: label for role, label in ROLE_LABELS.items() if role in CLIENT_ROLES
 }
 USER_FIELDS: Final = ("username", "organisation", "authorities", "expires")
-CLIENT_FIELDS: Final = ("name", "authority")
+CLIENT_FIELDS: Final = ("name", "authority", "networks")
 _SEPARATORS: Final = re.compile(r"[\s,;]+")
 # A service's message names the field it is about; the first match wins.
 _USER_ERROR_FIELDS: Final = (
@@ -41,6 +41,7 @@ _USER_ERROR_FIELDS: Final = (
     ("role", "roles"),
 )
 _CLIENT_ERROR_FIELDS: Final = (
+    ("network", "networks"),
     ("name", "name"),
     ("role", "roles"),
     ("authority", "authority"),
@@ -135,6 +136,11 @@ class ClientForm:
     def role_set(self) -> frozenset[Role]:
         """The chosen roles (only once the form has no errors)."""
         return frozenset(Role(role) for role in self.roles)
+
+    @property
+    def networks(self) -> list[str]:
+        """The networks typed, separated by spaces, commas or semicolons."""
+        return [part for part in _SEPARATORS.split(self.values["networks"]) if part]
 
 
 def parse_client_form(form: FormData) -> ClientForm:

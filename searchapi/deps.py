@@ -29,8 +29,11 @@ from db.access import (
     principal_for_session,
 )
 from db.access.credentials import API_KEY_PREFIX
+from db.access.networks import address_within, networks_of_setting
+from db.access.sign_in import OUTSIDE_NETWORKS
 from searchapi.access import Permission, refusal
-from searchapi.errors import client_address_of, request_id_of
+from searchapi.client_address import client_address_of
+from searchapi.errors import request_id_of
 
 
 async def settings_dependency() -> Settings:
@@ -118,6 +121,7 @@ def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> 
             key=credential,
             on_behalf_of=request.headers.get("X-On-Behalf-Of"),
             now=now,
+            client_address=client_address_of(request),
         )
     else:
         limits = SessionLimits(
@@ -125,6 +129,11 @@ def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> 
             absolute=timedelta(seconds=settings.session_absolute_timeout_s),
         )
         principal = principal_for_session(session=session, token=credential, limits=limits, now=now)
+        if not address_within(
+            client_address_of(request), networks_of_setting(settings.sign_in_networks)
+        ):
+            # A session (a cookie or token taken elsewhere) works only where sign-in would.
+            raise Forbidden(OUTSIDE_NETWORKS, actor=principal)
     request.state.principal = principal
     return principal
 

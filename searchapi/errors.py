@@ -31,6 +31,7 @@ from db.access import (
     TooManyAttempts,
 )
 from db.audit import AuditEventType, Outcome, record_audit
+from searchapi.client_address import client_address_of
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
 from searchapi.page_render import page_error, wants_page
 
@@ -51,11 +52,6 @@ def request_id_of(request: Request) -> str:
     """The id the middleware gave this request (a fresh one if it never ran)."""
     request_id = getattr(request.state, "request_id", None)
     return request_id if isinstance(request_id, str) else new_request_id()
-
-
-def client_address_of(request: Request) -> str | None:
-    """The caller's address as the server saw it (behind a proxy: its forwarded header)."""
-    return request.client.host if request.client else None
 
 
 def error_response(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from contactpoint.es_client import make_client
 from contactpoint.settings import get_settings
 from db.session import make_engine
+from searchapi.client_address import trusted_proxies
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
@@ -58,6 +59,8 @@ def create_app() -> FastAPI:
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
+    # Read once: a bad FORWARDED_ALLOW_IPS stops the start, not a request.
+    app.state.trusted_proxies = trusted_proxies()
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     for router in (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -101,6 +101,12 @@ class CreateClientRequest(BaseModel):
     name: str = Field(max_length=100)
     roles: list[Role] = Field(default_factory=lambda: [Role.PRACTITIONER], min_length=1)
     authority: str = Field(max_length=20)
+    networks: list[Annotated[str, Field(max_length=50)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="CIDR networks it may call from; the loopback when empty",
+        examples=[["10.20.0.0/16"]],
+    )
 
 
 class IssuedKeyResponse(BaseModel):

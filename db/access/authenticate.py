@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.access.credentials import api_key_id, digest, same_digest
 from db.access.errors import Forbidden, NotAuthenticated
+from db.access.networks import address_within, parse_networks
 from db.access.principal import Principal
 from db.access.roles import roles_from
 from db.access.sessions import SessionLimits
@@ -73,7 +74,7 @@ _USER_COLUMNS = """
 _CLIENT_PRINCIPAL = text(
     f"""
     SELECT k.id AS client_id, k.name AS client_name, k.key_hash, k.revoked_at,
-           k.roles AS client_roles, k.local_authority_code, {_USER_COLUMNS}
+           k.roles AS client_roles, k.local_authority_code, k.networks, {_USER_COLUMNS}
     FROM api_client k LEFT JOIN app_user u ON u.username = :username
     WHERE k.key_id = :key_id
     """
@@ -135,11 +136,17 @@ def principal_for_session(
 
 
 def principal_for_client(
-    *, session: Session, key: str, on_behalf_of: str | None, now: datetime
+    *,
+    session: Session,
+    key: str,
+    on_behalf_of: str | None,
+    now: datetime,
+    client_address: str | None,
 ) -> Principal:
     """The principal of a CMS client acting for the named user of its local authority.
 
-    The client's roles cap the user's, and its authority is the only one it acts in.
+    The client's roles cap the user's, and its authority is the only one it acts in; it may
+    call only from the networks it was registered with.
     """
     key_id = api_key_id(key)
     name = normalise_username(on_behalf_of or "")
@@ -157,6 +164,12 @@ def principal_for_client(
         client_id=row.client_id,
         client_name=row.client_name,
     )
+    if not address_within(client_address, parse_networks(row.networks)):
+        raise Forbidden(
+            "This CMS client may call only from the networks it was registered with; this "
+            "request comes from outside them.",
+            actor=actor,
+        )
     if not name:
         raise Forbidden(
             "A CMS request must name the practitioner it acts for in X-On-Behalf-Of.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,11 +11,14 @@ from sqlalchemy.orm import Session
 
 from db.access.credentials import digest, new_api_key
 from db.access.errors import Conflict, InvalidInput, NotFound
+from db.access.networks import LOOPBACK, parse_networks
 from db.access.principal import Principal
 from db.access.roles import CLIENT_ROLES, Role
 from db.audit import AuditEventType, record_audit
 from db.models import ApiClient, LocalAuthority
 from db.normalise import has_control_characters
+
+MAX_CLIENT_NETWORKS = 50
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,10 @@ def create_client(
     name: str,
     roles: frozenset[Role],
     authority: str,
+    networks: Sequence[str] = (),
 ) -> IssuedKey:
-    """Register a CMS of one local authority that may act for users of `roles`."""
+    """Register a CMS of one local authority that may act for users of `roles`, calling from
+    `networks` (CIDR; the loopback when none are given)."""
     name = name.strip()
     if not name or len(name) > 100 or has_control_characters(name):
         raise InvalidInput("a client name has 1 to 100 characters and no control characters")
@@ -43,6 +49,9 @@ def create_client(
         raise InvalidInput(f"a client's roles are among: {allowed}")
     if session.get(LocalAuthority, authority) is None:
         raise InvalidInput(f"unknown local authority: {authority}")
+    reachable_from = [str(network) for network in parse_networks(networks)] or list(LOOPBACK)
+    if len(reachable_from) > MAX_CLIENT_NETWORKS:
+        raise InvalidInput(f"a client has at most {MAX_CLIENT_NETWORKS} networks")
     if session.scalars(select(ApiClient.id).where(ApiClient.name == name)).first():
         raise Conflict(f"The client name {name!r} is taken.")
     key_id, key = new_api_key()
@@ -52,6 +61,7 @@ def create_client(
         key_hash=digest(key),
         roles=sorted(roles),
         local_authority_code=authority,
+        networks=reachable_from,
     )
     session.add(client)
     session.flush()
@@ -62,7 +72,12 @@ def create_client(
         request_id=request_id,
         subject=name,
         authorities=[authority],
-        details={"roles": sorted(roles), "authority": authority, "key_id": key_id},
+        details={
+            "roles": sorted(roles),
+            "authority": authority,
+            "key_id": key_id,
+            "networks": reachable_from,
+        },
     )
     return IssuedKey(name=name, key=key)
 
@@ -92,6 +107,7 @@ def list_clients(*, session: Session) -> list[dict[str, object]]:
             "key_id": client.key_id,
             "roles": sorted(client.roles),
             "authority": client.local_authority_code,
+            "networks": list(client.networks),
             "status": "revoked" if client.revoked_at else "active",
             "created_at": client.created_at.isoformat() if client.created_at else None,
         }

@@ -24,6 +24,7 @@ from db.access.errors import (
     NotAuthenticated,
     TooManyAttempts,
 )
+from db.access.networks import address_within, networks_of_setting
 from db.access.principal import Principal
 from db.access.sessions import SessionLimits, open_session, purge_ended_sessions
 from db.audit import AuditEventType, Outcome, SignInDetails, record_audit
@@ -32,6 +33,10 @@ from db.models import AppUser
 # One answer for every wrong factor and for unknown users: no enumeration.
 WRONG_CREDENTIALS = "The username, password, PIN or one-time code is not right."
 _MAX_USERNAME = 100
+OUTSIDE_NETWORKS = (
+    "ContactPoint can be used only from the secure networks of the organisations that use it; "
+    "this connection comes from outside them. Ask your administrator."
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,15 @@ def sign_in(
     """Check the three factors and open a session; raise the refusal otherwise."""
     now = now or datetime.now(UTC)
     username = normalise_username(attempt.username)[:_MAX_USERNAME]
+    if not address_within(attempt.client_address, networks_of_setting(settings.sign_in_networks)):
+        # Before any factor is checked: from outside the secure networks, nothing is tried.
+        _refuse(
+            session=session,
+            attempt=attempt,
+            username=username,
+            error=Forbidden(OUTSIDE_NETWORKS),
+            details={"reason": "outside_networks"},
+        )
     _check_rate_limits(
         session=session, settings=settings, attempt=attempt, username=username, now=now
     )

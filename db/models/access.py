@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -96,6 +97,10 @@ class ApiClient(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The networks (CIDR) it may call from; a CHECK refuses anything else.
+    networks: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("ARRAY['127.0.0.0/8', '::1/128']")
+    )
 
 
 class UserSession(Base):

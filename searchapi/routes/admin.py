@@ -111,6 +111,7 @@ def post_client(
         name=body.name,
         roles=frozenset(body.roles),
         authority=body.authority,
+        networks=body.networks,
     )
     return IssuedKeyResponse(name=issued.name, key=issued.key)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from db.access import AccessError, Attempt, TooManyAttempts, sign_in
+from db.access import AccessError, Attempt, Forbidden, TooManyAttempts, sign_in
 from searchapi.access import Permission, permissions_of
 from searchapi.deps import (
     PUBLIC,
@@ -85,6 +85,12 @@ def sign_in_page(
     return response
 
 
+def _sign_in_status(error: AccessError) -> int:
+    # A refusal that is not about the factors (a suspended account, a network outside the
+    # secure ones) is a 403, as the API answers it.
+    return 403 if isinstance(error, Forbidden) else 401
+
+
 @router.post("/sign-in", dependencies=[PUBLIC])
 def sign_in_submit(
     request: Request,
@@ -114,7 +120,7 @@ def sign_in_submit(
         except AccessError as exc:
             # One message for every wrong factor (no enumeration), or the lockout's.
             errors = {"username": exc.message}
-            status = 429 if isinstance(exc, TooManyAttempts) else 401
+            status = 429 if isinstance(exc, TooManyAttempts) else _sign_in_status(exc)
         else:
             # Searchers start at the search; auditors and admins at the list of their pages.
             searches = Permission.SEARCH_CHILDREN in permissions_of(signed.principal)

@@ -266,6 +266,7 @@ def create_client_submit(
                 name=parsed.values["name"],
                 roles=parsed.role_set,
                 authority=parsed.values["authority"],
+                networks=parsed.networks,
             )
         except AccessError as exc:
             parsed.errors, status = error_of(exc, client=True), _status(exc)

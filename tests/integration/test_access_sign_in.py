@@ -215,7 +215,7 @@ def test_sign_in_is_rate_limited_per_username_with_retry_after(
 
 def test_sign_in_is_rate_limited_per_address(engine: Engine, settings: Settings) -> None:
     limited = fast_settings(settings, sign_in_rate_per_address=2)
-    _, client = build_client(limited, address=f"192.0.2.{datetime.now(UTC).microsecond % 250}")
+    _, client = build_client(limited, address=f"127.0.2.{datetime.now(UTC).microsecond % 250}")
     accounts = [new_account(engine, limited, roles=[Role.AUDITOR]) for _ in range(3)]
     with client:
         statuses = [
@@ -256,6 +256,6 @@ def test_every_sign_in_leaves_an_audit_row_without_any_secret(
         ("success", succeeded.headers["X-Request-ID"]),
     ]
     assert rows[0].details == {"reason": "wrong_factors", "failed_factors": ["password"]}
-    assert rows[1].user_id is not None and rows[1].client_address == "testclient"
+    assert rows[1].user_id is not None and rows[1].client_address == "127.0.0.1"
     for row in rows:
         assert "a wrong guess" not in str(row.details) and account.pin not in str(row.details)

@@ -118,9 +118,13 @@ def new_account(
 
 
 def new_api_key(
-    engine: Engine, *, authority: str, roles: Iterable[Role] = (Role.PRACTITIONER,)
+    engine: Engine,
+    *,
+    authority: str,
+    roles: Iterable[Role] = (Role.PRACTITIONER,),
+    networks: Iterable[str] = (),
 ) -> str:
-    """A CMS client's key."""
+    """A CMS client's key (calling from the loopback unless `networks` are given)."""
     with Session(engine) as session, session.begin():
         issued = create_client(
             session=session,
@@ -129,6 +133,7 @@ def new_api_key(
             name=unique("cms"),
             roles=frozenset(roles),
             authority=authority,
+            networks=list(networks),
         )
     return issued.key
 
@@ -149,7 +154,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def build_client(
-    app_settings: Settings, *, address: str = "testclient"
+    app_settings: Settings, *, address: str = "127.0.0.1"
 ) -> tuple[FastAPI, TestClient]:
     """The real app (real PostgreSQL) with `app_settings`, over HTTPS so Secure cookies flow."""
     app = create_app()
