@@ -34,6 +34,7 @@ from db.audit import AuditEventType, Outcome, record_audit
 from searchapi.client_address import client_address_of
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
 from searchapi.page_render import page_error, wants_page
+from searchapi.refusals import mark_audited, note_refusal
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def _audit_denial(request: Request, actor: Principal, message: str) -> None:
                 details={"reason": message},
                 client_address=client_address_of(request),
             )
+        mark_audited(request)
     except SQLAlchemyError:
         log.exception("could not audit a refusal (request %s)", request_id_of(request))
 
@@ -103,6 +105,7 @@ async def access_error_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_s)
         extra["retry_after_s"] = exc.retry_after_s
+    note_refusal(request, exc.message)
     if isinstance(exc, Forbidden):
         actor = exc.actor or getattr(request.state, "principal", None)
         if isinstance(actor, Principal):
@@ -118,6 +121,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Framework errors (unknown path, wrong method) in the same shape."""
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+    note_refusal(request, message)
     if wants_page(request):
         return page_error(request, exc.status_code, message)
     return error_response(request, exc.status_code, message, dict(exc.headers or {}))
@@ -130,6 +134,7 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
         {"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error["msg"]}
         for error in exc.errors()
     ]
+    note_refusal(request, "; ".join(f"{e['field']}: {e['problem']}" for e in errors))
     if wants_page(request):
         return page_error(
             request, 422, "The address or the form is not valid: go back and try again."

@@ -16,6 +16,7 @@ from searchapi.client_address import trusted_proxies
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
+from searchapi.refusals import RefusalAuditMiddleware
 from searchapi.routes import (
     admin,
     audit,
@@ -61,6 +62,8 @@ def create_app() -> FastAPI:
     )
     # Read once: a bad FORWARDED_ALLOW_IPS stops the start, not a request.
     app.state.trusted_proxies = trusted_proxies()
+    # The last added is outermost: the request id is given before a refusal is audited.
+    app.add_middleware(RefusalAuditMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     for router in (

@@ -32,6 +32,7 @@ class AuditEventType(StrEnum):
     SHIELD_ACCESS_GRANTED = "shield_access_granted"
     SHIELD_ACCESS_REVOKED = "shield_access_revoked"
     CONSENT_RECORDED = "consent_recorded"
+    REQUEST_REFUSED = "request_refused"
 
 
 class Outcome(StrEnum):

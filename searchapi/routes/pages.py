@@ -32,6 +32,7 @@ from searchapi.page_kit import (
     sign_in_secret,
 )
 from searchapi.page_render import STATIC_DIR, csrf_token, render
+from searchapi.refusals import note_refusal
 from searchapi.routes.auth import clear_session_cookie, end_session, set_session_cookie
 from searchapi.search import run_search
 from searchapi.search_form import (
@@ -204,6 +205,7 @@ def search_submit(
     """Search with the API's search (same filter, scoring and audit); show a results table."""
     parsed = parse_search_form(form)
     if parsed.request is None:
+        note_refusal(request, "; ".join(f"{k}: {v}" for k, v in parsed.errors.items()))
         return _search_page(request, settings, parsed, status_code=400, errors_shown=True)
     answer = run_search(
         session=session,

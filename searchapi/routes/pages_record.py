@@ -22,6 +22,7 @@ from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import page_error, render
 from searchapi.record_schemas import ChildRecordView
 from searchapi.record_view import view_child
+from searchapi.refusals import mark_audited
 from searchapi.routes.search import IdentifierPath
 
 router = APIRouter(include_in_schema=False)
@@ -81,6 +82,7 @@ def record_page(
     )
     if view is None:
         # Answered rather than raised, so that the audit row of the attempt is committed.
+        mark_audited(request)
         return page_error(request, 404, _NO_CHILD)
     return _record(request, session, settings, principal, view, changed=changed)
 
@@ -148,5 +150,6 @@ def break_glass_submit(
         client_address=context.client_address,
     )
     if view is None:
+        mark_audited(request)
         return page_error(request, 404, _NO_CHILD)
     return _record(request, session, settings, principal, view)

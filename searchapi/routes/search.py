@@ -15,6 +15,7 @@ from searchapi.record_schemas import (
     ChildRecordView,
 )
 from searchapi.record_view import view_child
+from searchapi.refusals import mark_audited
 from searchapi.schemas import ErrorBody
 from searchapi.search import run_search
 from searchapi.search_schemas import SearchRequest, SearchResponse
@@ -77,5 +78,6 @@ def get_child_record(
     )
     if view is None:
         # Answered rather than raised, so that the audit row of the attempt is committed.
+        mark_audited(request)
         return error_response(request, 404, "There is no child with this identifier.")
     return view
