@@ -81,7 +81,8 @@ def users_create(
     demo: Annotated[bool, typer.Option("--demo", help="Demo account (codes printable).")] = False,
 ) -> None:
     """Create USERNAME; reads the password and PIN from stdin; prints the token enrolment."""
-    from db.access import NewUser, Principal, create_user, roles_from
+    from db.access import NewUser, create_user, roles_from
+    from db.audit import AuditContext
     from db.session import session_scope
 
     roles = roles_from(role)
@@ -102,8 +103,7 @@ def users_create(
             lambda: create_user(
                 session=session,
                 settings=get_settings(),
-                actor=Principal.operator(),
-                request_id=None,
+                context=AuditContext.operator(),
                 new=new,
                 password=password,
                 pin=pin,
@@ -115,13 +115,14 @@ def users_create(
 @users_app.command("suspend")
 def users_suspend(username: str) -> None:
     """Suspend USERNAME and end every session of theirs."""
-    from db.access import Principal, suspend_user
+    from db.access import suspend_user
+    from db.audit import AuditContext
     from db.session import session_scope
 
     with session_scope() as session:
         ended = _run(
             lambda: suspend_user(
-                session=session, actor=Principal.operator(), request_id=None, username=username
+                session=session, context=AuditContext.operator(), username=username
             )
         )
     typer.echo(f"suspended {username}; ended {ended} sessions")
@@ -130,13 +131,14 @@ def users_suspend(username: str) -> None:
 @users_app.command("reinstate")
 def users_reinstate(username: str) -> None:
     """Lift the suspension of USERNAME."""
-    from db.access import Principal, reinstate_user
+    from db.access import reinstate_user
+    from db.audit import AuditContext
     from db.session import session_scope
 
     with session_scope() as session:
         _run(
             lambda: reinstate_user(
-                session=session, actor=Principal.operator(), request_id=None, username=username
+                session=session, context=AuditContext.operator(), username=username
             )
         )
     typer.echo(f"reinstated {username}")
@@ -145,7 +147,8 @@ def users_reinstate(username: str) -> None:
 @users_app.command("reset")
 def users_reset(username: str) -> None:
     """New password and PIN (stdin) and token secret for USERNAME; unlocks, ends sessions."""
-    from db.access import Principal, reset_user
+    from db.access import reset_user
+    from db.audit import AuditContext
     from db.session import session_scope
 
     password, pin = _read_secrets()
@@ -154,8 +157,7 @@ def users_reset(username: str) -> None:
             lambda: reset_user(
                 session=session,
                 settings=get_settings(),
-                actor=Principal.operator(),
-                request_id=None,
+                context=AuditContext.operator(),
                 username=username,
                 password=password,
                 pin=pin,
@@ -196,7 +198,8 @@ def clients_create(
     ] = None,
 ) -> None:
     """Register CMS NAME for AUTHORITY; prints its API key once (only a digest is kept)."""
-    from db.access import Principal, create_client, roles_from
+    from db.access import create_client, roles_from
+    from db.audit import AuditContext
     from db.session import session_scope
 
     names = role or ["practitioner"]
@@ -207,8 +210,7 @@ def clients_create(
         issued = _run(
             lambda: create_client(
                 session=session,
-                actor=Principal.operator(),
-                request_id=None,
+                context=AuditContext.operator(),
                 name=name,
                 roles=roles,
                 authority=authority,
@@ -222,15 +224,12 @@ def clients_create(
 @clients_app.command("revoke")
 def clients_revoke(name: str) -> None:
     """Revoke the API key of CMS NAME."""
-    from db.access import Principal, revoke_client
+    from db.access import revoke_client
+    from db.audit import AuditContext
     from db.session import session_scope
 
     with session_scope() as session:
-        _run(
-            lambda: revoke_client(
-                session=session, actor=Principal.operator(), request_id=None, name=name
-            )
-        )
+        _run(lambda: revoke_client(session=session, context=AuditContext.operator(), name=name))
     typer.echo(f"revoked {name}")
 
 
@@ -250,8 +249,14 @@ def audit_export(
     until: Annotated[str, typer.Option("--to", help="ISO date (inclusive) or time")],
 ) -> None:
     """Audit events between --from and --to as JSON Lines on stdout, oldest first."""
-    from db.access import Principal
-    from db.audit import AuditEventType, AuditFilter, event_as_dict, iter_events, record_audit
+    from db.audit import (
+        AuditContext,
+        AuditEventType,
+        AuditFilter,
+        event_as_dict,
+        iter_events,
+        record_audit,
+    )
     from db.session import session_scope
 
     where = AuditFilter(since=_moment(since), until=_moment(until, end_of_day=True))
@@ -260,8 +265,7 @@ def audit_export(
         record_audit(
             session=session,
             event=AuditEventType.AUDIT_EXPORTED,
-            principal=Principal.operator(),
-            request_id=None,
+            context=AuditContext.operator(),
             details={"from": since, "to": until},
         )
     with session_scope() as session:
@@ -277,8 +281,7 @@ def audit_report(
     until: Annotated[str | None, typer.Option("--to", help="Default: now")] = None,
 ) -> None:
     """Users whose use looks like misuse, as JSON."""
-    from db.access import Principal
-    from db.audit import AuditEventType, MisuseRules, misuse_report, record_audit
+    from db.audit import AuditContext, AuditEventType, MisuseRules, misuse_report, record_audit
     from db.session import session_scope
 
     settings = get_settings()
@@ -288,8 +291,7 @@ def audit_report(
         record_audit(
             session=session,
             event=AuditEventType.MISUSE_REPORT,
-            principal=Principal.operator(),
-            request_id=None,
+            context=AuditContext.operator(),
             details={"from": start.isoformat(), "to": end.isoformat()},
         )
         report = misuse_report(

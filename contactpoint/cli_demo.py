@@ -48,7 +48,8 @@ def _busiest_shielded_authority(session: Session) -> str | None:
 
 def demo_users() -> None:
     """Create the demo accounts when missing; print how to sign in as each."""
-    from db.access import NewUser, Principal, create_user, roles_from
+    from db.access import NewUser, create_user, roles_from
+    from db.audit import AuditContext
     from db.models import AppUser
     from db.session import session_scope
 
@@ -68,8 +69,7 @@ def demo_users() -> None:
                 create_user(
                     session=session,
                     settings=settings,
-                    actor=Principal.operator(),
-                    request_id=None,
+                    context=AuditContext.operator(),
                     new=NewUser(
                         username=username,
                         roles=roles_from([role]),

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.access import Conflict, NotFound, Principal
+from db.access import Conflict, NotFound
 from db.access.users import get_user
-from db.audit import AuditEventType, record_audit
+from db.audit import AuditContext, AuditEventType, record_audit
 from db.child_records import active_shield
 from db.models import Child, Involvement, Shield, ShieldAccess
 
@@ -22,56 +22,48 @@ def _audit(
     session: Session,
     event: AuditEventType,
     *,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     child: Child,
     details: dict[str, object],
 ) -> None:
     record_audit(
         session=session,
         event=event,
-        principal=actor,
-        request_id=request_id,
+        context=context,
         subject=child.identifier,
         authorities=[child.local_authority_code] if child.local_authority_code else [],
         details={"identifier": child.identifier, **details},
     )
 
 
-def apply_shield(
-    *, session: Session, actor: Principal, request_id: str | None, child: Child, reason: str
-) -> None:
+def apply_shield(*, session: Session, context: AuditContext, child: Child, reason: str) -> None:
     """Shield a child's location (409 when already shielded)."""
     if active_shield(child) is not None:
         raise Conflict("This child is already shielded.")
-    session.add(Shield(child_id=child.id, applied_by=actor.username, reason=reason))
+    session.add(Shield(child_id=child.id, applied_by=context.actor.username, reason=reason))
     session.flush()
     _audit(
         session,
         AuditEventType.SHIELD_APPLIED,
-        actor=actor,
-        request_id=request_id,
+        context=context,
         child=child,
         details={"reason": reason},
     )
 
 
-def remove_shield(
-    *, session: Session, actor: Principal, request_id: str | None, child: Child, reason: str
-) -> None:
+def remove_shield(*, session: Session, context: AuditContext, child: Child, reason: str) -> None:
     """Record the end of a child's shield (404 when there is none)."""
     shield = active_shield(child)
     if shield is None:
         raise NotFound("This child is not shielded.")
-    shield.removed_by = actor.username
+    shield.removed_by = context.actor.username
     shield.removed_at = datetime.now(UTC)
     shield.removal_reason = reason
     session.flush()
     _audit(
         session,
         AuditEventType.SHIELD_REMOVED,
-        actor=actor,
-        request_id=request_id,
+        context=context,
         child=child,
         details={"reason": reason},
     )
@@ -89,8 +81,7 @@ def _active_grant(session: Session, child: Child, username: str) -> ShieldAccess
 def grant_shield_access(
     *,
     session: Session,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     child: Child,
     username: str,
     reason: str,
@@ -101,15 +92,17 @@ def grant_shield_access(
         raise Conflict(f"{user.username} is already named for this child.")
     session.add(
         ShieldAccess(
-            child_id=child.id, username=user.username, granted_by=actor.username, reason=reason
+            child_id=child.id,
+            username=user.username,
+            granted_by=context.actor.username,
+            reason=reason,
         )
     )
     session.flush()
     _audit(
         session,
         AuditEventType.SHIELD_ACCESS_GRANTED,
-        actor=actor,
-        request_id=request_id,
+        context=context,
         child=child,
         details={"username": user.username, "reason": reason},
     )
@@ -118,8 +111,7 @@ def grant_shield_access(
 def revoke_shield_access(
     *,
     session: Session,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     child: Child,
     username: str,
     reason: str,
@@ -129,7 +121,7 @@ def revoke_shield_access(
     if grant is None:
         raise NotFound(f"{username} is not named for this child.")
     grant.revoked_by, grant.revoked_at, grant.revoke_reason = (
-        actor.username,
+        context.actor.username,
         datetime.now(UTC),
         reason,
     )
@@ -137,8 +129,7 @@ def revoke_shield_access(
     _audit(
         session,
         AuditEventType.SHIELD_ACCESS_REVOKED,
-        actor=actor,
-        request_id=request_id,
+        context=context,
         child=child,
         details={"username": grant.username, "reason": reason},
     )
@@ -147,22 +138,20 @@ def revoke_shield_access(
 def record_consent(
     *,
     session: Session,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     child: Child,
     involvement: Involvement,
     given_by: str,
 ) -> None:
     """Record consent to show a sensitive service."""
     involvement.consent_given_by = given_by
-    involvement.consent_recorded_by = actor.username
+    involvement.consent_recorded_by = context.actor.username
     involvement.consent_recorded_at = datetime.now(UTC)
     session.flush()
     _audit(
         session,
         AuditEventType.CONSENT_RECORDED,
-        actor=actor,
-        request_id=request_id,
+        context=context,
         child=child,
         details={"involvement_id": involvement.id, "given_by": given_by},
     )
@@ -171,22 +160,20 @@ def record_consent(
 def record_override(
     *,
     session: Session,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     child: Child,
     involvement: Involvement,
     reason: str,
 ) -> None:
     """Record a child-protection override that shows a sensitive service without consent."""
-    involvement.override_by = actor.username
+    involvement.override_by = context.actor.username
     involvement.override_reason = reason
     involvement.override_at = datetime.now(UTC)
     session.flush()
     _audit(
         session,
         AuditEventType.CONSENT_OVERRIDE,
-        actor=actor,
-        request_id=request_id,
+        context=context,
         child=child,
         details={"involvement_id": involvement.id, "reason": reason},
     )

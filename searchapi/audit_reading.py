@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import Principal
 from db.audit import (
+    AuditContext,
     AuditEventType,
     AuditFilter,
     MisuseReport,
@@ -62,15 +62,14 @@ class AuditSlice:
 def read_audit(
     *,
     session: Session,
-    principal: Principal,
+    context: AuditContext,
     query: AuditQuery,
     limit: int,
-    request_id: str,
-    client_address: str | None,
     before_id: int | None = None,
     after_id: int | None = None,
 ) -> AuditSlice:
-    """The events `principal` may read that match `query`; the read is audited."""
+    """The events the context's principal may read that match `query`; the read is audited."""
+    principal = context.actor
     where = AuditFilter(
         since=query.since,
         until=query.until,
@@ -91,11 +90,9 @@ def read_audit(
         events = events[1:] if after_id is not None else events[:limit]
     record_audit(
         session=session,
+        context=context,
         event=AuditEventType.AUDIT_READ,
-        principal=principal,
-        request_id=request_id,
         details={**query.details(), "returned": len(events)},
-        client_address=client_address,
     )
     return AuditSlice(events=events, more=more)
 
@@ -104,13 +101,12 @@ def read_misuse_report(
     *,
     session: Session,
     settings: Settings,
-    principal: Principal,
+    context: AuditContext,
     since: datetime,
     until: datetime,
-    request_id: str,
-    client_address: str | None,
 ) -> MisuseReport:
-    """The misuse report over [since, until) within `principal`'s scope; the run is audited."""
+    """The misuse report over [since, until) within the principal's scope; the run is audited."""
+    principal = context.actor
     report = misuse_report(
         session=session,
         since=since,
@@ -120,10 +116,8 @@ def read_misuse_report(
     )
     record_audit(
         session=session,
+        context=context,
         event=AuditEventType.MISUSE_REPORT,
-        principal=principal,
-        request_id=request_id,
         details={"from": since.isoformat(), "to": until.isoformat()},
-        client_address=client_address,
     )
     return report

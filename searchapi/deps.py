@@ -9,7 +9,6 @@ neither.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -31,6 +30,7 @@ from db.access import (
 from db.access.credentials import API_KEY_PREFIX
 from db.access.networks import address_within, networks_of_setting
 from db.access.sign_in import OUTSIDE_NETWORKS
+from db.audit import AuditContext
 from searchapi.access import Permission, refusal
 from searchapi.client_address import client_address_of
 from searchapi.errors import request_id_of
@@ -82,21 +82,14 @@ async def _elasticsearch(request: Request) -> Elasticsearch:
 EsDep = Annotated[Elasticsearch, Depends(_elasticsearch)]
 
 
-@dataclass(frozen=True)
-class RequestContext:
-    """What the audit needs to know about the request besides the principal."""
-
-    request_id: str
-    client_address: str | None
-
-
-async def _request_context(request: Request) -> RequestContext:
-    return RequestContext(
-        request_id=request_id_of(request), client_address=client_address_of(request)
+async def _request_context(request: Request) -> AuditContext:
+    return AuditContext(
+        principal=None, request_id=request_id_of(request), client_address=client_address_of(request)
     )
 
 
-RequestContextDep = Annotated[RequestContext, Depends(_request_context)]
+# Before anyone is known (sign-in): the request id and the client's address.
+RequestContextDep = Annotated[AuditContext, Depends(_request_context)]
 
 
 def credential_of(request: Request, settings: Settings) -> str | None:
@@ -136,6 +129,19 @@ def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> 
             raise Forbidden(OUTSIDE_NETWORKS, actor=principal)
     request.state.principal = principal
     return principal
+
+
+async def _acting_context(
+    context: RequestContextDep, principal: Annotated[Principal, Depends(_principal)]
+) -> AuditContext:
+    # The same principal that the route's `Allowed` checked: FastAPI resolves `_principal`
+    # once per request.
+    return context.acting(principal)
+
+
+# The one audit context of an authenticated request; services take it, and nothing else, to
+# know who acts, on whose behalf, in which request and from where.
+AuditContextDep = Annotated[AuditContext, Depends(_acting_context)]
 
 
 class Allowed:

@@ -30,7 +30,7 @@ from db.access import (
     Principal,
     TooManyAttempts,
 )
-from db.audit import AuditEventType, Outcome, record_audit
+from db.audit import AuditContext, AuditEventType, Outcome, record_audit
 from searchapi.client_address import client_address_of
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
 from searchapi.page_render import page_error, wants_page
@@ -79,13 +79,15 @@ def _audit_denial(request: Request, actor: Principal, message: str) -> None:
         with factory.begin() as session:
             record_audit(
                 session=session,
+                context=AuditContext(
+                    principal=actor,
+                    request_id=request_id_of(request),
+                    client_address=client_address_of(request),
+                ),
                 event=AuditEventType.ACCESS_DENIED,
-                principal=actor,
-                request_id=request_id_of(request),
                 outcome=Outcome.DENIED,
                 subject=f"{request.method} {request.url.path}",
                 details={"reason": message},
-                client_address=client_address_of(request),
             )
         mark_audited(request)
     except SQLAlchemyError:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from db.access import Principal
-from db.audit import AuditEventType, Outcome, record_audit
+from db.audit import AuditContext, AuditEventType, Outcome, record_audit
 from db.child_records import active_shield, get_child
 from db.models import Child, Involvement, Organisation
 from db.vocabulary import SENSITIVE_KINDS
@@ -165,38 +164,33 @@ def build_view(
 def view_child(
     *,
     session: Session,
-    principal: Principal,
+    context: AuditContext,
     identifier: str,
     break_glass_reason: str | None,
-    request_id: str,
-    client_address: str | None,
 ) -> ChildRecordView | None:
     """The record view, audited (an unknown identifier too); None when there is no such child."""
     child = get_child(session=session, identifier=identifier)
     if child is None:
         record_audit(
             session=session,
+            context=context,
             event=AuditEventType.VIEW,
-            principal=principal,
-            request_id=request_id,
             outcome=Outcome.FAILURE,
             subject=identifier,
             details={"identifier": identifier, "found": False},
-            client_address=client_address,
         )
         return None
+    principal = context.actor
     access = child_access(principal, named_children=principal.named_children)
     view, details = build_view(
-        child, access, break_glass_reason=break_glass_reason, request_id=request_id
+        child, access, break_glass_reason=break_glass_reason, request_id=context.request_id or ""
     )
     record_audit(
         session=session,
+        context=context,
         event=AuditEventType.VIEW,
-        principal=principal,
-        request_id=request_id,
         subject=child.identifier,
         authorities=[child.local_authority_code] if child.local_authority_code else [],
         details=details,
-        client_address=client_address,
     )
     return view

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.access import Principal
-from db.audit import AuditEventType, Outcome, record_audit
+from db.audit import AuditContext, AuditEventType, Outcome, record_audit
 from searchapi.client_address import client_address_of
 
 log = logging.getLogger(__name__)
@@ -52,13 +52,15 @@ def _write(
         with factory.begin() as session:
             record_audit(
                 session=session,
+                context=AuditContext(
+                    principal=principal,
+                    request_id=state.get("request_id"),
+                    client_address=row.pop("client_address"),
+                ),
                 event=AuditEventType.REQUEST_REFUSED,
-                principal=principal,
-                request_id=state.get("request_id"),
                 outcome=Outcome.DENIED,
                 subject=row["route"],
                 details=row,
-                client_address=row.pop("client_address"),
             )
     except SQLAlchemyError:
         log.exception("could not audit a refusal (request %s)", state.get("request_id"))

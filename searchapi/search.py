@@ -9,8 +9,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
 from sqlalchemy.orm import Session
 
-from db.access import Principal
-from db.audit import AuditEventType, Outcome, record_audit
+from db.audit import AuditContext, AuditEventType, Outcome, record_audit
 from mappings import fields as f
 from searchapi.access import ChildAccess, child_access
 from searchapi.query_builder import (
@@ -113,13 +112,12 @@ def run_search(
     session: Session,
     es: Elasticsearch,
     alias: str,
-    principal: Principal,
+    context: AuditContext,
     request: SearchRequest,
-    request_id: str,
-    client_address: str | None,
 ) -> SearchResponse:
     """Search, audit (in the request's transaction, before answering) and answer."""
     criteria = request.criteria()
+    principal = context.actor
     access = child_access(principal, named_children=principal.named_children)
     try:
         response = es.search(index=alias, **search_body(criteria, access, limit=request.limit))
@@ -128,9 +126,8 @@ def run_search(
         # (the request's session rolls back what an error leaves uncommitted).
         record_audit(
             session=session,
+            context=context,
             event=AuditEventType.SEARCH,
-            principal=principal,
-            request_id=request_id,
             outcome=Outcome.FAILURE,
             details={
                 "criteria": request.model_dump(mode="json", exclude_none=True),
@@ -138,7 +135,6 @@ def run_search(
                 "identifiers_shown": [],
                 "error": _failure(exc),
             },
-            client_address=client_address,
         )
         session.commit()
         raise
@@ -155,9 +151,8 @@ def run_search(
     }
     record_audit(
         session=session,
+        context=context,
         event=AuditEventType.SEARCH,
-        principal=principal,
-        request_id=request_id,
         authorities=sorted(code for code in authorities if code),
         details={
             "criteria": request.model_dump(mode="json", exclude_none=True),
@@ -166,11 +161,10 @@ def run_search(
             "identifiers_shown": [result.identifier for result in shown],
             "too_many_matches": too_many,
         },
-        client_address=client_address,
     )
     return SearchResponse(
         results=shown,
         too_many_matches=too_many,
         message=_refinement(request) if too_many else None,
-        request_id=request_id,
+        request_id=context.request_id or "",
     )

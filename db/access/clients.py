@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from db.access.credentials import digest, new_api_key
 from db.access.errors import Conflict, InvalidInput, NotFound
 from db.access.networks import LOOPBACK, parse_networks
-from db.access.principal import Principal
 from db.access.roles import CLIENT_ROLES, Role
-from db.audit import AuditEventType, record_audit
+from db.audit import AuditContext, AuditEventType, record_audit
 from db.models import ApiClient, LocalAuthority
 from db.normalise import has_control_characters
 
@@ -32,8 +31,7 @@ class IssuedKey:
 def create_client(
     *,
     session: Session,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     name: str,
     roles: frozenset[Role],
     authority: str,
@@ -68,8 +66,7 @@ def create_client(
     record_audit(
         session=session,
         event=AuditEventType.CLIENT_CREATED,
-        principal=actor,
-        request_id=request_id,
+        context=context,
         subject=name,
         authorities=[authority],
         details={
@@ -82,7 +79,7 @@ def create_client(
     return IssuedKey(name=name, key=key)
 
 
-def revoke_client(*, session: Session, actor: Principal, request_id: str | None, name: str) -> None:
+def revoke_client(*, session: Session, context: AuditContext, name: str) -> None:
     """Revoke a client's key: its next request is refused."""
     client = session.scalars(select(ApiClient).where(ApiClient.name == name)).one_or_none()
     if client is None:
@@ -91,8 +88,7 @@ def revoke_client(*, session: Session, actor: Principal, request_id: str | None,
     record_audit(
         session=session,
         event=AuditEventType.CLIENT_REVOKED,
-        principal=actor,
-        request_id=request_id,
+        context=context,
         subject=client.name,
         authorities=[client.local_authority_code],
     )

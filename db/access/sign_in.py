@@ -27,7 +27,7 @@ from db.access.errors import (
 from db.access.networks import address_within, networks_of_setting
 from db.access.principal import Principal
 from db.access.sessions import SessionLimits, open_session, purge_ended_sessions
-from db.audit import AuditEventType, Outcome, SignInDetails, record_audit
+from db.audit import AuditContext, AuditEventType, Outcome, SignInDetails, record_audit
 from db.models import AppUser
 
 # One answer for every wrong factor and for unknown users: no enumeration.
@@ -50,20 +50,18 @@ class SignedIn:
 
 @dataclass(frozen=True)
 class Attempt:
-    """What was typed, and where from."""
+    """What was typed (where from, and in which request, is the audit context's)."""
 
     username: str
     password: str
     pin: str
     code: str
-    client_address: str | None
-    request_id: str | None
 
 
 def _refuse(
     *,
     session: Session,
-    attempt: Attempt,
+    context: AuditContext,
     username: str,
     error: AccessError,
     details: SignInDetails,
@@ -71,12 +69,10 @@ def _refuse(
 ) -> NoReturn:
     record_audit(
         session=session,
+        context=context.acting(principal_of(user)) if user is not None else context,
         event=AuditEventType.SIGN_IN,
-        principal=principal_of(user) if user is not None else None,
-        request_id=attempt.request_id,
         outcome=Outcome.FAILURE,
         details=details,
-        client_address=attempt.client_address,
         username=username,
     )
     session.commit()
@@ -84,13 +80,13 @@ def _refuse(
 
 
 def _check_rate_limits(
-    *, session: Session, settings: Settings, attempt: Attempt, username: str, now: datetime
+    *, session: Session, settings: Settings, context: AuditContext, username: str, now: datetime
 ) -> None:
     window = settings.sign_in_rate_window_s
     throttle.forget_old_windows(session=session, window_s=window, now=now)
     buckets = [(f"user:{username}", settings.sign_in_rate_per_username)]
-    if attempt.client_address:
-        buckets.append((f"address:{attempt.client_address}", settings.sign_in_rate_per_address))
+    if context.client_address:
+        buckets.append((f"address:{context.client_address}", settings.sign_in_rate_per_address))
     for bucket, limit in buckets:
         retry_after = throttle.count_attempt(
             session=session, bucket=bucket, limit=limit, window_s=window, now=now
@@ -98,7 +94,7 @@ def _check_rate_limits(
         if retry_after is not None:
             _refuse(
                 session=session,
-                attempt=attempt,
+                context=context,
                 username=username,
                 error=TooManyAttempts(
                     "Too many sign-in attempts: wait and try again.", retry_after_s=retry_after
@@ -108,28 +104,33 @@ def _check_rate_limits(
 
 
 def sign_in(
-    *, session: Session, settings: Settings, attempt: Attempt, now: datetime | None = None
+    *,
+    session: Session,
+    settings: Settings,
+    attempt: Attempt,
+    context: AuditContext,
+    now: datetime | None = None,
 ) -> SignedIn:
     """Check the three factors and open a session; raise the refusal otherwise."""
     now = now or datetime.now(UTC)
     username = normalise_username(attempt.username)[:_MAX_USERNAME]
-    if not address_within(attempt.client_address, networks_of_setting(settings.sign_in_networks)):
+    if not address_within(context.client_address, networks_of_setting(settings.sign_in_networks)):
         # Before any factor is checked: from outside the secure networks, nothing is tried.
         _refuse(
             session=session,
-            attempt=attempt,
+            context=context,
             username=username,
             error=Forbidden(OUTSIDE_NETWORKS),
             details={"reason": "outside_networks"},
         )
     _check_rate_limits(
-        session=session, settings=settings, attempt=attempt, username=username, now=now
+        session=session, settings=settings, context=context, username=username, now=now
     )
     locked = throttle.locked_until(session=session, username=username, now=now)
     if locked is not None:
         _refuse(
             session=session,
-            attempt=attempt,
+            context=context,
             username=username,
             error=AccountLocked(locked),
             details={"reason": "locked", "locked_until": locked.isoformat()},
@@ -173,7 +174,7 @@ def sign_in(
         error = AccountLocked(until) if until is not None else NotAuthenticated(WRONG_CREDENTIALS)
         _refuse(
             session=session,
-            attempt=attempt,
+            context=context,
             username=username,
             error=error,
             details=details,
@@ -185,7 +186,7 @@ def sign_in(
         # Said only to someone who knows all three factors.
         _refuse(
             session=session,
-            attempt=attempt,
+            context=context,
             username=username,
             error=Forbidden(f"The account is {problem}: ask your administrator."),
             details={"reason": problem},
@@ -208,16 +209,14 @@ def sign_in(
         now=now,
     )
     token, row = open_session(
-        session=session, user=user, client_address=attempt.client_address, now=now
+        session=session, user=user, client_address=context.client_address, now=now
     )
     principal = principal_of(user, session_id=row.id)
     record_audit(
         session=session,
+        context=context.acting(principal),
         event=AuditEventType.SIGN_IN,
-        principal=principal,
-        request_id=attempt.request_id,
         details={"session_id": row.id},
-        client_address=attempt.client_address,
     )
     return SignedIn(
         token=token,

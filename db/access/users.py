@@ -24,10 +24,9 @@ from db.access.credentials import (
     provisioning_uri,
 )
 from db.access.errors import Conflict, Forbidden, InvalidInput, NotFound
-from db.access.principal import Principal
 from db.access.roles import AUTHORITY_ROLES, Role
 from db.access.sessions import revoke_user_sessions
-from db.audit import AuditEventType, record_audit
+from db.audit import AuditContext, AuditEventType, record_audit
 from db.models import AppUser, LocalAuthority, UserAuthority
 from db.normalise import has_control_characters
 
@@ -104,8 +103,7 @@ def create_user(
     *,
     session: Session,
     settings: Settings,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     new: NewUser,
     password: str,
     pin: str,
@@ -152,8 +150,7 @@ def create_user(
     record_audit(
         session=session,
         event=AuditEventType.USER_CREATED,
-        principal=actor,
-        request_id=request_id,
+        context=context,
         subject=username,
         authorities=new.authorities,
         details={
@@ -168,9 +165,7 @@ def create_user(
     return enrolment
 
 
-def suspend_user(
-    *, session: Session, actor: Principal, request_id: str | None, username: str
-) -> int:
+def suspend_user(*, session: Session, context: AuditContext, username: str) -> int:
     """Suspend an account and end its sessions; how many sessions were ended."""
     user = get_user(session=session, username=username)
     now = datetime.now(UTC)
@@ -179,8 +174,7 @@ def suspend_user(
     record_audit(
         session=session,
         event=AuditEventType.USER_SUSPENDED,
-        principal=actor,
-        request_id=request_id,
+        context=context,
         subject=user.username,
         authorities=user.authorities,
         details={"sessions_ended": ended},
@@ -188,17 +182,14 @@ def suspend_user(
     return ended
 
 
-def reinstate_user(
-    *, session: Session, actor: Principal, request_id: str | None, username: str
-) -> None:
+def reinstate_user(*, session: Session, context: AuditContext, username: str) -> None:
     """Lift a suspension."""
     user = get_user(session=session, username=username)
     user.suspended_at = None
     record_audit(
         session=session,
         event=AuditEventType.USER_REINSTATED,
-        principal=actor,
-        request_id=request_id,
+        context=context,
         subject=user.username,
         authorities=user.authorities,
     )
@@ -208,8 +199,7 @@ def reset_user(
     *,
     session: Session,
     settings: Settings,
-    actor: Principal,
-    request_id: str | None,
+    context: AuditContext,
     username: str,
     password: str,
     pin: str,
@@ -225,8 +215,7 @@ def reset_user(
     record_audit(
         session=session,
         event=AuditEventType.USER_RESET,
-        principal=actor,
-        request_id=request_id,
+        context=context,
         subject=user.username,
         authorities=user.authorities,
         details={"sessions_ended": ended},

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from db.audit.context import AuditContext
 from db.audit.events import AuditEventType, Outcome
 from db.models import AuditEvent
-
-if TYPE_CHECKING:
-    # Only a type: db.access itself writes the audit, so importing it here would be a cycle.
-    from db.access.principal import Principal
 
 
 def record_audit(
     *,
     session: Session,
+    context: AuditContext,
     event: AuditEventType,
-    principal: Principal | None,
-    request_id: str | None,
     outcome: Outcome = Outcome.SUCCESS,
     subject: str | None = None,
     authorities: Iterable[str] = (),
     details: Mapping[str, Any] | None = None,
-    client_address: str | None = None,
     username: str | None = None,
 ) -> int:
     """Write one audit row in `session`'s transaction and return its id (a failure raises here).
@@ -34,9 +29,10 @@ def record_audit(
     For reads (searches, views), the request's session commits before the response is sent,
     so a request whose audit cannot be written fails. `authorities` are added to the actor's,
     e.g. the viewed child's authority, so that its managers see the event. `username` names
-    the actor when there is no principal (a failed sign-in).
+    the actor when the context has no principal (a failed sign-in).
     """
     scope = set(authorities)
+    principal = context.principal
     if principal is not None:
         scope |= principal.authorities
     # A Core insert: one statement, no unit-of-work bookkeeping on every search and view.
@@ -52,8 +48,8 @@ def record_audit(
             "client_name": principal.client_name if principal else None,
             "authorities": sorted(scope),
             "subject": subject,
-            "request_id": request_id,
-            "client_address": client_address,
+            "request_id": context.request_id,
+            "client_address": context.client_address,
             "details": dict(details or {}),
         },
     ).scalar_one()

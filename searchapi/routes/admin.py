@@ -17,7 +17,7 @@ from db.access import (
     revoke_client,
     suspend_user,
 )
-from searchapi.deps import ClientAdmin, RequestContextDep, SessionDep, SettingsDep, UserAdmin
+from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
 from searchapi.schemas import (
     CreateClientRequest,
     CreateUserRequest,
@@ -42,14 +42,13 @@ def post_user(
     principal: UserAdmin,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> EnrolmentResponse:
     """Create an account; the answer holds the one-time-code secret, shown once."""
     enrolment = create_user(
         session=session,
         settings=settings,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         new=NewUser(
             username=body.username,
             roles=frozenset(body.roles),
@@ -70,23 +69,19 @@ def post_user(
 
 @router.post("/users/{username}/suspend")
 def post_suspend(
-    username: str, principal: UserAdmin, session: SessionDep, context: RequestContextDep
+    username: str, principal: UserAdmin, session: SessionDep, context: AuditContextDep
 ) -> Done:
     """Suspend an account and end its sessions."""
-    ended = suspend_user(
-        session=session, actor=principal, request_id=context.request_id, username=username
-    )
+    ended = suspend_user(session=session, context=context, username=username)
     return Done(message=f"Suspended {username}; ended {ended} sessions.")
 
 
 @router.post("/users/{username}/reinstate")
 def post_reinstate(
-    username: str, principal: UserAdmin, session: SessionDep, context: RequestContextDep
+    username: str, principal: UserAdmin, session: SessionDep, context: AuditContextDep
 ) -> Done:
     """Lift a suspension."""
-    reinstate_user(
-        session=session, actor=principal, request_id=context.request_id, username=username
-    )
+    reinstate_user(session=session, context=context, username=username)
     return Done(message=f"Reinstated {username}.")
 
 
@@ -101,13 +96,12 @@ def post_client(
     body: CreateClientRequest,
     principal: ClientAdmin,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> IssuedKeyResponse:
     """Register a CMS client; the answer holds its API key, shown once."""
     issued = create_client(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         name=body.name,
         roles=frozenset(body.roles),
         authority=body.authority,
@@ -118,8 +112,8 @@ def post_client(
 
 @router.post("/clients/{name}/revoke")
 def post_revoke_client(
-    name: str, principal: ClientAdmin, session: SessionDep, context: RequestContextDep
+    name: str, principal: ClientAdmin, session: SessionDep, context: AuditContextDep
 ) -> Done:
     """Revoke a client's API key."""
-    revoke_client(session=session, actor=principal, request_id=context.request_id, name=name)
+    revoke_client(session=session, context=context, name=name)
     return Done(message=f"Revoked {name}.")

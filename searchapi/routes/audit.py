@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from db.access import InvalidInput
 from db.audit import AuditEventType, event_as_dict
 from searchapi.audit_reading import AuditQuery, read_audit, read_misuse_report
-from searchapi.deps import AuditReader, MisuseReporter, RequestContextDep, SessionDep, SettingsDep
+from searchapi.deps import AuditContextDep, AuditReader, MisuseReporter, SessionDep, SettingsDep
 from searchapi.schemas import AuditPage
 
 router = APIRouter(tags=["audit"])
@@ -36,7 +36,7 @@ def get_audit(
     principal: AuditReader,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
     user: Annotated[str | None, Query(max_length=100)] = None,
@@ -50,7 +50,7 @@ def get_audit(
     """Audit events, newest first: all for auditors, their authorities' for managers."""
     page = read_audit(
         session=session,
-        principal=principal,
+        context=context,
         query=AuditQuery(
             since=_utc(since),
             until=_utc(until),
@@ -62,8 +62,6 @@ def get_audit(
         ),
         limit=min(limit, settings.audit_page_max),
         before_id=_cursor(cursor),
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
     return AuditPage(
         events=[event_as_dict(row) for row in page.events],
@@ -76,7 +74,7 @@ def get_misuse_report(
     principal: MisuseReporter,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
@@ -86,10 +84,8 @@ def get_misuse_report(
     report = read_misuse_report(
         session=session,
         settings=settings,
-        principal=principal,
+        context=context,
         since=start,
         until=end,
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
     return report.as_dict()

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import Attempt, Principal, revoke_session, sign_in
-from db.audit import AuditEventType, record_audit
+from db.access import Attempt, revoke_session, sign_in
+from db.audit import AuditContext, AuditEventType, record_audit
 from searchapi.access import permissions_of
 from searchapi.deps import (
     PUBLIC,
-    RequestContext,
+    AuditContextDep,
     RequestContextDep,
     SessionDep,
     SettingsDep,
@@ -49,17 +49,16 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-def end_session(*, session: Session, principal: Principal, context: RequestContext) -> None:
+def end_session(*, session: Session, context: AuditContext) -> None:
     """Revoke the principal's session and audit the sign-out."""
+    principal = context.actor
     assert principal.session_id is not None
     revoke_session(session=session, session_id=principal.session_id, now=datetime.now(UTC))
     record_audit(
         session=session,
+        context=context,
         event=AuditEventType.SIGN_OUT,
-        principal=principal,
-        request_id=context.request_id,
         details={"session_id": principal.session_id},
-        client_address=context.client_address,
     )
 
 
@@ -80,9 +79,8 @@ def login(
             password=body.password,
             pin=body.pin,
             code=body.code,
-            client_address=context.client_address,
-            request_id=context.request_id,
         ),
+        context=context,
     )
     set_session_cookie(response, settings, signed.token)
     return LoginResponse(
@@ -99,10 +97,10 @@ def logout(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Done:
     """End the current session."""
-    end_session(session=session, principal=principal, context=context)
+    end_session(session=session, context=context)
     clear_session_cookie(response, settings)
     return Done(message="Signed out.")
 

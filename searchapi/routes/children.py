@@ -20,9 +20,9 @@ from db.child_records import get_child
 from db.models import Child, Involvement
 from searchapi.access import child_access, require_child_admin
 from searchapi.deps import (
+    AuditContextDep,
     ConsentOverrider,
     ConsentRecorder,
-    RequestContextDep,
     SessionDep,
     ShieldManager,
 )
@@ -69,14 +69,13 @@ def post_shield(
     body: ReasonRequest,
     principal: ShieldManager,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> ChangeResponse:
     """Shield the child's location from everyone but its authority's managers and named staff."""
     child = managed_child(session, principal, identifier)
     apply_shield(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         reason=body.reason,
     )
@@ -89,14 +88,13 @@ def delete_shield(
     body: ReasonRequest,
     principal: ShieldManager,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> ChangeResponse:
     """Remove the child's shield (kept as history)."""
     child = managed_child(session, principal, identifier)
     remove_shield(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         reason=body.reason,
     )
@@ -109,14 +107,13 @@ def post_shield_access(
     body: ShieldAccessRequest,
     principal: ShieldManager,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> ChangeResponse:
     """Name a practitioner who may see this shielded child's location."""
     child = managed_child(session, principal, identifier)
     grant_shield_access(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         username=body.username,
         reason=body.reason,
@@ -130,14 +127,13 @@ def delete_shield_access(
     body: ShieldAccessRequest,
     principal: ShieldManager,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> ChangeResponse:
     """End a practitioner's right to see this child's location."""
     child = managed_child(session, principal, identifier)
     revoke_shield_access(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         username=body.username,
         reason=body.reason,
@@ -155,14 +151,13 @@ def post_consent(
     body: ConsentRequest,
     principal: ConsentRecorder,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> ChangeResponse:
     """Record consent to show a sensitive service."""
     child = managed_child(session, principal, identifier)
     record_consent(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         involvement=involvement_of(child, involvement_id),
         given_by=body.given_by,
@@ -177,14 +172,13 @@ def post_override(
     body: ReasonRequest,
     principal: ConsentOverrider,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> ChangeResponse:
     """Show a sensitive service without consent, for child protection (audited with the reason)."""
     child = managed_child(session, principal, identifier)
     record_override(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         involvement=involvement_of(child, involvement_id),
         reason=body.reason,

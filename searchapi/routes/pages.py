@@ -14,6 +14,7 @@ from db.access import AccessError, Attempt, Forbidden, TooManyAttempts, sign_in
 from searchapi.access import Permission, permissions_of
 from searchapi.deps import (
     PUBLIC,
+    AuditContextDep,
     EsDep,
     RequestContextDep,
     Searcher,
@@ -114,9 +115,8 @@ def sign_in_submit(
                     password=values["password"],
                     pin=values["pin"],
                     code=values["code"],
-                    client_address=context.client_address,
-                    request_id=context.request_id,
                 ),
+                context=context,
             )
         except AccessError as exc:
             # One message for every wrong factor (no enumeration), or the lockout's.
@@ -149,10 +149,10 @@ def sign_out(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """End the session and forget the cookie."""
-    end_session(session=session, principal=principal, context=context)
+    end_session(session=session, context=context)
     response = RedirectResponse("/sign-in?signed_out=true", status_code=303)
     clear_session_cookie(response, settings)
     return response
@@ -200,7 +200,7 @@ def search_submit(
     session: SessionDep,
     es: EsDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Search with the API's search (same filter, scoring and audit); show a results table."""
     parsed = parse_search_form(form)
@@ -211,10 +211,8 @@ def search_submit(
         session=session,
         es=es,
         alias=settings.index_alias,
-        principal=principal,
+        context=context,
         request=parsed.request,
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
     return _search_page(
         request,

@@ -39,7 +39,7 @@ from searchapi.admin_form import (
     parse_user_form,
     sentence,
 )
-from searchapi.deps import ClientAdmin, RequestContextDep, SessionDep, SettingsDep, UserAdmin
+from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
 from searchapi.form_dates import DATE_HINT, local_day
 from searchapi.page_kit import PageForm, field, page_csrf
 from searchapi.page_render import render
@@ -115,7 +115,7 @@ def create_user_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Create the account and show its one-time-code secret, this once."""
     zone = ZoneInfo(settings.working_hours_timezone)
@@ -126,8 +126,7 @@ def create_user_submit(
             enrolment = create_user(
                 session=session,
                 settings=settings,
-                actor=principal,
-                request_id=context.request_id,
+                context=context,
                 new=parsed.new,
                 password=parsed.password,
                 pin=parsed.pin,
@@ -174,15 +173,13 @@ def suspend_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Suspend an account and end its sessions."""
     username = field(form, "username")
 
     def run() -> str:
-        ended = suspend_user(
-            session=session, actor=principal, request_id=context.request_id, username=username
-        )
+        ended = suspend_user(session=session, context=context, username=username)
         return f"{username} is suspended; {ended} of their sessions ended."
 
     return _account_change(request, settings, session, form, run)
@@ -195,15 +192,13 @@ def reinstate_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Lift an account's suspension."""
     username = field(form, "username")
 
     def run() -> str:
-        reinstate_user(
-            session=session, actor=principal, request_id=context.request_id, username=username
-        )
+        reinstate_user(session=session, context=context, username=username)
         return f"{username} is reinstated and can sign in again."
 
     return _account_change(request, settings, session, form, run)
@@ -252,7 +247,7 @@ def create_client_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Register the client and show its API key, this once."""
     parsed = parse_client_form(form)
@@ -261,8 +256,7 @@ def create_client_submit(
         try:
             issued = create_client(
                 session=session,
-                actor=principal,
-                request_id=context.request_id,
+                context=context,
                 name=parsed.values["name"],
                 roles=parsed.role_set,
                 authority=parsed.values["authority"],
@@ -290,12 +284,12 @@ def revoke_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Revoke a client's API key: its next request is refused."""
     name, wanted = field(form, "name"), field(form, "q")[:100]
     try:
-        revoke_client(session=session, actor=principal, request_id=context.request_id, name=name)
+        revoke_client(session=session, context=context, name=name)
     except AccessError as exc:
         errors = {"clients": sentence(exc.message)}
         return _clients_page(

@@ -18,7 +18,7 @@ from searchapi.access import audit_scope
 from searchapi.audit_form import AuditForm, parse_audit_form, parse_period_form
 from searchapi.audit_reading import read_audit, read_misuse_report
 from searchapi.audit_rows import EVENT_LABELS, audit_row, misuse_sections
-from searchapi.deps import AuditReader, MisuseReporter, RequestContextDep, SessionDep, SettingsDep
+from searchapi.deps import AuditContextDep, AuditReader, MisuseReporter, SessionDep, SettingsDep
 from searchapi.form_dates import DATE_HINT, end_of, local_day, show_day, start_of
 from searchapi.page_kit import page_csrf
 from searchapi.page_render import render
@@ -52,7 +52,7 @@ def audit_page(
     principal: AuditReader,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """The audit, newest first, filtered by the query string; the read is audited."""
     zone = _zone(settings)
@@ -62,13 +62,11 @@ def audit_page(
     if form.query is not None:
         found = read_audit(
             session=session,
-            principal=principal,
+            context=context,
             query=form.query,
             limit=settings.audit_page_rows,
             before_id=form.before,
             after_id=form.after,
-            request_id=context.request_id,
-            client_address=context.client_address,
         )
         rows = [audit_row(event, zone=zone) for event in found.events]
         newer, older = _pages(form, [row.id for row in rows], found.more)
@@ -98,7 +96,7 @@ def misuse_page(
     principal: MisuseReporter,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """The misuse report over a period of whole days (the last week by default)."""
     zone = _zone(settings)
@@ -110,11 +108,9 @@ def misuse_page(
         report = read_misuse_report(
             session=session,
             settings=settings,
-            principal=principal,
+            context=context,
             since=start_of(form.first, zone),
             until=end_of(form.last, zone),
-            request_id=context.request_id,
-            client_address=context.client_address,
         )
         period = (show_day(form.first), show_day(form.last))
     response = render(

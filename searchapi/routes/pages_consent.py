@@ -18,9 +18,9 @@ from db.child_admin import record_consent, record_override
 from db.models import Child, Involvement
 from searchapi.access import Permission, permissions_of
 from searchapi.deps import (
+    AuditContextDep,
     ConsentOverrider,
     ConsentRecorder,
-    RequestContextDep,
     SessionDep,
     SettingsDep,
 )
@@ -96,7 +96,7 @@ def consent_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Record who consented; practitioners then see the service (audited)."""
     child, item = _sensitive_involvement(session, principal, identifier, involvement_id)
@@ -115,8 +115,7 @@ def consent_submit(
         )
     record_consent(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         involvement=item,
         given_by=given_by,
@@ -133,7 +132,7 @@ def override_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Show the service without consent, for child protection (audited with the reason)."""
     child, item = _sensitive_involvement(session, principal, identifier, involvement_id)
@@ -152,8 +151,7 @@ def override_submit(
         )
     record_override(
         session=session,
-        actor=principal,
-        request_id=context.request_id,
+        context=context,
         child=child,
         involvement=item,
         reason=reason,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Principal
 from searchapi.access import Permission, child_access, permissions_of
-from searchapi.deps import GlassBreaker, RequestContextDep, SessionDep, SettingsDep, Viewer
+from searchapi.deps import AuditContextDep, GlassBreaker, SessionDep, SettingsDep, Viewer
 from searchapi.page_forms import BREAK_GLASS_REASON
 from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import page_error, render
@@ -68,17 +68,15 @@ def record_page(
     principal: Viewer,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
     changed: str | None = None,
 ) -> Response:
     """The record view of the API, as a page."""
     view = view_child(
         session=session,
-        principal=principal,
+        context=context,
         identifier=identifier,
         break_glass_reason=None,
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
     if view is None:
         # Answered rather than raised, so that the audit row of the attempt is committed.
@@ -132,7 +130,7 @@ def break_glass_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """The record with the location, for this one answer; audited with the reason."""
     reason = text_field(form, "reason")
@@ -143,11 +141,9 @@ def break_glass_submit(
         )
     view = view_child(
         session=session,
-        principal=principal,
+        context=context,
         identifier=identifier,
         break_glass_reason=reason,
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
     if view is None:
         mark_audited(request)

@@ -18,7 +18,7 @@ from db.access import Conflict, NotFound
 from db.child_admin import apply_shield, grant_shield_access, remove_shield, revoke_shield_access
 from db.child_records import active_shield, named_practitioners
 from db.models import Child
-from searchapi.deps import RequestContextDep, SessionDep, SettingsDep, ShieldManager
+from searchapi.deps import AuditContextDep, SessionDep, SettingsDep, ShieldManager
 from searchapi.page_forms import ACCESS_REASON, REASON, USERNAME
 from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import render
@@ -84,7 +84,7 @@ def shield_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Apply or remove the shield; the index follows through the outbox within seconds."""
     child = managed_child(session, principal, identifier)
@@ -99,8 +99,7 @@ def shield_submit(
         try:
             change(
                 session=session,
-                actor=principal,
-                request_id=context.request_id,
+                context=context,
                 child=child,
                 reason=reason,
             )
@@ -122,7 +121,7 @@ def name_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Name a practitioner who may see this shielded child's location (audited)."""
     child = managed_child(session, principal, identifier)
@@ -139,8 +138,7 @@ def name_submit(
         try:
             grant_shield_access(
                 session=session,
-                actor=principal,
-                request_id=context.request_id,
+                context=context,
                 child=child,
                 username=values["name_username"],
                 reason=values["name_reason"],
@@ -162,7 +160,7 @@ def un_name_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """End a named practitioner's right to see this child's location (audited)."""
     child = managed_child(session, principal, identifier)
@@ -177,8 +175,7 @@ def un_name_submit(
         try:
             revoke_shield_access(
                 session=session,
-                actor=principal,
-                request_id=context.request_id,
+                context=context,
                 child=child,
                 username=values["remove_username"],
                 reason=values["remove_reason"],

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from searchapi.deps import EsDep, RequestContextDep, Searcher, SessionDep, SettingsDep, Viewer
+from searchapi.deps import AuditContextDep, EsDep, Searcher, SessionDep, SettingsDep, Viewer
 from searchapi.errors import error_response
 from searchapi.record_schemas import (
     BREAK_GLASS_REASON_MAX,
@@ -33,17 +33,15 @@ def search_children(
     session: SessionDep,
     es: EsDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> SearchResponse:
     """Find a child from what is known of it, best first; audited before the answer is sent."""
     return run_search(
         session=session,
         es=es,
         alias=settings.index_alias,
-        principal=principal,
+        context=context,
         request=body,
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
 
 
@@ -57,7 +55,7 @@ def get_child_record(
     request: Request,
     principal: Viewer,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
     break_glass_reason: Annotated[
         str | None,
         Query(
@@ -70,11 +68,9 @@ def get_child_record(
     """The record of one child from PostgreSQL, with what the caller may not see withheld."""
     view = view_child(
         session=session,
-        principal=principal,
+        context=context,
         identifier=identifier,
         break_glass_reason=break_glass_reason,
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
     if view is None:
         # Answered rather than raised, so that the audit row of the attempt is committed.

@@ -19,10 +19,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import NewUser, Principal, Role, create_client, create_user
+from db.access import NewUser, Role, create_client, create_user
 from db.access.credentials import current_code
 from db.access.sessions import open_session
 from db.access.users import get_user
+from db.audit import AuditContext
 from db.models import LocalAuthority
 from searchapi.deps import settings_dependency
 from searchapi.main import create_app
@@ -100,8 +101,7 @@ def new_account(
         enrolment = create_user(
             session=session,
             settings=settings,
-            actor=Principal.operator(),
-            request_id=None,
+            context=AuditContext.operator(),
             new=NewUser(
                 username=username,
                 roles=frozenset(roles),
@@ -128,8 +128,7 @@ def new_api_key(
     with Session(engine) as session, session.begin():
         issued = create_client(
             session=session,
-            actor=Principal.operator(),
-            request_id=None,
+            context=AuditContext.operator(),
             name=unique("cms"),
             roles=frozenset(roles),
             authority=authority,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
 from db.access import Principal, Role
-from db.audit import AuditEventType, record_audit
+from db.audit import AuditContext, AuditEventType, record_audit
 from tests.integration.test_access_support import (  # noqa: F401
     PASSWORD,
     PIN,
@@ -32,9 +32,8 @@ def _write_event(engine: Engine, **changes: object) -> int:
     with Session(engine) as session, session.begin():
         return record_audit(
             session=session,
+            context=AuditContext(principal=actor, request_id=unique("req"), client_address=None),
             event=AuditEventType.SEARCH,
-            principal=actor,
-            request_id=unique("req"),
             details={"criteria": {"family_name": "Smith"}, "result_count": 1},
             **changes,  # type: ignore[arg-type]
         )

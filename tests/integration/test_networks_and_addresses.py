@@ -192,3 +192,44 @@ def test_a_client_network_that_is_not_cidr_is_a_clear_422(
             headers=bearer(token),
         )
     assert response.status_code == 422 and "CIDR" in response.json()["message"]
+
+
+def test_account_and_client_changes_carry_the_client_address(
+    engine: Engine,
+    fast: Settings,  # noqa: F811
+) -> None:
+    admin = new_account(engine, fast, roles=[Role.ADMIN])
+    target = new_account(engine, fast, roles=[Role.AUDITOR])
+    token = session_token(engine, admin.username)
+    _, client = build_client(fast, address="127.0.4.5")
+    with client:
+        suspended = client.post(f"/v1/admin/users/{target.username}/suspend", headers=bearer(token))
+        created = client.post(
+            "/v1/admin/clients",
+            json={"name": unique("cms"), "authority": new_authority(engine)},
+            headers=bearer(token),
+        )
+    assert suspended.status_code == 200 and created.status_code == 201
+    for response in (suspended, created):
+        rows = _rows(
+            engine,
+            "SELECT event, client_address FROM audit_event WHERE request_id = :r",
+            r=response.headers["X-Request-ID"],
+        )
+        assert [row.client_address for row in rows] == ["127.0.4.5"], rows
+
+
+def test_a_change_made_at_the_command_line_is_audited_as_local(
+    engine: Engine,
+    fast: Settings,  # noqa: F811
+) -> None:
+    account = new_account(engine, fast, roles=[Role.AUDITOR])
+    rows = _rows(
+        engine,
+        "SELECT username, client_address FROM audit_event "
+        "WHERE event = 'user_created' AND subject = :u",
+        u=account.username,
+    )
+    assert [(row.username.startswith("cli:"), row.client_address) for row in rows] == [
+        (True, "local")
+    ]

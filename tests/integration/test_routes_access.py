@@ -159,14 +159,13 @@ def failing_app(fast: Settings) -> Iterator[tuple[FastAPI, TestClient]]:  # noqa
 
     @app.get("/unauditable", dependencies=[PUBLIC])
     def unauditable(session: SessionDep) -> dict[str, str]:
-        from db.audit import AuditEventType, record_audit
+        from db.audit import AuditContext, AuditEventType, record_audit
 
         # PostgreSQL text cannot hold NUL: the audit write fails, so the read must fail too.
         record_audit(
             session=session,
+            context=AuditContext(principal=None, request_id="x", client_address=None),
             event=AuditEventType.VIEW,
-            principal=None,
-            request_id="x",
             subject="\x00",
         )
         return {"child": "would have been shown"}
