@@ -178,7 +178,7 @@ async def elasticsearch_error_handler(request: Request, exc: Exception) -> Respo
     return await unexpected_error_handler(request, exc)
 
 
-async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
     """500: the details go to the log with the request id, the caller gets only the id."""
     if isinstance(exc, SQLAlchemyError):
         # A database error's message can quote the failing row: log its code and frames only.
@@ -200,6 +200,10 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
             request.url.path,
             request_id_of(request),
             exc_info=exc,
+        )
+    if wants_page(request):
+        return page_error(
+            request, 500, f"Something went wrong. Quote this reference: {request_id_of(request)}"
         )
     return error_response(request, 500, "Something went wrong; quote the request id.")
 

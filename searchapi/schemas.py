@@ -8,15 +8,16 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from db.access import Principal, Role
+from searchapi.text_input import NoControl
 
 
 class LoginRequest(BaseModel):
     """The three factors; each is required (an empty one fails like a wrong one)."""
 
-    username: str = Field(max_length=200)
-    password: str = Field(max_length=1024)
-    pin: str = Field(max_length=32)
-    code: str = Field(max_length=16, description="The current code of the security token")
+    username: NoControl = Field(max_length=200)
+    password: NoControl = Field(max_length=1024)
+    pin: NoControl = Field(max_length=32)
+    code: NoControl = Field(max_length=16, description="The current code of the security token")
 
 
 class Me(BaseModel):

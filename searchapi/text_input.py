@@ -29,5 +29,13 @@ def _one_line(value: str) -> str:
     return value
 
 
+def _no_control(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# A field taken exactly as sent (a password, a code), but never with control characters (422).
+NoControl = Annotated[str, AfterValidator(_no_control)]
 # A request model's free-text field: whitespace collapsed, control characters refused (422).
 OneLine = Annotated[str, AfterValidator(_one_line)]

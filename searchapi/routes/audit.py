@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 
-from db.access import InvalidInput
 from db.audit import AuditEventType, event_as_dict
 from searchapi.audit_reading import AuditQuery, read_audit, read_misuse_report
 from searchapi.deps import AuditContextDep, AuditReader, MisuseReporter, SessionDep, SettingsDep
 from searchapi.schemas import AuditPage
+from searchapi.time_input import Period, out_of_order, period_of_query
 
 router = APIRouter(tags=["audit"])
 
-
-def _utc(value: datetime | None) -> datetime | None:
-    # A time without a zone is taken as UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+# An event id, as `next_cursor` gives it: ASCII digits (not "²", which str.isdigit takes) that
+# fit PostgreSQL's BIGINT.
+_BIGINT_MAX: Final = 2**63 - 1
 
 
-def _cursor(value: str | None) -> int | None:
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise InvalidInput("cursor: pass the next_cursor of the previous page")
-    return int(value)
+def _event_id(value: str | None) -> str | None:
+    if value is not None and int(value) > _BIGINT_MAX:
+        raise ValueError("pass the next_cursor of the previous page")
+    return value
+
+
+Cursor = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9]{1,19}$", description="The next_cursor of the previous page"),
+    AfterValidator(_event_id),
+]
+PeriodDep = Annotated[Period, Depends(period_of_query)]
 
 
 @router.get("/v1/audit")
@@ -37,23 +41,22 @@ def get_audit(
     session: SessionDep,
     settings: SettingsDep,
     context: AuditContextDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    period: PeriodDep,
     user: Annotated[str | None, Query(max_length=100)] = None,
     client: Annotated[str | None, Query(max_length=100)] = None,
     event: AuditEventType | None = None,
     subject: Annotated[str | None, Query(max_length=100)] = None,
     request_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Cursor = None,
 ) -> AuditPage:
     """Audit events, newest first: all for auditors, their authorities' for managers."""
     page = read_audit(
         session=session,
         context=context,
         query=AuditQuery(
-            since=_utc(since),
-            until=_utc(until),
+            since=period.since,
+            until=period.until,
             username=user,
             client_name=client,
             event=event,
@@ -61,7 +64,7 @@ def get_audit(
             request_id=request_id,
         ),
         limit=min(limit, settings.audit_page_max),
-        before_id=_cursor(cursor),
+        before_id=int(cursor) if cursor is not None else None,
     )
     return AuditPage(
         events=[event_as_dict(row) for row in page.events],
@@ -75,12 +78,13 @@ def get_misuse_report(
     session: SessionDep,
     settings: SettingsDep,
     context: AuditContextDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    period: PeriodDep,
 ) -> dict[str, Any]:
     """Users to look at: search volume, sensitive views, out-of-hours use and fishing."""
-    end = _utc(until) or datetime.now(UTC)
-    start = _utc(since) or end - timedelta(days=settings.misuse_window_days)
+    end = period.until or datetime.now(UTC)
+    start = period.since or end - timedelta(days=settings.misuse_window_days)
+    if start > end:
+        raise out_of_order("from", "must not be after to (now, when to is not given)")
     report = read_misuse_report(
         session=session,
         settings=settings,

@@ -6,11 +6,14 @@ search, shielding and audit have one implementation. The record view is in `page
 
 from __future__ import annotations
 
+from typing import Final
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from db.access import AccessError, Attempt, Forbidden, TooManyAttempts, sign_in
+from db.normalise import has_control_characters
 from searchapi.access import Permission, permissions_of
 from searchapi.deps import (
     PUBLIC,
@@ -44,6 +47,7 @@ from searchapi.search_form import (
     parse_search_form,
     too_many_advice,
 )
+from searchapi.text_input import plain_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +57,23 @@ _SIGN_IN_FIELDS = (
     ("pin", "Enter your PIN"),
     ("code", "Enter the security code from your token"),
 )
+# The API's limits (LoginRequest): what is longer cannot be right, and is not hashed.
+_SIGN_IN_LIMITS: Final = {"username": 200, "password": 1024, "pin": 32, "code": 16}
+
+
+def _sign_in_errors(values: dict[str, str]) -> dict[str, str]:
+    """A message for each missing, overlong or unprintable factor, by field."""
+    errors: dict[str, str] = {}
+    for name, missing in _SIGN_IN_FIELDS:
+        value = values[name]
+        if not value:
+            errors[name] = missing
+        elif len(value) > _SIGN_IN_LIMITS[name]:
+            errors[name] = f"Enter {_SIGN_IN_LIMITS[name]} characters or fewer"
+        elif has_control_characters(value):
+            # PostgreSQL cannot take a NUL, and no factor holds control characters.
+            errors[name] = "Enter it without control characters (such as a tab or a NUL)"
+    return errors
 
 
 @router.get("/static/{path:path}", dependencies=[PUBLIC])
@@ -103,7 +124,7 @@ def sign_in_submit(
 ) -> Response:
     """Check the three factors with the API's sign-in; open a session cookie or say why not."""
     values = {name: field(form, name) for name, _ in _SIGN_IN_FIELDS}
-    errors = {name: message for name, message in _SIGN_IN_FIELDS if not values[name]}
+    errors = _sign_in_errors(values)
     status = 400
     if not errors:
         try:
@@ -136,7 +157,7 @@ def sign_in_submit(
         csrf=csrf_token(secret) if secret else None,
         errors=errors,
         # Secrets are never sent back into the page.
-        values={"username": values["username"]},
+        values={"username": plain_text(values["username"])[: _SIGN_IN_LIMITS["username"]]},
         expired=False,
         signed_out=False,
         idle_minutes=settings.session_idle_timeout_s // 60,
