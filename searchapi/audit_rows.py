@@ -39,6 +39,8 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.SHIELD_ACCESS_GRANTED: "Shield access granted",
     AuditEventType.SHIELD_ACCESS_REVOKED: "Shield access revoked",
     AuditEventType.CONSENT_RECORDED: "Consent recorded",
+    AuditEventType.BREAK_GLASS_REVIEWED: "Break glass reviewed",
+    AuditEventType.REQUEST_REFUSED: "Request refused",
 }
 _SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown"})
 _VIEW_KEYS: Final = frozenset(
