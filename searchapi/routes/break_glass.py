@@ -30,6 +30,7 @@ def get_reviews(principal: GlassReviewer, session: SessionDep) -> BreakGlassRevi
 
 @router.post(
     "/{review_id}",
+    response_model=OutcomeResponse,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 def post_outcome(
