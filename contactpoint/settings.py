@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     misuse_volume_mad_k: float = 5.0
     misuse_volume_min_searches: int = 20
     misuse_zero_result_threshold: int = 10
+    # An unreviewed break glass heads the misuse report after this many working days.
+    break_glass_review_working_days: int = 2
     working_hours_timezone: str = "Europe/London"
     working_hours_start: int = 7
     working_hours_end: int = 19

@@ -18,8 +18,9 @@ MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 # Any fixed 64-bit number: serialises concurrent upgrades of one database.
 _MIGRATION_LOCK_KEY: Final = 0x43504D4947524154
 _NEVER_GRANTED: Final = ("alembic_version",)
-# Shields are history: the application records removals, it never deletes one.
-_NO_DELETE: Final = ("shield",)
+# Shields and break-glass reviews are history: the application records removals and
+# outcomes, it never deletes one.
+_NO_DELETE: Final = ("shield", "break_glass_review")
 # The audit is append-only: the application may read and add rows, never change or remove one.
 _APPEND_ONLY: Final = ("audit_event",)
 

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     SEARCH_CHILDREN = "search_children"
     VIEW_CHILD = "view_child"
     BREAK_GLASS = "break_glass"
+    REVIEW_BREAK_GLASS = "review_break_glass"
     MANAGE_SHIELDS = "manage_shields"
     BROKER_CONTACT = "broker_contact"
     OVERRIDE_CONSENT = "override_consent"
@@ -41,6 +42,35 @@ BREAK_GLASS_REFUSAL: Final = (
     "Break-glass needs a local authority manager or a practitioner with the "
     "child-protection capability."
 )
+OWN_REVIEW_REFUSAL: Final = (
+    "You broke this glass yourself: another manager of the child's authority reviews it."
+)
+OTHER_REVIEW_REFUSAL: Final = "Only a manager of the child's local authority may review this."
+
+
+@dataclass(frozen=True)
+class AuthorityTeam:
+    """The child's local authority management team: whom a refused manager should call."""
+
+    code: str
+    name: str
+    phone: str | None
+
+
+def other_authority_refusal(team: AuthorityTeam | None) -> str:
+    """The 403 of a manager who tries to break the glass on another authority's child."""
+    if team is None:
+        return (
+            "This child has no local authority on record: only a practitioner with the "
+            "child-protection capability may see the withheld location."
+        )
+    call = f" on {team.phone}" if team.phone else ""
+    return (
+        f"This child belongs to {team.name} ({team.code}): only its managers, or a practitioner "
+        f"with the child-protection capability, may see the withheld location. Call the "
+        f"{team.name} local authority team{call}."
+    )
+
 
 ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
     Role.PRACTITIONER: frozenset({Permission.SEARCH_CHILDREN, Permission.VIEW_CHILD}),
@@ -50,6 +80,7 @@ ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.SEARCH_CHILDREN,
             Permission.VIEW_CHILD,
             Permission.BREAK_GLASS,
+            Permission.REVIEW_BREAK_GLASS,
             Permission.MANAGE_SHIELDS,
             Permission.RECORD_CONSENT,
             Permission.BROKER_CONTACT,
@@ -119,6 +150,8 @@ class ChildAccess:
     # Shielded children whose location a manager has named this principal to see.
     named_children: frozenset[str]
     may_break_glass: bool
+    # Practitioners with child-protection duties break the glass anywhere: children move.
+    child_protection: bool = False
 
     def may_see_location(self, *, shielded: bool, authority: str | None, identifier: str) -> bool:
         """Whether a child's town, postcode, address, school and GP may be shown or searched."""
@@ -143,6 +176,15 @@ class ChildAccess:
             visible.append({"terms": {f.IDENTIFIER: sorted(self.named_children)}})
         return [{"bool": {"should": visible, "minimum_should_match": 1}}]
 
+    def may_break_glass_on(self, authority: str | None) -> bool:
+        """Whether the glass may be broken on a child of `authority` (the child-protection
+        capability anywhere; a manager only within the authorities they manage)."""
+        if not self.may_break_glass:
+            return False
+        return self.child_protection or (
+            authority is not None and authority in self.managed_authorities
+        )
+
     def record_redaction(
         self,
         *,
@@ -150,10 +192,17 @@ class ChildAccess:
         authority: str | None,
         identifier: str,
         break_glass_reason: str | None,
+        team: AuthorityTeam | None,
     ) -> RecordRedaction:
-        """The location part of a record view; break-glass lasts for this one view."""
+        """The location part of a record view; break-glass lasts for this one view.
+
+        A manager of another authority is refused with the child's team named (403), so they
+        know whom to call; whether the child is shielded is not told apart by the refusal.
+        """
         if break_glass_reason is not None and not self.may_break_glass:
             raise Forbidden(BREAK_GLASS_REFUSAL)
+        if break_glass_reason is not None and not self.may_break_glass_on(authority):
+            raise Forbidden(other_authority_refusal(team))
         if self.may_see_location(shielded=shielded, authority=authority, identifier=identifier):
             return RecordRedaction(show_location=True, break_glass=False)
         broken = break_glass_reason is not None
@@ -179,6 +228,7 @@ def child_access(principal: Principal, *, named_children: frozenset[str]) -> Chi
         managed_authorities=frozenset(managed),
         named_children=named_children if Permission.VIEW_CHILD in granted else frozenset(),
         may_break_glass=Permission.BREAK_GLASS in granted,
+        child_protection=Role.PRACTITIONER in principal.roles and principal.child_protection,
     )
 
 
@@ -186,3 +236,17 @@ def require_child_admin(access: ChildAccess, *, authority: str | None) -> None:
     """Refuse (403) a shield or consent change to a child outside the principal's authorities."""
     if not access.may_administer(authority):
         raise Forbidden("Only a manager of the child's local authority may change this.")
+
+
+def review_refusal(principal: Principal, *, authority: str | None, broken_by: str) -> str | None:
+    """Why `principal` may not review a break glass on a child of `authority`, or None.
+
+    Only a manager of the child's authority reviews, and never their own break glass.
+    """
+    if Permission.REVIEW_BREAK_GLASS not in permissions_of(principal):
+        return refusal(principal, Permission.REVIEW_BREAK_GLASS)
+    if authority is None or authority not in principal.authorities:
+        return OTHER_REVIEW_REFUSAL
+    if broken_by == principal.username:
+        return OWN_REVIEW_REFUSAL
+    return None

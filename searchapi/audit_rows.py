@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from db.audit import AuditEventType, MisuseReport
+from db.audit import AuditEventType, MisuseReport, MisuseRules
 from db.models import AuditEvent
 from searchapi.form_dates import show_time
 
@@ -39,6 +39,8 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.SHIELD_ACCESS_GRANTED: "Shield access granted",
     AuditEventType.SHIELD_ACCESS_REVOKED: "Shield access revoked",
     AuditEventType.CONSENT_RECORDED: "Consent recorded",
+    AuditEventType.BREAK_GLASS_REVIEWED: "Break glass reviewed",
+    AuditEventType.REQUEST_REFUSED: "Request refused",
 }
 _SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown"})
 _VIEW_KEYS: Final = frozenset(
@@ -138,15 +140,39 @@ class MisuseSection:
     columns: list[tuple[str, bool]]
     rows: list[tuple[str, ...]]
     empty: str
+    # What counts, in a sentence the page shows under the caption.
+    description: str = ""
 
 
-def misuse_sections(report: MisuseReport, *, zone: ZoneInfo) -> list[MisuseSection]:
-    """The four signals of `report`, break-glass first: the most serious reading."""
+def misuse_sections(
+    report: MisuseReport, *, zone: ZoneInfo, rules: MisuseRules | None = None
+) -> list[MisuseSection]:
+    """The five signals of `report`, unreviewed break glass first: the most serious reading."""
+    rules = rules or MisuseRules()
 
     def when(value: str) -> str:
         return show_time(datetime.fromisoformat(value), zone)
 
+    days = rules.review_working_days
     return [
+        MisuseSection(
+            f"Break glass not reviewed after {days} working days",
+            "unreviewed-break-glass",
+            [("User", False), ("Child", False), ("Authority", False), ("When", False)],
+            [
+                (
+                    f.username + (f" (through {f.client_name})" if f.client_name else ""),
+                    f.identifier,
+                    f.authority or "None on record",
+                    when(f.broken_at),
+                )
+                for f in report.unreviewed_break_glass
+            ],
+            f"Every break glass was reviewed within {days} working days.",
+            f"Each break glass waits for a manager of the child's authority to record whether it "
+            f"was justified. Listed: those still waiting {days} working days (Monday to Friday; "
+            f"bank holidays are not counted out) after the glass was broken, whenever that was.",
+        ),
         MisuseSection(
             "Shielded or sensitive records viewed, and break-glass",
             "sensitive-views",
@@ -180,10 +206,23 @@ def misuse_sections(report: MisuseReport, *, zone: ZoneInfo) -> list[MisuseSecti
             "No one searched or viewed records outside working hours.",
         ),
         MisuseSection(
-            "Many searches that found nothing (fishing)",
+            "Fishing: searches that found nothing or too much, and refusals",
             "fishing",
-            [("User", False), ("Searches finding nothing", True), ("All searches", True)],
-            [(f.username, str(f.zero_result_searches), str(f.searches)) for f in report.fishing],
-            "No one made many searches that found nothing.",
+            [("User", False), ("Searches finding nothing", True), ("Too many matches", True)]
+            + [("Refused requests", True), ("All searches", True)],
+            [
+                (
+                    f.username,
+                    str(f.zero_result_searches),
+                    str(f.too_many_matches),
+                    str(f.refusals),
+                    str(f.searches),
+                )
+                for f in report.fishing
+            ],
+            "No one made many searches that found nothing or too much, or had many refusals.",
+            f"Counted together per user: searches that found nothing, searches with too many "
+            f"matches to show, and refused requests (too little to search on, an invalid field, "
+            f"an action their role does not allow). Listed from {rules.zero_result_threshold}.",
         ),
     ]

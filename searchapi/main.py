@@ -21,6 +21,7 @@ from searchapi.routes import (
     admin,
     audit,
     auth,
+    break_glass,
     children,
     operations,
     pages,
@@ -28,6 +29,7 @@ from searchapi.routes import (
     pages_audit,
     pages_consent,
     pages_record,
+    pages_review,
     pages_shield,
     search,
 )
@@ -79,6 +81,8 @@ def create_app() -> FastAPI:
         pages_shield.router,
         pages_audit.router,
         pages_admin.router,
+        break_glass.router,
+        pages_review.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

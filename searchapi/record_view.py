@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from db.audit import AuditContext, AuditEventType, Outcome, record_audit
+from db.break_glass import record_break_glass
 from db.child_records import active_shield, get_child
 from db.models import Child, Involvement, Organisation
 from db.vocabulary import SENSITIVE_KINDS
-from searchapi.access import ChildAccess, child_access
+from searchapi.access import AuthorityTeam, ChildAccess, child_access
 from searchapi.record_schemas import (
     SENSITIVE_SERVICE,
     Address,
@@ -96,11 +97,13 @@ def build_view(
 ) -> tuple[ChildRecordView, dict[str, object]]:
     """The view and the audit details of what it showed and withheld."""
     shielded = active_shield(child) is not None
+    la = child.local_authority
     redaction = access.record_redaction(
         shielded=shielded,
         authority=child.local_authority_code,
         identifier=child.identifier,
         break_glass_reason=break_glass_reason,
+        team=None if la is None else AuthorityTeam(code=la.code, name=la.name, phone=la.team_phone),
     )
     located = redaction.show_location
     carers = [
@@ -122,7 +125,6 @@ def build_view(
     involvements = [_involvement(item, child, access) for item in child.involvements]
     withheld = [] if located else list(LOCATION_PARTS)
     withheld += [f"involvements[{view.id}]" for view, _ in involvements if view.details_withheld]
-    la = child.local_authority
     view = ChildRecordView(
         identifier=child.identifier,
         given_names=child.given_names,
@@ -185,7 +187,7 @@ def view_child(
     view, details = build_view(
         child, access, break_glass_reason=break_glass_reason, request_id=context.request_id or ""
     )
-    record_audit(
+    view_event_id = record_audit(
         session=session,
         context=context,
         event=AuditEventType.VIEW,
@@ -193,4 +195,13 @@ def view_child(
         authorities=[child.local_authority_code] if child.local_authority_code else [],
         details=details,
     )
+    if view.break_glass and break_glass_reason is not None:
+        # Beside its audit row: the child's managers review every break glass.
+        record_break_glass(
+            session=session,
+            principal=principal,
+            child=child,
+            view_event_id=view_event_id,
+            reason=break_glass_reason,
+        )
     return view

@@ -32,6 +32,9 @@ class AuditEventType(StrEnum):
     SHIELD_ACCESS_GRANTED = "shield_access_granted"
     SHIELD_ACCESS_REVOKED = "shield_access_revoked"
     CONSENT_RECORDED = "consent_recorded"
+    BREAK_GLASS_REVIEWED = "break_glass_reviewed"
+    # A refused request of a known principal (422, too little to search on, ...): the
+    # misuse report counts these as fishing.
     REQUEST_REFUSED = "request_refused"
 
 

@@ -1,8 +1,10 @@
 """Misuse monitoring over a window of the audit.
 
-Four signals: search volume far above peers', views of shielded or sensitive records (and
-break-glass), searches and views outside working hours, and repeated searches that find
-nothing (fishing). Issue-6 rows are read through the detail keys of `db.audit.events`.
+Five signals: break glass that nobody reviewed within the working days allowed (first: the
+most serious), search volume far above peers', views of shielded or sensitive records (and
+break-glass), searches and views outside working hours, and fishing: searches that find
+nothing or too much, and refused requests. Rows are read through the detail keys of
+`db.audit.events`.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
+from db.audit.working_days import is_overdue
 
 # Scales the median absolute deviation to a standard deviation of normal data.
 _MAD_SCALE = 1.4826
@@ -33,6 +37,7 @@ class MisuseRules:
     timezone: str = "Europe/London"
     start_hour: int = 7
     end_hour: int = 19
+    review_working_days: int = 2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MisuseRules:
@@ -45,6 +50,7 @@ class MisuseRules:
             timezone=settings.working_hours_timezone,
             start_hour=settings.working_hours_start,
             end_hour=settings.working_hours_end,
+            review_working_days=settings.break_glass_review_working_days,
         )
 
 
@@ -75,10 +81,27 @@ class OutOfHoursFlag:
 
 
 @dataclass(frozen=True)
+class UnreviewedBreakGlassFlag:
+    username: str
+    client_name: str | None
+    identifier: str
+    authority: str | None
+    broken_at: str
+    review_id: int
+
+
+@dataclass(frozen=True)
 class FishingFlag:
     username: str
     zero_result_searches: int
+    too_many_matches: int
+    refusals: int
     searches: int
+
+    @property
+    def signals(self) -> int:
+        """Everything that counts as fishing: what the threshold is compared with."""
+        return self.zero_result_searches + self.too_many_matches + self.refusals
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,7 @@ class MisuseReport:
 
     since: datetime
     until: datetime
+    unreviewed_break_glass: list[UnreviewedBreakGlassFlag] = field(default_factory=list)
     volume: list[VolumeFlag] = field(default_factory=list)
     sensitive_views: list[SensitiveViewFlag] = field(default_factory=list)
     out_of_hours: list[OutOfHoursFlag] = field(default_factory=list)
@@ -100,7 +124,12 @@ class MisuseReport:
 
     def flagged_users(self) -> set[str]:
         """Everyone the report names."""
-        groups: list[list[Any]] = [self.volume, self.sensitive_views, self.out_of_hours]
+        groups: list[list[Any]] = [
+            self.unreviewed_break_glass,
+            self.volume,
+            self.sensitive_views,
+            self.out_of_hours,
+        ]
         return {flag.username for group in [*groups, self.fishing] for flag in group}
 
 
@@ -125,16 +154,36 @@ def volume_outliers(counts: Mapping[str, int], rules: MisuseRules) -> list[Volum
 
 
 # Every query: the window, and the authorities in scope (NULL: every authority).
-_SCOPE = """
-  occurred_at >= :since AND occurred_at < :until AND outcome = 'success'
-  AND username IS NOT NULL
+_WINDOW = """
+  occurred_at >= :since AND occurred_at < :until AND username IS NOT NULL
   AND (CAST(:authorities AS text[]) IS NULL OR authorities && CAST(:authorities AS text[]))
 """
+_SCOPE = f"{_WINDOW} AND outcome = 'success'"
 _SEARCH_COUNTS = f"""
   SELECT username, count(*) AS searches,
-         count(*) FILTER (WHERE details -> 'result_count' = '0'::jsonb) AS zero_results
+         count(*) FILTER (WHERE details -> 'result_count' = '0'::jsonb
+                          AND NOT details @> '{{"too_many_matches": true}}') AS zero_results,
+         count(*) FILTER (WHERE details @> '{{"too_many_matches": true}}') AS too_many
   FROM audit_event WHERE event = 'search' AND {_SCOPE}
   GROUP BY username
+"""
+# Refused requests of known principals: 422s (too little to search on, a malformed
+# identifier...) and 403s. A run of them is probing, as much as searches that find nothing.
+_REFUSAL_COUNTS = f"""
+  SELECT username, count(*) AS refusals
+  FROM audit_event
+  WHERE event IN ('request_refused', 'access_denied') AND outcome = 'denied' AND {_WINDOW}
+  GROUP BY username
+"""
+# Open reviews of break glass before the end of the window, whenever it began: one that
+# nobody reviewed stays on the report until someone does.
+_OPEN_REVIEWS = """
+  SELECT r.id, r.broken_by, r.client_name, r.local_authority_code, r.broken_at, c.identifier
+  FROM break_glass_review r JOIN child c ON c.id = r.child_id
+  WHERE r.outcome IS NULL AND r.broken_at < :until
+    AND (CAST(:authorities AS text[]) IS NULL
+         OR r.local_authority_code = ANY (CAST(:authorities AS text[])))
+  ORDER BY r.broken_at, r.id
 """
 _SENSITIVE_VIEWS = f"""
   SELECT username, count(*) AS views,
@@ -167,8 +216,13 @@ def misuse_report(
     until: datetime,
     rules: MisuseRules,
     authorities: frozenset[str] | None = None,
+    now: datetime | None = None,
 ) -> MisuseReport:
-    """The four signals over [since, until), limited to `authorities` when given."""
+    """The five signals over [since, until), limited to `authorities` when given.
+
+    A break glass is unreviewed if its review is still open and was due (after
+    `rules.review_working_days` working days) by `until` or `now`, whichever is earlier.
+    """
     params: dict[str, Any] = {
         "since": since,
         "until": until,
@@ -180,9 +234,27 @@ def misuse_report(
     searches = session.execute(text(_SEARCH_COUNTS), params).all()
     views = session.execute(text(_SENSITIVE_VIEWS), params).all()
     late = session.execute(text(_OUT_OF_HOURS), params).all()
+    refusals = {
+        row.username: row.refusals for row in session.execute(text(_REFUSAL_COUNTS), params)
+    }
+    as_of = min(until, now or datetime.now(UTC))
+    zone = ZoneInfo(rules.timezone)
+    overdue = [
+        UnreviewedBreakGlassFlag(
+            username=row.broken_by,
+            client_name=row.client_name,
+            identifier=row.identifier,
+            authority=row.local_authority_code,
+            broken_at=row.broken_at.isoformat(),
+            review_id=row.id,
+        )
+        for row in session.execute(text(_OPEN_REVIEWS), params)
+        if is_overdue(row.broken_at, now=as_of, days=rules.review_working_days, zone=zone)
+    ]
     return MisuseReport(
         since=since,
         until=until,
+        unreviewed_break_glass=overdue,
         volume=volume_outliers({row.username: row.searches for row in searches}, rules),
         sensitive_views=[
             SensitiveViewFlag(
@@ -204,16 +276,25 @@ def misuse_report(
             )
             for row in late
         ],
-        fishing=sorted(
-            (
-                FishingFlag(
-                    username=row.username,
-                    zero_result_searches=row.zero_results,
-                    searches=row.searches,
-                )
-                for row in searches
-                if row.zero_results >= rules.zero_result_threshold
-            ),
-            key=lambda flag: (-flag.zero_result_searches, flag.username),
-        ),
+        fishing=_fishing(searches, refusals, rules),
+    )
+
+
+def _fishing(searches: Any, refusals: Mapping[str, int], rules: MisuseRules) -> list[FishingFlag]:
+    """Users whose searches finding nothing or too much, and refused requests, reach the
+    threshold together (someone refused every search made no search at all)."""
+    counted = {row.username: row for row in searches}
+    flags = [
+        FishingFlag(
+            username=name,
+            zero_result_searches=counted[name].zero_results if name in counted else 0,
+            too_many_matches=counted[name].too_many if name in counted else 0,
+            refusals=refusals.get(name, 0),
+            searches=counted[name].searches if name in counted else 0,
+        )
+        for name in counted.keys() | refusals.keys()
+    ]
+    return sorted(
+        (flag for flag in flags if flag.signals >= rules.zero_result_threshold),
+        key=lambda flag: (-flag.signals, flag.username),
     )

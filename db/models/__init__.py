@@ -10,6 +10,7 @@ from db.models.access import (
 )
 from db.models.audit import AuditEvent
 from db.models.base import Base
+from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
@@ -19,12 +20,14 @@ __all__ = [
     "AppUser",
     "AuditEvent",
     "Base",
+    "BreakGlassReview",
     "Carer",
     "Child",
     "Involvement",
     "LocalAuthority",
     "Organisation",
     "Practitioner",
+    "ReviewOutcome",
     "Shield",
     "ShieldAccess",
     "SignInLockout",

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from db.access import AccessError, Attempt, Forbidden, TooManyAttempts, sign_in
+from db.access import AccessError, Attempt, Forbidden, Principal, TooManyAttempts, sign_in
 from db.normalise import has_control_characters
 from searchapi.access import Permission, permissions_of
+from searchapi.break_glass_reviews import reviews_for
 from searchapi.deps import (
     PUBLIC,
     AuditContextDep,
@@ -144,9 +145,9 @@ def sign_in_submit(
             errors = {"username": exc.message}
             status = 429 if isinstance(exc, TooManyAttempts) else _sign_in_status(exc)
         else:
-            # Searchers start at the search; auditors and admins at the list of their pages.
-            searches = Permission.SEARCH_CHILDREN in permissions_of(signed.principal)
-            response = RedirectResponse("/search" if searches else "/", status_code=303)
+            # Practitioners start at the search; managers at their break glass to review;
+            # auditors and admins at the list of their pages.
+            response = RedirectResponse(_start_page(signed.principal), status_code=303)
             set_session_cookie(response, settings, signed.token)
             return response
     secret = sign_in_secret(request)
@@ -179,12 +180,34 @@ def sign_out(
     return response
 
 
+def _start_page(principal: Principal) -> str:
+    granted = permissions_of(principal)
+    if Permission.SEARCH_CHILDREN in granted and Permission.REVIEW_BREAK_GLASS not in granted:
+        return "/search"
+    return "/"
+
+
 @router.get("/")
-def home(request: Request, principal: SignedIn, settings: SettingsDep) -> Response:
-    """Searchers go to the search; other roles see what this page offers them."""
-    if Permission.SEARCH_CHILDREN in permissions_of(principal):
+def home(
+    request: Request,
+    principal: SignedIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    reviewed: bool = False,
+) -> Response:
+    """Practitioners go to the search; other roles see what this page offers them, managers
+    first the break glass on their authorities' children that waits for their review."""
+    if _start_page(principal) != "/":
         return RedirectResponse("/search", status_code=303)
-    return render(request, "home.html", csrf=page_csrf(request, settings))
+    reviewing = Permission.REVIEW_BREAK_GLASS in permissions_of(principal)
+    return render(
+        request,
+        "home.html",
+        csrf=page_csrf(request, settings),
+        reviewing=reviewing,
+        reviews=reviews_for(session=session, principal=principal) if reviewing else [],
+        reviewed=reviewed,
+    )
 
 
 def _search_page(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from contactpoint.settings import Settings
+from db.audit import MisuseRules
 from searchapi.access import audit_scope
 from searchapi.audit_form import AuditForm, parse_audit_form, parse_period_form
 from searchapi.audit_reading import read_audit, read_misuse_report
@@ -121,7 +122,9 @@ def misuse_page(
         form=form,
         errors=form.errors,
         report=report,
-        sections=misuse_sections(report, zone=zone) if report else [],
+        sections=misuse_sections(report, zone=zone, rules=MisuseRules.from_settings(settings))
+        if report
+        else [],
         period=period,
         window_days=window,
         date_hint=DATE_HINT,

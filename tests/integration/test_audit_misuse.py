@@ -30,18 +30,26 @@ SINCE, UNTIL = datetime(2024, 7, 8, tzinfo=UTC), datetime(2024, 7, 15, tzinfo=UT
 
 
 def _insert(
-    engine: Engine, *, username: str, authority: str, event: str, at: datetime, details: Any
+    engine: Engine,
+    *,
+    username: str,
+    authority: str,
+    event: str,
+    at: datetime,
+    details: Any,
+    outcome: str = "success",
 ) -> None:
     with engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO audit_event (occurred_at, event, outcome, username, authorities, "
-                "subject, details) VALUES (:at, :event, 'success', :username, ARRAY[:authority], "
+                "subject, details) VALUES (:at, :event, :outcome, :username, ARRAY[:authority], "
                 ":subject, CAST(:details AS jsonb))"
             ),
             {
                 "at": at,
                 "event": event,
+                "outcome": outcome,
                 "username": username,
                 "authority": authority,
                 "subject": details.get("identifier"),
@@ -124,6 +132,7 @@ def test_the_misuse_report_flags_the_right_users(engine: Engine, scenario: dict[
     assert [(flag.username, flag.zero_result_searches) for flag in report.fishing] == [
         (scenario["fisher"], 12)
     ]
+    assert report.unreviewed_break_glass == []
     assert scenario["plain"] not in report.flagged_users()
 
 
@@ -159,3 +168,60 @@ def test_the_report_window_excludes_older_events(engine: Engine, scenario: dict[
             authorities=frozenset({scenario["authority"]}),
         )
     assert report.flagged_users() == set()
+
+
+def _refused(engine: Engine, username: str, authority: str, event: str, count: int) -> None:
+    details = (
+        {"status": 422, "reason": "Add a family name", "route": "POST /v1/search"}
+        if event == "request_refused"
+        else {"reason": "This needs the role la_manager; your roles: practitioner."}
+    )
+    for _ in range(count):
+        _insert(
+            engine,
+            username=username,
+            authority=authority,
+            event=event,
+            at=WEDNESDAY_10_LONDON,
+            details=details,
+            outcome="denied",
+        )
+
+
+def test_refusals_and_too_many_matches_count_as_fishing(engine: Engine) -> None:
+    authority = new_authority(engine)
+    prober, browser, careful = unique("prober"), unique("browser"), unique("careful")
+    _refused(engine, prober, authority, "request_refused", 5)
+    _refused(engine, prober, authority, "access_denied", 2)
+    too_many: SearchDetails = {
+        "criteria": {"family_name": "Smith", "birth_year": 2019},
+        "result_count": 180,
+        "identifiers_shown": [],
+    }
+    for _ in range(3):
+        _insert(
+            engine,
+            username=prober,
+            authority=authority,
+            event="search",
+            at=WEDNESDAY_10_LONDON,
+            details={**too_many, "too_many_matches": True},
+        )
+    # Refused every time: no search at all, still fishing.
+    _refused(engine, browser, authority, "request_refused", 10)
+    _refused(engine, careful, authority, "request_refused", 4)
+    _searches(engine, careful, authority, 5, results=0, at=WEDNESDAY_10_LONDON)
+    with Session(engine) as session:
+        report = misuse_report(
+            session=session,
+            since=SINCE,
+            until=UNTIL,
+            rules=MisuseRules(),
+            authorities=frozenset({authority}),
+        )
+    counted = [
+        (f.username, f.zero_result_searches, f.too_many_matches, f.refusals, f.searches)
+        for f in report.fishing
+    ]
+    assert sorted(counted) == sorted([(prober, 0, 3, 7, 3), (browser, 0, 0, 10, 0)])
+    assert careful not in report.flagged_users()

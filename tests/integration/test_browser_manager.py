@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from db.access import Role
 from tests.integration.search_support import Kid, Population, population  # noqa: F401
-from tests.integration.test_access_support import new_authority
+from tests.integration.test_access_support import fast_settings, new_account, new_authority
 from tests.integration.test_browser_pages import (  # noqa: F401
     _account,
     _no_axe_violations,
@@ -160,14 +160,21 @@ def test_a_manager_names_a_practitioner_then_removes_them(
     _checked(page, console, "shield-un-named")
 
 
-def test_a_manager_of_another_authority_breaks_glass_on_a_shielded_record(
+def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_shielded_record(
     page: Page,  # noqa: F811
     console: Console,
     population: Population,  # noqa: F811
 ) -> None:
     kid = _shielded(population, 1)
     elsewhere = (new_authority(population.engine),)
-    _signed_in(page, population, _account(population, Role.LA_MANAGER, authorities=elsewhere))
+    protector = new_account(
+        population.engine,
+        fast_settings(population.settings),
+        roles=(Role.PRACTITIONER,),
+        authorities=elsewhere,
+        child_protection=True,
+    )
+    _signed_in(page, population, protector)
     page.goto(f"/children/{kid.identifier}")
     expect(page.locator("#child-address")).to_have_text("Withheld (shielded)")
     _checked(page, console, "break-glass-offered")

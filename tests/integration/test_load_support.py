@@ -14,7 +14,10 @@ from sqlalchemy import create_engine, pool, text
 from contactpoint.settings import Settings
 from db.normalise import nhs_check_digit
 
-LOADED_TABLES = "shield_access, shield, involvement, carer, child, practitioner, organisation"
+LOADED_TABLES = (
+    "break_glass_review, shield_access, shield, involvement, carer, child, practitioner, "
+    "organisation"
+)
 _SERVICE_KINDS = ("health_visiting", "social_care", "youth_service", "early_help", "mental_health")
 _RELATIONSHIPS = ("mother", "father", "grandparent", "step_parent", "foster_carer", "guardian")
 _GIVEN = ("Amelia", "Oliver", "Zoë", "Noah", "Isla", "Muhammad", "Ava", "Leo", "Freya", "Arlo")

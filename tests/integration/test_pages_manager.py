@@ -393,7 +393,7 @@ def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
     assert flag.break_glass == 1 and kid.identifier in flag.identifiers
 
 
-def test_a_manager_of_another_authority_may_break_glass_too(
+def test_a_manager_of_another_authority_may_not_break_glass_and_is_told_whom_to_call(
     pages: TestClient,
     population: Population,  # noqa: F811
 ) -> None:
@@ -402,8 +402,23 @@ def test_a_manager_of_another_authority_may_break_glass_too(
     token = _sign_in(pages, population, manager)
     assert (
         "See the location (child-protection override)"
-        in pages.get(f"/children/{kid.identifier}", headers=HTML).text
+        not in pages.get(f"/children/{kid.identifier}", headers=HTML).text
     )
+    refused = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason="Missing child")
+    assert refused.status_code == 403 and kid.postcode not in refused.text
+    assert "local authority team" in refused.text
+
+
+def test_a_child_protection_practitioner_of_another_authority_may_break_glass(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 2)
+    elsewhere = (new_authority(population.engine),)
+    protector = _account(
+        population, Role.PRACTITIONER, authorities=elsewhere, child_protection=True
+    )
+    token = _sign_in(pages, population, protector)
     shown = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason="Missing child")
     assert shown.status_code == 200 and kid.postcode in shown.text
 

@@ -61,7 +61,7 @@ def practitioner(engine: Engine, fast: Settings) -> dict[str, str]:  # noqa: F81
         (
             "POST",
             "/v1/search",
-            {"family_name": "Smith", "birth_year": 2015, "favourite": "x"},
+            {"family_name": "Smith", "birth_year": 2015, "favourite": "zebra-crossing-42"},
             "POST /v1/search",
             422,
         ),

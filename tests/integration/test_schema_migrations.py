@@ -50,6 +50,8 @@ def test_the_application_role_has_row_access_only(engine: Engine) -> None:
 
         assert allowed("child", "INSERT") and allowed("carer", "DELETE")
         assert allowed("shield", "UPDATE") and not allowed("shield", "DELETE")
+        assert allowed("break_glass_review", "UPDATE")
+        assert not allowed("break_glass_review", "DELETE")
         assert not allowed("child", "TRUNCATE") and not allowed("alembic_version", "SELECT")
         owns = "SELECT count(*) FROM pg_tables WHERE tableowner = current_user"
         assert connection.execute(text(owns)).scalar_one() == 0

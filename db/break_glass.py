@@ -1,0 +1,156 @@
+"""Break glass is reviewed: each break-glass view waits for an outcome from the child's managers.
+
+A review is written in the view's transaction, beside its audit row, so no break glass goes
+unrecorded; a manager of the child's authority (who decided that is `searchapi.access`) then
+records whether it was justified or is referred for investigation, with a reason, audited.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.access import Conflict, Principal
+from db.audit import AuditContext, AuditEventType, Outcome, record_audit
+from db.models import BreakGlassReview, Child, ReviewOutcome
+
+# A reason is words: this many letters or digits, whatever spaces or invisible characters
+# (controls, formats such as U+200B, separators) surround them.
+REASON_MIN_WORD_CHARACTERS: Final = 10
+REASON_MAX_LENGTH: Final = 500
+_BREAK_GLASS_REASON_MAX: Final = 1000
+
+
+def reason_problem(reason: str) -> str | None:
+    """What is wrong with an outcome's reason, or None when it will do."""
+    counted = sum(1 for char in reason if unicodedata.category(char)[0] in "LN")
+    if counted < REASON_MIN_WORD_CHARACTERS:
+        return f"Enter the reason, in at least {REASON_MIN_WORD_CHARACTERS} letters or digits"
+    if len(reason) > REASON_MAX_LENGTH:
+        return f"The reason must be {REASON_MAX_LENGTH} characters or fewer"
+    return None
+
+
+def record_break_glass(
+    *, session: Session, principal: Principal, child: Child, view_event_id: int, reason: str
+) -> BreakGlassReview:
+    """An open review of the break-glass view whose audit row is `view_event_id`."""
+    review = BreakGlassReview(
+        view_event_id=view_event_id,
+        child_id=child.id,
+        local_authority_code=child.local_authority_code,
+        broken_by_user_id=principal.user_id,
+        broken_by=principal.username,
+        client_id=principal.client_id,
+        client_name=principal.client_name,
+        # The audit row keeps the reason as given; here only what the CHECK takes.
+        reason="".join(c for c in reason if unicodedata.category(c) != "Cc")[
+            :_BREAK_GLASS_REASON_MAX
+        ]
+        or "(none)",
+    )
+    session.add(review)
+    session.flush()
+    return review
+
+
+def open_reviews(*, session: Session, authorities: frozenset[str]) -> list[BreakGlassReview]:
+    """The break glasses on children of `authorities` that wait for an outcome, oldest first."""
+    if not authorities:
+        return []
+    statement = (
+        select(BreakGlassReview)
+        .where(
+            BreakGlassReview.outcome.is_(None),
+            BreakGlassReview.local_authority_code.in_(sorted(authorities)),
+        )
+        .order_by(BreakGlassReview.broken_at, BreakGlassReview.id)
+    )
+    return list(session.scalars(statement))
+
+
+def get_review(*, session: Session, review_id: int, lock: bool = False) -> BreakGlassReview | None:
+    """One review by id; `lock` holds its row until the transaction ends (to record it)."""
+    statement = select(BreakGlassReview).where(BreakGlassReview.id == review_id)
+    if lock:
+        statement = statement.with_for_update(of=BreakGlassReview)
+    return session.scalars(statement).one_or_none()
+
+
+def _audit(
+    session: Session,
+    *,
+    actor: Principal,
+    review: BreakGlassReview,
+    outcome: Outcome,
+    details: dict[str, object],
+    request_id: str | None,
+    client_address: str | None,
+) -> None:
+    record_audit(
+        session=session,
+        context=AuditContext(principal=actor, request_id=request_id, client_address=client_address),
+        event=AuditEventType.BREAK_GLASS_REVIEWED,
+        outcome=outcome,
+        subject=review.child.identifier,
+        authorities=[review.local_authority_code] if review.local_authority_code else [],
+        details={
+            "review_id": review.id,
+            "view_event_id": review.view_event_id,
+            "identifier": review.child.identifier,
+            "broken_by": review.broken_by,
+            **details,
+        },
+    )
+
+
+def record_outcome(
+    *,
+    session: Session,
+    actor: Principal,
+    review: BreakGlassReview,
+    outcome: ReviewOutcome,
+    reason: str,
+    request_id: str | None,
+    client_address: str | None,
+) -> str | None:
+    """Record the outcome of an open review; returns what is wrong with the reason, if anything.
+
+    The caller has decided that `actor` may review it (`searchapi.access.review_refusal`). A
+    reason that is not words is refused and the attempt audited as a failure (returned rather
+    than raised, so that its audit row commits); a review already recorded is a 409.
+    """
+    if review.outcome is not None:
+        raise Conflict(f"This break glass was already reviewed by {review.reviewed_by}.")
+    problem = reason_problem(reason)
+    if problem is not None:
+        _audit(
+            session,
+            actor=actor,
+            review=review,
+            outcome=Outcome.FAILURE,
+            details={"outcome": outcome.value, "problem": problem},
+            request_id=request_id,
+            client_address=client_address,
+        )
+        return problem
+    review.outcome = outcome.value
+    review.outcome_reason = reason
+    review.reviewed_by_user_id = actor.user_id
+    review.reviewed_by = actor.username
+    review.reviewed_at = max(datetime.now(UTC), review.broken_at)
+    session.flush()
+    _audit(
+        session,
+        actor=actor,
+        review=review,
+        outcome=Outcome.SUCCESS,
+        details={"outcome": outcome.value, "reason": reason},
+        request_id=request_id,
+        client_address=client_address,
+    )
+    return None

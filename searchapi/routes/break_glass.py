@@ -1,0 +1,63 @@
+"""The break-glass reviews of the child's authority managers: the open ones, and an outcome."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from db.break_glass import record_outcome
+from searchapi.break_glass_reviews import review_to_record, reviews_for
+from searchapi.deps import GlassReviewer, RequestContextDep, SessionDep
+from searchapi.errors import error_response
+from searchapi.review_schemas import BreakGlassReviews, OutcomeRequest, OutcomeResponse
+from searchapi.schemas import ErrorBody
+
+router = APIRouter(
+    prefix="/v1/break-glass/reviews",
+    tags=["break-glass reviews"],
+    responses={403: {"model": ErrorBody}},
+)
+ReviewPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.get("")
+def get_reviews(principal: GlassReviewer, session: SessionDep) -> BreakGlassReviews:
+    """The break glasses on children of your authorities that wait for an outcome."""
+    return BreakGlassReviews(reviews=reviews_for(session=session, principal=principal))
+
+
+@router.post(
+    "/{review_id}",
+    response_model=OutcomeResponse,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def post_outcome(
+    review_id: ReviewPath,
+    body: OutcomeRequest,
+    request: Request,
+    principal: GlassReviewer,
+    session: SessionDep,
+    context: RequestContextDep,
+) -> OutcomeResponse | JSONResponse:
+    """Record that a break glass was justified, or refer it for investigation (audited)."""
+    review = review_to_record(session=session, principal=principal, review_id=review_id)
+    problem = record_outcome(
+        session=session,
+        actor=principal,
+        review=review,
+        outcome=body.outcome,
+        reason=body.reason,
+        request_id=context.request_id,
+        client_address=context.client_address,
+    )
+    if problem is not None:
+        # Answered rather than raised, so that the audit row of the attempt is committed.
+        return error_response(
+            request,
+            422,
+            "The request is not valid.",
+            errors=[{"field": "body.reason", "problem": problem}],
+        )
+    return OutcomeResponse(message="Review recorded.", request_id=context.request_id)
