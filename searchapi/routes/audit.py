@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from db.access import InvalidInput
-from db.audit import AuditEventType, event_as_dict
+from db.audit import AuditEventType
 from searchapi.audit_reading import AuditQuery, read_audit, read_misuse_report
 from searchapi.deps import AuditReader, MisuseReporter, RequestContextDep, SessionDep, SettingsDep
 from searchapi.schemas import AuditPage
@@ -66,8 +66,8 @@ def get_audit(
         client_address=context.client_address,
     )
     return AuditPage(
-        events=[event_as_dict(row) for row in page.events],
-        next_cursor=str(page.events[-1].id) if page.more else None,
+        events=[row.as_dict() for row in page.events],
+        next_cursor=str(page.events[-1].event.id) if page.more else None,
     )
 
 
