@@ -253,13 +253,18 @@ def audit_export(
         AuditContext,
         AuditEventType,
         AuditFilter,
-        event_as_dict,
         iter_events,
         record_audit,
     )
     from db.session import session_scope
+    from searchapi.access import operator_audit_view
+    from searchapi.audit_reading import readable_events
 
-    where = AuditFilter(since=_moment(since), until=_moment(until, end_of_day=True))
+    # The operator's view is national and whole; decided in `searchapi.access`, not here.
+    view = operator_audit_view()
+    where = AuditFilter(
+        since=_moment(since), until=_moment(until, end_of_day=True), authorities=view.authorities
+    )
     # The export is audited (and committed) before anything is shown.
     with session_scope() as session:
         record_audit(
@@ -270,7 +275,8 @@ def audit_export(
         )
     with session_scope() as session:
         for event in iter_events(session=session, where=where):
-            typer.echo(json.dumps(event_as_dict(event), default=str))
+            (row,) = readable_events(session=session, view=view, events=[event])
+            typer.echo(json.dumps(row.as_dict(), default=str))
 
 
 @audit_app.command("report")
@@ -283,6 +289,7 @@ def audit_report(
     """Users whose use looks like misuse, as JSON."""
     from db.audit import AuditContext, AuditEventType, MisuseRules, misuse_report, record_audit
     from db.session import session_scope
+    from searchapi.access import operator_audit_view
 
     settings = get_settings()
     end = _moment(until, end_of_day=True) if until else datetime.now(UTC)
@@ -295,6 +302,10 @@ def audit_report(
             details={"from": start.isoformat(), "to": end.isoformat()},
         )
         report = misuse_report(
-            session=session, since=start, until=end, rules=MisuseRules.from_settings(settings)
+            session=session,
+            since=start,
+            until=end,
+            rules=MisuseRules.from_settings(settings),
+            authorities=operator_audit_view().authorities,
         )
     _echo_json(report.as_dict())

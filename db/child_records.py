@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Child, Involvement, Shield, ShieldAccess
@@ -36,3 +40,29 @@ def named_practitioners(*, session: Session, child: Child) -> list[ShieldAccess]
         .order_by(ShieldAccess.granted_at, ShieldAccess.id)
     )
     return list(session.scalars(statement))
+
+
+@dataclass(frozen=True)
+class ShieldState:
+    """Whether a child's location is shielded, and the authority whose managers may see it."""
+
+    identifier: str
+    shielded: bool
+    authority: str | None
+
+
+def shield_states(*, session: Session, identifiers: Collection[str]) -> dict[str, ShieldState]:
+    """The shield state of each known child among `identifiers`, in one query."""
+    if not identifiers:
+        return {}
+    in_force = (
+        select(Shield.id).where(Shield.child_id == Child.id, Shield.removed_at.is_(None)).exists()
+    )
+    statement = select(Child.identifier, in_force, Child.local_authority_code).where(
+        # One array parameter, not one per identifier: a page may name thousands of children.
+        Child.identifier == any_(bindparam("identifiers", sorted(identifiers), ARRAY(String)))
+    )
+    return {
+        identifier: ShieldState(identifier=identifier, shielded=shielded, authority=authority)
+        for identifier, shielded, authority in session.execute(statement)
+    }

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from db.access import Forbidden, Principal, Role
+from db.child_records import ShieldState
 from mappings import fields as f
 
 
@@ -126,11 +127,7 @@ def refusal(principal: Principal, permission: Permission) -> str | None:
 
 def audit_scope(principal: Principal) -> frozenset[str] | None:
     """The authorities whose audit `principal` may read: None for all, empty for none."""
-    if Role.AUDITOR in principal.roles:
-        return None
-    if Role.LA_MANAGER in principal.roles:
-        return principal.authorities
-    return frozenset()
+    return audit_view(principal).authorities
 
 
 @dataclass(frozen=True)
@@ -250,3 +247,148 @@ def review_refusal(principal: Principal, *, authority: str | None, broken_by: st
     if broken_by == principal.username:
         return OWN_REVIEW_REFUSAL
     return None
+
+
+AUDIT_REDACTION_REASON: Final = (
+    "withheld: the row concerns a shielded child whose location you may not see"
+)
+WITHHELD: Final = "[withheld]"
+# Events whose subject is a child's identifier (for the others it is an account or a route).
+_CHILD_EVENTS: Final = frozenset(
+    {
+        "view",
+        "shield_applied",
+        "shield_removed",
+        "shield_access_granted",
+        "shield_access_revoked",
+        "consent_override",
+        "consent_recorded",
+        "contact_brokered",
+    }
+)
+# What never locates a child, in the details of a row about one; everything else (addresses,
+# postcodes, free-text reasons, keys added later) is withheld: deny by default.
+_SAFE_DETAILS: Final = frozenset(
+    {
+        "identifier",
+        "identifiers_shown",
+        "result_count",
+        "too_many_matches",
+        "shown_fields",
+        "withheld_fields",
+        "shielded",
+        "sensitive",
+        "break_glass",
+        "found",
+        "username",
+        "involvement_id",
+    }
+)
+_SAFE_CRITERIA: Final = frozenset(
+    {"given_name", "family_name", "date_of_birth", "birth_year", "gender", "identifier", "limit"}
+)
+
+
+@dataclass(frozen=True)
+class ReadableDetails:
+    """The details of one audit row as a reader may see them, and which values were withheld."""
+
+    details: Mapping[str, Any]
+    redacted: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str | None:
+        """Why values were withheld, or None when nothing was."""
+        return AUDIT_REDACTION_REASON if self.redacted else None
+
+
+def concerned_children(
+    *, event: str, subject: str | None, details: Mapping[str, Any]
+) -> frozenset[str]:
+    """The identifiers of the children an audit row is about (subject, identifier, shown)."""
+    found: set[str] = set()
+    if subject and event in _CHILD_EVENTS:
+        found.add(subject)
+    if isinstance(details.get("identifier"), str):
+        found.add(details["identifier"])
+    shown = details.get("identifiers_shown")
+    if isinstance(shown, list):
+        found.update(item for item in shown if isinstance(item, str))
+    return frozenset(found)
+
+
+def _withheld(details: Mapping[str, Any]) -> ReadableDetails:
+    kept: dict[str, Any] = {}
+    redacted: list[str] = []
+    for key, value in details.items():
+        if key == "criteria" and isinstance(value, Mapping):
+            criteria = dict(value)
+            for name in sorted(set(criteria) - _SAFE_CRITERIA):
+                criteria[name] = WITHHELD
+                redacted.append(f"criteria.{name}")
+            kept[key] = criteria
+        elif key in _SAFE_DETAILS or value in (None, "", [], {}):
+            kept[key] = value
+        else:
+            kept[key] = WITHHELD
+            redacted.append(key)
+    return ReadableDetails(details=kept, redacted=tuple(redacted))
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """What one reader may see of the audit: which rows, and which locating values of them.
+
+    `children` None is the national view (auditors, the CLI operator): every row, in full.
+    """
+
+    authorities: frozenset[str] | None
+    children: ChildAccess | None
+
+    @property
+    def national(self) -> bool:
+        """Whether every row is shown whole (no shield states need to be looked up)."""
+        return self.children is None
+
+    def readable(
+        self,
+        *,
+        event: str,
+        subject: str | None,
+        details: Mapping[str, Any],
+        states: Mapping[str, ShieldState],
+    ) -> ReadableDetails:
+        """A row's details, with every locating value withheld when the row concerns a
+        shielded child whose location this reader may not see (an unknown child counts)."""
+        if self.children is None:
+            return ReadableDetails(details=details)
+        for identifier in concerned_children(event=event, subject=subject, details=details):
+            state = states.get(identifier)
+            if state is None or not self.children.may_see_location(
+                shielded=state.shielded, authority=state.authority, identifier=identifier
+            ):
+                return _withheld(details)
+        return ReadableDetails(details=details)
+
+
+def audit_view(principal: Principal) -> AuditView:
+    """The one decision of what `principal` may read of the audit (deny by default).
+
+    Auditors read all of it; a la_manager the rows of their authorities' users and about
+    their authorities' children, with the locations a search or a view would show them.
+    """
+    if Role.AUDITOR in principal.roles:
+        return AuditView(authorities=None, children=None)
+    access = child_access(principal, named_children=principal.named_children)
+    if Role.LA_MANAGER in principal.roles:
+        return AuditView(authorities=frozenset(principal.authorities), children=access)
+    return AuditView(authorities=frozenset(), children=access)
+
+
+def operator_audit_view() -> AuditView:
+    """The CLI operator's view of the audit: national and whole.
+
+    Whoever runs `contactpoint audit export` holds the database credentials and could read
+    every row anyway; the export is audited instead.
+    """
+    return AuditView(authorities=None, children=None)

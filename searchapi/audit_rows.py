@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from db.audit import AuditEventType, MisuseReport, MisuseRules
 from db.models import AuditEvent
+from searchapi.access import ReadableDetails
 from searchapi.form_dates import show_time
 
 EVENT_LABELS: Final[Mapping[str, str]] = {
@@ -63,6 +64,8 @@ class AuditRow:
     withheld: str
     request_id: str
     break_glass: bool
+    # Why values of the row are withheld from this reader ("" when none are).
+    redaction: str
 
 
 def _text(value: Any) -> str:
@@ -105,9 +108,10 @@ def _view(subject: str | None, details: Mapping[str, Any]) -> tuple[str, str, st
     return asked, shown, withheld
 
 
-def audit_row(event: AuditEvent, *, zone: ZoneInfo) -> AuditRow:
-    """How the audit page shows `event`; a CMS acts on behalf of the user it names."""
-    details: Mapping[str, Any] = event.details or {}
+def audit_row(event: AuditEvent, readable: ReadableDetails, *, zone: ZoneInfo) -> AuditRow:
+    """How the audit page shows `event` with the details this reader may see (`readable`); a CMS
+    acts on behalf of the user it names."""
+    details = readable.details
     if event.event == AuditEventType.SEARCH:
         asked, shown, withheld = _search(details)
     elif event.event == AuditEventType.VIEW:
@@ -128,6 +132,7 @@ def audit_row(event: AuditEvent, *, zone: ZoneInfo) -> AuditRow:
         withheld=withheld,
         request_id=event.request_id or "",
         break_glass=bool(details.get("break_glass")),
+        redaction=readable.reason or "",
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Query
 from pydantic import AfterValidator
 
-from db.audit import AuditEventType, event_as_dict
+from db.audit import AuditEventType
 from searchapi.audit_reading import AuditQuery, read_audit, read_misuse_report
 from searchapi.deps import AuditContextDep, AuditReader, MisuseReporter, SessionDep, SettingsDep
 from searchapi.schemas import AuditPage
@@ -67,8 +67,8 @@ def get_audit(
         before_id=int(cursor) if cursor is not None else None,
     )
     return AuditPage(
-        events=[event_as_dict(row) for row in page.events],
-        next_cursor=str(page.events[-1].id) if page.more else None,
+        events=[row.as_dict() for row in page.events],
+        next_cursor=str(page.events[-1].event.id) if page.more else None,
     )
 
 

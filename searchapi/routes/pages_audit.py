@@ -69,7 +69,7 @@ def audit_page(
             before_id=form.before,
             after_id=form.after,
         )
-        rows = [audit_row(event, zone=zone) for event in found.events]
+        rows = [audit_row(row.event, row.shown, zone=zone) for row in found.events]
         newer, older = _pages(form, [row.id for row in rows], found.more)
     scope = audit_scope(principal)
     response = render(

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 from db.access import Conflict, InvalidInput, Role
 from db.audit import AuditEventType
 from db.models import AuditEvent
+from searchapi.access import ReadableDetails
 from searchapi.admin_form import error_of, parse_user_form
 from searchapi.audit_form import parse_audit_form, parse_period_form
 from searchapi.audit_rows import audit_row
@@ -83,7 +84,7 @@ def test_a_cms_event_is_shown_as_the_client_acting_on_behalf_of_the_user() -> No
             "identifiers_shown": ["1", "2"],
         },
     )
-    row = audit_row(event, zone=LONDON)
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
     assert (row.who, row.on_behalf_of, row.event) == ("Leeds CMS", "amara.okafor", "Search")
     assert row.asked == "family name: Tomson; birth year: 2019"
     assert row.shown == "2 found; shown: 1, 2" and row.when == "6 Jan 2025, 10:00:00"
