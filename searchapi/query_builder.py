@@ -81,6 +81,8 @@ class Criteria:
     postcode: str | None = None
     address: str | None = None
     identifier: str | None = None
+    # Fields a candidate must match (what made the search specific enough); none: any two.
+    required: tuple[str, ...] = ()
 
     @property
     def uses_location(self) -> bool:
@@ -276,9 +278,10 @@ def max_score(criteria: Criteria) -> float:
 
 
 def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> dict[str, Any]:
-    """The bool query: at least two criteria (or the only one) must match, each at its best."""
-    per_field = [
-        {
+    """The bool query: the required criteria, or else at least two (or the only one), must
+    match, each at its best; the others add to the score."""
+    per_field: dict[str, dict[str, Any]] = {
+        field: {
             "dis_max": {
                 "queries": [
                     {
@@ -293,7 +296,7 @@ def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> d
             }
         }
         for field, clauses in _clauses_by_field(criteria).items()
-    ]
+    }
     scoring: list[dict[str, Any]] = []
     if criteria.gender:
         gender = _term(f.GENDER, criteria.gender)
@@ -301,15 +304,17 @@ def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> d
         scoring.append(
             {"constant_score": {"filter": gender, "boost": boost, "_name": "gender:exact:0"}}
         )
-    return {
-        "bool": {
-            "must": [
-                {"bool": {"should": per_field, "minimum_should_match": min(2, len(per_field))}}
-            ],
-            "should": scoring,
-            "filter": access_filter,
-        }
-    }
+    required = [per_field[field] for field in criteria.required if field in per_field]
+    if required:
+        # The fields that made the search specific must all match (each in any of its ways):
+        # without a family name, "Evan" and a year of birth alone must not list every Evan.
+        must = required
+        scoring += [query for field, query in per_field.items() if field not in criteria.required]
+    else:
+        queries = list(per_field.values())
+        least = min(2, len(queries))
+        must = [{"bool": {"should": queries, "minimum_should_match": least}}]
+    return {"bool": {"must": must, "should": scoring, "filter": access_filter}}
 
 
 def matched_kinds(

@@ -1,6 +1,7 @@
 """The search page's form: typed values in, a `SearchRequest` or errors tied to fields out.
 
-Pure (no I/O): the rule of what is enough to search on stays in `SearchRequest.criteria`.
+Pure (no I/O): what is enough to search on is decided by `searchapi.minimum_criteria`, the
+same rule as the API's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from db.access import InvalidInput
+from searchapi.minimum_criteria import Refusal, search_basis
 from searchapi.search_schemas import SearchRequest, SearchResult
 
 TEXT_FIELDS: Final = ("given_name", "family_name", "postcode", "address")
@@ -20,7 +21,9 @@ DATE_PARTS: Final = ("dob_day", "dob_month", "dob_year")
 GENDERS: Final = ("female", "male", "other", "unknown")
 MINIMUM_RULE: Final = (
     "To search you need the family name and at least one of: a given name, a date of birth "
-    "(or just the year of birth), or a postcode. This stops the index being browsed as a list."
+    "(or just the year of birth), or a postcode. Without the family name you need the given "
+    "name, the full date of birth and the full postcode. Names need at least two letters. "
+    "This stops the index being browsed as a list."
 )
 _LABELS: Final = {
     "given_name": "given name",
@@ -106,15 +109,16 @@ def parse_search_form(form: Mapping[str, object]) -> SearchForm:
         return parsed
     if parsed.errors:
         return parsed
-    try:
-        request.criteria()
-    except InvalidInput:
-        if not values["family_name"]:
-            parsed.errors["family_name"] = "Enter the family name"
-        else:
-            parsed.errors["given_name"] = (
-                "Enter a given name, a date of birth or year of birth, or a postcode"
-            )
+    basis = search_basis(
+        given_name=request.given_name,
+        family_name=request.family_name,
+        date_of_birth=request.date_of_birth,
+        birth_year=request.birth_year,
+        postcode=request.postcode,
+        identifier=request.identifier,
+    )
+    if isinstance(basis, Refusal):
+        parsed.errors[basis.field] = basis.hint
         return parsed
     parsed.request = request
     return parsed

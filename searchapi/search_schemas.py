@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from db.access import InvalidInput
 from db.normalise import has_control_characters
+from searchapi.minimum_criteria import Refusal, search_basis
 from searchapi.query_builder import Criteria
 
 MAX_LIMIT = 50
@@ -29,8 +30,9 @@ MatchKind = Literal[
 
 
 class SearchRequest(BaseModel):
-    """What the searcher knows, spelt as heard; at least a family name or identifier plus one
-    of given name, date of birth, birth year or postcode."""
+    """What the searcher knows, spelt as heard; enough of it by `searchapi.minimum_criteria`
+    (a family name and one more thing, a given name with the full date of birth and a full
+    postcode, or an identifier)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -65,18 +67,16 @@ class SearchRequest(BaseModel):
         """The criteria, once the minimum-criteria rule holds (422 naming what to add)."""
         if self.date_of_birth is not None and self.birth_year is not None:
             raise InvalidInput("Give date_of_birth or birth_year, not both.")
-        anchor = self.family_name or self.identifier
-        second = self.given_name or self.date_of_birth or self.birth_year or self.postcode
-        missing = []
-        if not anchor:
-            missing.append("a family_name or an identifier")
-        if not second:
-            missing.append("one of given_name, date_of_birth, birth_year or postcode")
-        if missing:
-            raise InvalidInput(
-                f"Too little to search on: add {' and '.join(missing)} "
-                "(a search must not return a list to browse)."
-            )
+        basis = search_basis(
+            given_name=self.given_name,
+            family_name=self.family_name,
+            date_of_birth=self.date_of_birth,
+            birth_year=self.birth_year,
+            postcode=self.postcode,
+            identifier=self.identifier,
+        )
+        if isinstance(basis, Refusal):
+            raise InvalidInput(basis.message)
         return Criteria(
             given_name=self.given_name,
             family_name=self.family_name,
@@ -86,6 +86,7 @@ class SearchRequest(BaseModel):
             postcode=self.postcode,
             address=self.address,
             identifier=self.identifier,
+            required=basis.required,
         )
 
 

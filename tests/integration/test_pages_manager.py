@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from contactpoint.es_client import make_client
 from db.access import Role
 from db.audit import MisuseRules, misuse_report
+from mappings import normalise_postcode
 from tests.integration.search_support import Kid, Population, audit_rows, population  # noqa: F401
 from tests.integration.test_access_support import (
     bearer,
@@ -468,6 +469,49 @@ def test_a_break_glass_without_a_proper_reason_is_refused_with_the_error_tied_to
         f'<a href="#reason">{message}</a>' in refused.text and 'id="reason-error"' in refused.text
     )
     assert audit_rows(population.engine, username=protector, event="view") == []
+
+
+@pytest.mark.parametrize(
+    "family_name",
+    ["-", "*", "1234", "\U0001f600\U0001f600", "S"],
+    ids=["hyphen", "star", "digits", "emoji", "one-letter"],
+)
+def test_the_search_page_refuses_a_family_name_without_two_letters(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+    family_name: str,
+) -> None:
+    token = _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    fields = {"family_name": family_name, "dob_day": "11", "dob_month": "4", "dob_year": "2015"}
+    refused = _post(pages, "/search", token, **fields)
+    assert refused.status_code == 400 and "results-table" not in refused.text
+    assert '<a href="#family_name">Enter the family name, in at least 2 letters</a>' in refused.text
+
+
+def test_the_search_page_finds_a_child_by_given_name_full_date_of_birth_and_postcode(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = next(
+        k
+        for k in population.kids
+        if not k.shielded and k.status == "active" and normalise_postcode(k.postcode)
+    )
+    token = _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    born = kid.date_of_birth
+    fields = {
+        "given_name": kid.given_names.split()[0],
+        "dob_day": str(born.day),
+        "dob_month": str(born.month),
+        "dob_year": str(born.year),
+        "postcode": kid.postcode,
+    }
+    found = _post(pages, "/search", token, **fields)
+    assert found.status_code == 200, found.text
+    assert f'href="/children/{kid.identifier}"' in found.text
+    without_postcode = _post(pages, "/search", token, **{**fields, "postcode": ""})
+    assert without_postcode.status_code == 400
+    assert "a full postcode, like DD8 9AB" in without_postcode.text
 
 
 @pytest.mark.parametrize(

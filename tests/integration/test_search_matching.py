@@ -338,3 +338,96 @@ def test_a_very_common_name_and_birth_year_gives_too_many_matches_and_no_list(
     answer = app_client.post("/v1/search", json=body, headers=practitioner.headers).json()
     assert answer["too_many_matches"] is True and answer["results"] == []
     assert "given_name" in answer["message"] and "date_of_birth" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"family_name": "-", "date_of_birth": "2015-04-11", "limit": 50},
+        {"family_name": "-", "postcode": "B28 6JU", "limit": 50},
+        {"family_name": "*", "birth_year": 2015, "limit": 50},
+        {"family_name": "??", "date_of_birth": "2015-04-11"},
+        {"family_name": "1234", "birth_year": 2015},
+        {"family_name": "\U0001f600\U0001f600", "birth_year": 2015},
+        {"family_name": "S", "date_of_birth": "2015-04-11"},
+    ],
+    ids=[
+        "hyphen",
+        "hyphen-and-postcode",
+        "star",
+        "question-marks",
+        "digits",
+        "emoji",
+        "one-letter",
+    ],
+)
+def test_a_family_name_without_two_letters_does_not_walk_past_the_minimum_criteria(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+    body: dict[str, Any],
+) -> None:
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 422, response.text
+    assert "at least 2 letters" in response.json()["message"]
+
+
+def _located(pop: Population) -> Kid:
+    return _first(pop, lambda k: normalise_postcode(k.postcode) is not None)
+
+
+def test_a_given_name_with_the_full_date_of_birth_and_postcode_finds_the_child(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+) -> None:
+    kid = _located(population)
+    body = {
+        "given_name": kid.given_names.split()[0],
+        "date_of_birth": kid.date_of_birth.isoformat(),
+        "postcode": kid.postcode,
+    }
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["too_many_matches"] is False
+    assert answer["results"][0]["identifier"] == kid.identifier
+    assert answer["results"][0]["score"] == 1.0
+    # Without a family name every result matches all three, each in some way.
+    assert all(
+        {"given_name", "date_of_birth", "postcode"} <= set(result["matched"])
+        for result in answer["results"]
+    )
+
+
+def test_without_the_family_name_a_child_elsewhere_with_the_same_name_and_birthday_is_not_listed(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+) -> None:
+    kid = _located(population)
+    elsewhere = next(
+        k.postcode
+        for k in population.kids
+        if normalise_postcode(k.postcode) and k.postcode[:2] != kid.postcode[:2]
+    )
+    body = {
+        "given_name": kid.given_names.split()[0],
+        "date_of_birth": kid.date_of_birth.isoformat(),
+        "postcode": elsewhere,
+    }
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 200, response.text
+    assert kid.identifier not in [r["identifier"] for r in response.json()["results"]]
+
+
+def test_an_identifier_alone_finds_its_child_and_only_that_child(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    practitioner: Caller,
+) -> None:
+    kid = _first(population, lambda k: True)
+    body = {"identifier": kid.identifier, "family_name": "-"}
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 200, response.text
+    assert [r["identifier"] for r in response.json()["results"]] == [kid.identifier]
