@@ -386,3 +386,28 @@ def test_the_export_is_national_and_whole(world: World) -> None:
     for request_id, target in world.located_requests.items():
         (row,) = [row for row in ours if row["request_id"] == request_id]
         assert any(place in json.dumps(row) for place in _locations(target))
+
+
+def test_a_manager_reads_only_their_authoritys_users_rows_and_rows_about_its_children(
+    app_client: TestClient, world: World
+) -> None:
+    for name, reader in world.readers.items():
+        if reader.national:
+            continue
+        for actor in world.actors:
+            answer = app_client.get(
+                "/v1/audit",
+                params={"user": actor.username, "limit": 500},
+                headers=reader.caller.headers,
+            )
+            for event in answer.json()["events"]:
+                children = {world.kids[i].authority for i in _concerned(event, world)}
+                assert set(event["authorities"]) & reader.managed, name
+                assert (set(event["authorities"]) | children) & reader.managed, name
+                if event["event"] in {"shield_applied", "shield_removed"}:
+                    # A shield change names only the child's authority and the actor's.
+                    assert world.kids[event["subject"]].authority in reader.managed, name
+    app_client.cookies.set("cp_session", world.practitioner.headers["Authorization"][7:])
+    refused = app_client.get("/audit", headers=HTML)
+    app_client.cookies.clear()
+    assert refused.status_code == 403
