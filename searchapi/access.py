@@ -264,6 +264,7 @@ _CHILD_EVENTS: Final = frozenset(
         "consent_override",
         "consent_recorded",
         "contact_brokered",
+        "break_glass_reviewed",
     }
 )
 # What never locates a child, in the details of a row about one; everything else (addresses,
@@ -282,6 +283,11 @@ _SAFE_DETAILS: Final = frozenset(
         "found",
         "username",
         "involvement_id",
+        # A break glass's review: which view, who broke it, the outcome (its reason is free text).
+        "review_id",
+        "view_event_id",
+        "broken_by",
+        "outcome",
     }
 )
 _SAFE_CRITERIA: Final = frozenset(
