@@ -418,3 +418,26 @@ def test_an_unreviewed_break_glass_older_than_two_working_days_heads_the_misuse_
     assert "old.breaker" in section and kid.identifier in section
     assert "recent.breaker" not in section
     client.cookies.clear()
+
+
+def test_a_manager_signs_in_to_the_home_page_of_break_glass_to_review(
+    client: TestClient, engine: Engine, settings: Settings, kid: Shielded
+) -> None:
+    account = new_account(
+        engine, fast_settings(settings), roles=(Role.LA_MANAGER,), authorities=(kid.authority,)
+    )
+    client.cookies.clear()
+    form = client.get("/sign-in", headers=HTML).text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert found
+    signed = client.post(
+        "/sign-in",
+        data={**account.login_body(), "csrf_token": found.group(1)},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    home = client.get("/", headers=HTML)
+    assert home.status_code == 200 and "Break glass to review" in home.text
+    assert 'id="no-reviews"' in home.text and 'href="/search"' in home.text
+    client.cookies.clear()

@@ -195,3 +195,43 @@ def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_
     _checked(page, console, "break-glass-record")
     page.goto(f"/children/{kid.identifier}")
     expect(page.locator("#child-address")).to_have_text("Withheld (shielded)")
+
+
+def test_a_manager_reviews_a_break_glass_from_their_home_page(
+    page: Page,  # noqa: F811
+    console: Console,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = _shielded(population, 3)
+    protector = new_account(
+        population.engine,
+        fast_settings(population.settings),
+        roles=(Role.PRACTITIONER,),
+        authorities=(new_authority(population.engine),),
+        child_protection=True,
+    )
+    _signed_in(page, population, protector)
+    page.goto(f"/children/{kid.identifier}/break-glass")
+    page.get_by_label("Reason", exact=True).fill("Child missing, police request")
+    page.get_by_role("button", name="See the location").click()
+    expect(page.locator("#child-address")).to_contain_text(kid.postcode)
+    page.context.clear_cookies()
+    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    _signed_in(page, population, manager)
+    page.goto("/")
+    row = page.locator("#reviews tbody tr", has_text=protector.username)
+    expect(row).to_contain_text(kid.identifier)
+    expect(row).to_contain_text("Child missing, police request")
+    _checked(page, console, "break-glass-to-review")
+    row.get_by_role("link", name="Review").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review a break glass")
+    _checked(page, console, "break-glass-review")
+    page.get_by_label("Justified").check()
+    page.get_by_label("Why").fill("ok")
+    page.get_by_role("button", name="Record the outcome").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("10 letters or digits")
+    _checked(page, console, "break-glass-review-error")
+    page.get_by_label("Why").fill("Police request confirmed with the duty officer")
+    page.get_by_role("button", name="Record the outcome").click()
+    expect(page.get_by_text("The review is recorded.")).to_be_visible()
+    expect(page.locator("#reviews tbody tr", has_text=protector.username)).to_have_count(0)

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from db.access import Principal, Role, roles_from
-from searchapi.access import Permission, audit_scope, permissions_of, refusal
+from db.access import Forbidden, Principal, Role, roles_from
+from searchapi.access import (
+    AuthorityTeam,
+    Permission,
+    audit_scope,
+    child_access,
+    permissions_of,
+    refusal,
+    review_refusal,
+)
 
 LEEDS, YORK = "E08000035", "E06000014"
 
@@ -101,3 +109,59 @@ def test_the_audit_scope_is_everything_for_auditors_their_authorities_for_manage
 def test_a_refusal_names_the_roles_that_would_be_allowed() -> None:
     reason = refusal(_principal(Role.PRACTITIONER), Permission.READ_AUDIT)
     assert reason == "This needs the role auditor or la_manager; your roles: practitioner."
+
+
+def _redaction_refusal(principal: Principal, *, authority: str | None) -> str | None:
+    access = child_access(principal, named_children=frozenset())
+    team = AuthorityTeam(code=YORK, name="York", phone="01904 551900") if authority else None
+    try:
+        access.record_redaction(
+            shielded=True,
+            authority=authority,
+            identifier="9434765919",
+            break_glass_reason="Section 47 enquiry",
+            team=team,
+        )
+    except Forbidden as refused:
+        return refused.message
+    return None
+
+
+@pytest.mark.parametrize(
+    ("principal", "authority", "allowed"),
+    [
+        (_principal(Role.PRACTITIONER, child_protection=True), YORK, True),
+        (_principal(Role.PRACTITIONER, child_protection=True), None, True),
+        (_principal(Role.LA_MANAGER), LEEDS, True),
+        (_principal(Role.LA_MANAGER), YORK, False),
+        (_principal(Role.LA_MANAGER), None, False),
+        (_principal(Role.PRACTITIONER), LEEDS, False),
+    ],
+    ids=[
+        "child-protection-of-another-authority",
+        "child-protection-of-a-child-without-authority",
+        "manager-of-the-childs-authority",
+        "manager-of-another-authority",
+        "manager-of-a-child-without-authority",
+        "plain-practitioner",
+    ],
+)
+def test_who_may_break_the_glass(
+    principal: Principal, authority: str | None, allowed: bool
+) -> None:
+    assert (_redaction_refusal(principal, authority=authority) is None) is allowed
+
+
+def test_a_manager_of_another_authority_is_told_the_childs_team_and_number() -> None:
+    message = _redaction_refusal(_principal(Role.LA_MANAGER), authority=YORK)
+    assert message is not None and "York (E06000014)" in message and "01904 551900" in message
+
+
+def test_only_another_manager_of_the_childs_authority_reviews_a_break_glass() -> None:
+    manager = _principal(Role.LA_MANAGER)
+    assert review_refusal(manager, authority=LEEDS, broken_by="someone.else") is None
+    assert review_refusal(manager, authority=YORK, broken_by="someone.else") is not None
+    assert review_refusal(manager, authority=None, broken_by="someone.else") is not None
+    assert "yourself" in str(review_refusal(manager, authority=LEEDS, broken_by="someone"))
+    practitioner = _principal(Role.PRACTITIONER, child_protection=True)
+    assert review_refusal(practitioner, authority=LEEDS, broken_by="someone.else") is not None
