@@ -104,6 +104,9 @@ async def access_error_handler(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, AccountLocked):
         extra["locked_until"] = exc.locked_until.isoformat()
+    if isinstance(exc, InvalidInput):
+        # The same shape as a request the framework refused: a rule of the service names no field.
+        extra["errors"] = []
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_s)
         extra["retry_after_s"] = exc.retry_after_s

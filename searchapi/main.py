@@ -33,6 +33,7 @@ from searchapi.routes import (
     pages_shield,
     search,
 )
+from searchapi.schemas import error_responses
 
 
 def create_app() -> FastAPI:
@@ -68,13 +69,12 @@ def create_app() -> FastAPI:
     app.add_middleware(RefusalAuditMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    app.include_router(operations.router)
+    # Any JSON route can refuse an address with a NUL or a body it cannot parse (400), a caller
+    # without credentials (401) or permission (403), and a request that is not valid (422).
+    for router in (auth.router, search.router, children.router, audit.router, admin.router):
+        app.include_router(router, responses=error_responses(400, 401, 403, 422))
     for router in (
-        operations.router,
-        auth.router,
-        search.router,
-        children.router,
-        audit.router,
-        admin.router,
         pages.router,
         pages_record.router,
         pages_consent.router,

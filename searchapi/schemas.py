@@ -62,6 +62,27 @@ class ErrorBody(BaseModel):
     request_id: str = Field(examples=["5f0c2e9b8d3a4c1e9f7a6b5c4d3e2f10"])
 
 
+class FieldProblem(BaseModel):
+    """One field of a refused request and what is wrong with it (never the value sent)."""
+
+    field: str = Field(examples=["query.from"])
+    problem: str = Field(examples=["Value error, the year must be between 1900 and 2200"])
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: the fields that are not valid."""
+
+    errors: list[FieldProblem]
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of these error statuses, each with its body."""
+    return {
+        status: {"model": ValidationErrorBody if status == 422 else ErrorBody}
+        for status in statuses
+    }
+
+
 class Done(BaseModel):
     """A change was made."""
 

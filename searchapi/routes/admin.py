@@ -24,6 +24,7 @@ from searchapi.schemas import (
     Done,
     EnrolmentResponse,
     IssuedKeyResponse,
+    error_responses,
 )
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -36,7 +37,7 @@ def get_users(principal: UserAdmin, session: SessionDep) -> list[dict[str, objec
     return [describe_user(user, now=now) for user in list_users(session=session)]
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED)
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 def post_user(
     body: CreateUserRequest,
     principal: UserAdmin,
@@ -67,7 +68,7 @@ def post_user(
     )
 
 
-@router.post("/users/{username}/suspend")
+@router.post("/users/{username}/suspend", responses=error_responses(404))
 def post_suspend(
     username: str, principal: UserAdmin, session: SessionDep, context: AuditContextDep
 ) -> Done:
@@ -76,7 +77,7 @@ def post_suspend(
     return Done(message=f"Suspended {username}; ended {ended} sessions.")
 
 
-@router.post("/users/{username}/reinstate")
+@router.post("/users/{username}/reinstate", responses=error_responses(404, 409))
 def post_reinstate(
     username: str, principal: UserAdmin, session: SessionDep, context: AuditContextDep
 ) -> Done:
@@ -91,7 +92,7 @@ def get_clients(principal: ClientAdmin, session: SessionDep) -> list[dict[str, o
     return list_clients(session=session)
 
 
-@router.post("/clients", status_code=status.HTTP_201_CREATED)
+@router.post("/clients", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 def post_client(
     body: CreateClientRequest,
     principal: ClientAdmin,
@@ -110,7 +111,7 @@ def post_client(
     return IssuedKeyResponse(name=issued.name, key=issued.key)
 
 
-@router.post("/clients/{name}/revoke")
+@router.post("/clients/{name}/revoke", responses=error_responses(404, 409))
 def post_revoke_client(
     name: str, principal: ClientAdmin, session: SessionDep, context: AuditContextDep
 ) -> Done:

@@ -20,7 +20,7 @@ from searchapi.deps import (
     SignedIn,
     SigningOut,
 )
-from searchapi.schemas import Done, LoginRequest, LoginResponse, Me
+from searchapi.schemas import Done, LoginRequest, LoginResponse, Me, error_responses
 
 router = APIRouter(tags=["auth"])
 
@@ -62,7 +62,7 @@ def end_session(*, session: Session, context: AuditContext) -> None:
     )
 
 
-@router.post("/v1/auth/login", dependencies=[PUBLIC])
+@router.post("/v1/auth/login", dependencies=[PUBLIC], responses=error_responses(429))
 def login(
     body: LoginRequest,
     response: Response,

@@ -16,7 +16,7 @@ from searchapi.record_schemas import (
 )
 from searchapi.record_view import view_child
 from searchapi.refusals import mark_audited
-from searchapi.schemas import ErrorBody
+from searchapi.schemas import ErrorBody, error_responses
 from searchapi.search import run_search
 from searchapi.search_schemas import SearchRequest, SearchResponse
 
@@ -26,7 +26,7 @@ IDENTIFIER_PATTERN = r"^[0-9A-Za-z]{1,20}$"
 IdentifierPath = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=["9202466335"])]
 
 
-@router.post("/v1/search", responses={422: {"model": ErrorBody}})
+@router.post("/v1/search", responses=error_responses(422, 503))
 def search_children(
     body: SearchRequest,
     principal: Searcher,
