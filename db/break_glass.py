@@ -84,16 +84,14 @@ def get_review(*, session: Session, review_id: int, lock: bool = False) -> Break
 def _audit(
     session: Session,
     *,
-    actor: Principal,
+    context: AuditContext,
     review: BreakGlassReview,
     outcome: Outcome,
     details: dict[str, object],
-    request_id: str | None,
-    client_address: str | None,
 ) -> None:
     record_audit(
         session=session,
-        context=AuditContext(principal=actor, request_id=request_id, client_address=client_address),
+        context=context,
         event=AuditEventType.BREAK_GLASS_REVIEWED,
         outcome=outcome,
         subject=review.child.identifier,
@@ -111,18 +109,17 @@ def _audit(
 def record_outcome(
     *,
     session: Session,
-    actor: Principal,
+    context: AuditContext,
     review: BreakGlassReview,
     outcome: ReviewOutcome,
     reason: str,
-    request_id: str | None,
-    client_address: str | None,
 ) -> str | None:
     """Record the outcome of an open review; returns what is wrong with the reason, if anything.
 
-    The caller has decided that `actor` may review it (`searchapi.access.review_refusal`). A
-    reason that is not words is refused and the attempt audited as a failure (returned rather
-    than raised, so that its audit row commits); a review already recorded is a 409.
+    The caller has decided that the context's principal may review it
+    (`searchapi.access.review_refusal`). A reason that is not words is refused and the attempt
+    audited as a failure (returned rather than raised, so that its audit row commits); a review
+    already recorded is a 409.
     """
     if review.outcome is not None:
         raise Conflict(f"This break glass was already reviewed by {review.reviewed_by}.")
@@ -130,27 +127,24 @@ def record_outcome(
     if problem is not None:
         _audit(
             session,
-            actor=actor,
+            context=context,
             review=review,
             outcome=Outcome.FAILURE,
             details={"outcome": outcome.value, "problem": problem},
-            request_id=request_id,
-            client_address=client_address,
         )
         return problem
     review.outcome = outcome.value
     review.outcome_reason = reason
+    actor = context.actor
     review.reviewed_by_user_id = actor.user_id
     review.reviewed_by = actor.username
     review.reviewed_at = max(datetime.now(UTC), review.broken_at)
     session.flush()
     _audit(
         session,
-        actor=actor,
+        context=context,
         review=review,
         outcome=Outcome.SUCCESS,
         details={"outcome": outcome.value, "reason": reason},
-        request_id=request_id,
-        client_address=client_address,
     )
     return None

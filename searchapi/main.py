@@ -72,7 +72,14 @@ def create_app() -> FastAPI:
     app.include_router(operations.router)
     # Any JSON route can refuse an address with a NUL or a body it cannot parse (400), a caller
     # without credentials (401) or permission (403), and a request that is not valid (422).
-    for router in (auth.router, search.router, children.router, audit.router, admin.router):
+    for router in (
+        auth.router,
+        search.router,
+        children.router,
+        audit.router,
+        admin.router,
+        break_glass.router,
+    ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
     for router in (
         pages.router,
@@ -81,7 +88,6 @@ def create_app() -> FastAPI:
         pages_shield.router,
         pages_audit.router,
         pages_admin.router,
-        break_glass.router,
         pages_review.router,
     ):
         app.include_router(router)

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from db.break_glass import record_outcome
 from searchapi.break_glass_reviews import review_to_record, reviews_for
-from searchapi.deps import GlassReviewer, RequestContextDep, SessionDep
+from searchapi.deps import AuditContextDep, GlassReviewer, SessionDep
 from searchapi.errors import error_response
+from searchapi.refusals import mark_audited
 from searchapi.review_schemas import BreakGlassReviews, OutcomeRequest, OutcomeResponse
 from searchapi.schemas import ErrorBody
 
@@ -39,21 +40,20 @@ def post_outcome(
     request: Request,
     principal: GlassReviewer,
     session: SessionDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> OutcomeResponse | JSONResponse:
     """Record that a break glass was justified, or refer it for investigation (audited)."""
     review = review_to_record(session=session, principal=principal, review_id=review_id)
     problem = record_outcome(
         session=session,
-        actor=principal,
+        context=context,
         review=review,
         outcome=body.outcome,
         reason=body.reason,
-        request_id=context.request_id,
-        client_address=context.client_address,
     )
     if problem is not None:
         # Answered rather than raised, so that the audit row of the attempt is committed.
+        mark_audited(request)
         return error_response(
             request,
             422,

@@ -15,9 +15,10 @@ from contactpoint.settings import Settings
 from db.break_glass import REASON_MAX_LENGTH, REASON_MIN_WORD_CHARACTERS, record_outcome
 from db.models import BreakGlassReview, ReviewOutcome
 from searchapi.break_glass_reviews import review_to_record, review_view
-from searchapi.deps import GlassReviewer, RequestContextDep, SessionDep, SettingsDep
+from searchapi.deps import AuditContextDep, GlassReviewer, SessionDep, SettingsDep
 from searchapi.page_kit import PageForm, field, page_csrf, text_field
 from searchapi.page_render import render
+from searchapi.refusals import mark_audited
 from searchapi.routes.break_glass import ReviewPath
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +74,7 @@ def review_submit(
     form: PageForm,
     session: SessionDep,
     settings: SettingsDep,
-    context: RequestContextDep,
+    context: AuditContextDep,
 ) -> Response:
     """Record the outcome (audited) and go back to the home page's list."""
     review = review_to_record(session=session, principal=principal, review_id=review_id)
@@ -86,14 +87,14 @@ def review_submit(
     else:
         problem = record_outcome(
             session=session,
-            actor=principal,
+            context=context,
             review=review,
             outcome=outcome,
             reason=values["reason"],
-            request_id=context.request_id,
-            client_address=context.client_address,
         )
         if problem is None:
             return RedirectResponse("/?reviewed=1", status_code=303)
         errors["reason"] = problem
+        # The refused outcome has its own audit row (break_glass_reviewed, failure).
+        mark_audited(request)
     return _review_page(request, settings, review, status_code=400, errors=errors, values=values)
