@@ -108,6 +108,10 @@ class RecordRedaction:
 
     show_location: bool
     break_glass: bool
+    # Carers' phones and e-mails and the services' names and contacts lead to where a shielded
+    # child lives (as for NHS PDS restricted patients): withheld with the location, the local
+    # authority team brokering contact. The involved practitioners' own contacts stay.
+    show_contacts: bool
 
 
 @dataclass(frozen=True)
@@ -151,13 +155,14 @@ class ChildAccess:
         identifier: str,
         break_glass_reason: str | None,
     ) -> RecordRedaction:
-        """The location part of a record view; break-glass lasts for this one view."""
+        """The location part of a record view (and the contacts that lead to it); break-glass
+        lasts for this one view."""
         if break_glass_reason is not None and not self.may_break_glass:
             raise Forbidden(BREAK_GLASS_REFUSAL)
         if self.may_see_location(shielded=shielded, authority=authority, identifier=identifier):
-            return RecordRedaction(show_location=True, break_glass=False)
+            return RecordRedaction(show_location=True, break_glass=False, show_contacts=True)
         broken = break_glass_reason is not None
-        return RecordRedaction(show_location=broken, break_glass=broken)
+        return RecordRedaction(show_location=broken, break_glass=broken, show_contacts=broken)
 
     def may_see_sensitive(
         self, *, authority: str | None, consent_recorded: bool, override_recorded: bool

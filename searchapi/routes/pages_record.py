@@ -1,8 +1,8 @@
 """The record page, and break-glass: a shielded location shown once, for child protection.
 
-The same service function as the API's record view (`view_child`), so the redaction and the
-audit have one implementation. The break-glass reason travels only in a form post, never in
-an address, so it reaches the audit and no access log or browser history.
+The same service functions as the API's record view (`view_child`, `break_glass_view`), so the
+redaction and the audit have one implementation. The break-glass reason travels only in a form
+post, never in an address, so it reaches the audit and no access log or browser history.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from searchapi.page_forms import BREAK_GLASS_REASON
 from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import page_error, render
 from searchapi.record_schemas import ChildRecordView
-from searchapi.record_view import view_child
+from searchapi.record_view import break_glass_view, view_child
 from searchapi.routes.search import IdentifierPath
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +75,6 @@ def record_page(
         session=session,
         principal=principal,
         identifier=identifier,
-        break_glass_reason=None,
         request_id=context.request_id,
         client_address=context.client_address,
     )
@@ -139,11 +138,11 @@ def break_glass_submit(
         return _break_glass_form(
             request, settings, identifier, status_code=400, errors={"reason": error}, reason=reason
         )
-    view = view_child(
+    view = break_glass_view(
         session=session,
         principal=principal,
         identifier=identifier,
-        break_glass_reason=reason,
+        reason=reason,
         request_id=context.request_id,
         client_address=context.client_address,
     )
