@@ -136,6 +136,10 @@ class RecordRedaction:
 
     show_location: bool
     break_glass: bool
+    # Carers' phones and e-mails and the services' names and contacts lead to where a shielded
+    # child lives (as for NHS PDS restricted patients): withheld with the location, the local
+    # authority team brokering contact. The involved practitioners' own contacts stay.
+    show_contacts: bool
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,8 @@ class ChildAccess:
         break_glass_reason: str | None,
         team: AuthorityTeam | None,
     ) -> RecordRedaction:
-        """The location part of a record view; break-glass lasts for this one view.
+        """The location part of a record view (and the contacts that lead to it); break-glass
+        lasts for this one view.
 
         A manager of another authority is refused with the child's team named (403), so they
         know whom to call; whether the child is shielded is not told apart by the refusal.
@@ -201,9 +206,9 @@ class ChildAccess:
         if break_glass_reason is not None and not self.may_break_glass_on(authority):
             raise Forbidden(other_authority_refusal(team))
         if self.may_see_location(shielded=shielded, authority=authority, identifier=identifier):
-            return RecordRedaction(show_location=True, break_glass=False)
+            return RecordRedaction(show_location=True, break_glass=False, show_contacts=True)
         broken = break_glass_reason is not None
-        return RecordRedaction(show_location=broken, break_glass=broken)
+        return RecordRedaction(show_location=broken, break_glass=broken, show_contacts=broken)
 
     def may_see_sensitive(
         self, *, authority: str | None, consent_recorded: bool, override_recorded: bool

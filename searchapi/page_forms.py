@@ -1,7 +1,7 @@
 """The pages' text fields checked with the limits of the API's own request models.
 
 A reason the page accepts is one the API would accept: the limits are read from the models,
-not copied.
+not copied, and reasons are judged by the one rule of `searchapi.text_input`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,8 @@ from dataclasses import dataclass
 import annotated_types
 from pydantic import BaseModel
 
-from searchapi.record_schemas import (
-    BREAK_GLASS_REASON_MAX,
-    BREAK_GLASS_REASON_MIN,
-    ConsentRequest,
-    ReasonRequest,
-    ShieldAccessRequest,
-)
+from searchapi.record_schemas import ConsentRequest, ShieldAccessRequest
+from searchapi.text_input import REASON_MAX_LENGTH, REASON_MIN_WORD_CHARACTERS, reason_error
 
 
 @dataclass(frozen=True)
@@ -38,6 +33,15 @@ class TextRule:
         return None
 
 
+@dataclass(frozen=True)
+class ReasonRule(TextRule):
+    """A reason: counted in letters and digits, by the rule the API's `Reason` type applies."""
+
+    def error(self, value: str) -> str | None:
+        """The message tied to the field, or None when `value` holds enough words."""
+        return reason_error(value, label=self.label)
+
+
 def rule_of(model: type[BaseModel], name: str, label: str) -> TextRule:
     """The length rule of `model`'s field `name`."""
     minimum, maximum = 0, 10_000
@@ -49,10 +53,11 @@ def rule_of(model: type[BaseModel], name: str, label: str) -> TextRule:
     return TextRule(label=label, minimum=minimum, maximum=maximum)
 
 
-REASON = rule_of(ReasonRequest, "reason", "the reason")
-BREAK_GLASS_REASON = TextRule(
-    label="the reason", minimum=BREAK_GLASS_REASON_MIN, maximum=BREAK_GLASS_REASON_MAX
+# Every reason field of every page: break glass, shield, named access, consent override.
+REASON = ReasonRule(
+    label="the reason", minimum=REASON_MIN_WORD_CHARACTERS, maximum=REASON_MAX_LENGTH
 )
+BREAK_GLASS_REASON = REASON
 GIVEN_BY = rule_of(ConsentRequest, "given_by", "who gave consent")
 USERNAME = rule_of(ShieldAccessRequest, "username", "the username")
-ACCESS_REASON = rule_of(ShieldAccessRequest, "reason", "the reason")
+ACCESS_REASON = REASON

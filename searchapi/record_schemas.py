@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from searchapi.text_input import OneLine
+from searchapi.text_input import OneLine, Reason
 
 SENSITIVE_SERVICE = "sensitive service"
+# A shielded child's service: its name and contacts would locate the child.
+WITHHELD_SERVICE = "service withheld (shielded)"
 
 
 class Address(BaseModel):
@@ -30,7 +31,8 @@ class TeamContact(BaseModel):
 
 
 class CarerView(BaseModel):
-    """A parent or carer; `address` null when it is the child's or withheld."""
+    """A parent or carer; `address` null when it is the child's or withheld; `phone` and
+    `email` null when withheld (a shielded child: contact through the local authority team)."""
 
     name: str
     relationship: str
@@ -39,6 +41,7 @@ class CarerView(BaseModel):
     email: str | None
     address: Address | None
     address_withheld: bool
+    contact_withheld: bool
 
 
 class OrganisationView(BaseModel):
@@ -61,10 +64,12 @@ class PractitionerView(BaseModel):
 
 class InvolvementView(BaseModel):
     """A service working with the child; a sensitive one without consent shows only as
-    "sensitive service" with the local authority team as contact."""
+    "sensitive service" with the local authority team as contact. For a shielded child the
+    service's name and contacts are withheld (`service_withheld`, `phone` and `email` are the
+    team's) while its practitioner, kind and flags stay."""
 
     id: int
-    service: str = Field(examples=["Leeds Health Visiting", SENSITIVE_SERVICE])
+    service: str = Field(examples=["Leeds Health Visiting", SENSITIVE_SERVICE, WITHHELD_SERVICE])
     kind: str | None
     phone: str | None
     email: str | None
@@ -75,6 +80,7 @@ class InvolvementView(BaseModel):
     assessment_completed: bool
     sensitive: bool
     details_withheld: bool
+    service_withheld: bool
     consent_recorded: bool
     override_recorded: bool
 
@@ -130,11 +136,6 @@ class ChildRecordView(BaseModel):
     request_id: str
 
 
-# A child-protection override's reason: the same bounds on the page and in the API.
-BREAK_GLASS_REASON_MIN: Final = 10
-BREAK_GLASS_REASON_MAX: Final = 200
-
-
 class ReasonRequest(BaseModel):
     """Why (kept in the record and the audit)."""
 
@@ -142,7 +143,16 @@ class ReasonRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "Risk of harm from a relative"}]}
     )
 
-    reason: OneLine = Field(min_length=5, max_length=200, examples=["Risk of harm from a relative"])
+    reason: Reason = Field(examples=["Risk of harm from a relative"])
+
+
+class BreakGlassRequest(BaseModel):
+    """Why a shielded child's location must be seen now (child protection): in the body, never
+    in an address, where proxies and browser history would keep it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(examples=["Section 47 enquiry, child at immediate risk"])
 
 
 class ShieldAccessRequest(BaseModel):
@@ -151,7 +161,7 @@ class ShieldAccessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: OneLine = Field(min_length=3, max_length=100, examples=["j.smith"])
-    reason: OneLine = Field(min_length=5, max_length=200, examples=["Allocated social worker"])
+    reason: Reason = Field(examples=["Allocated social worker"])
 
 
 class ConsentRequest(BaseModel):

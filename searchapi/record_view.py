@@ -9,9 +9,10 @@ from db.break_glass import record_break_glass
 from db.child_records import active_shield, get_child
 from db.models import Child, Involvement, Organisation
 from db.vocabulary import SENSITIVE_KINDS
-from searchapi.access import AuthorityTeam, ChildAccess, child_access
+from searchapi.access import AuthorityTeam, ChildAccess, RecordRedaction, child_access
 from searchapi.record_schemas import (
     SENSITIVE_SERVICE,
+    WITHHELD_SERVICE,
     Address,
     CarerView,
     ChildRecordView,
@@ -23,6 +24,15 @@ from searchapi.record_schemas import (
 
 # Every field that locates a child: withheld together when the child is shielded.
 LOCATION_PARTS = ("address", "carers.address", "education_setting", "gp_practice")
+# The contacts that lead to a shielded child's home: withheld with the location (the record
+# then points to the local authority team instead).
+CONTACT_PARTS = (
+    "carers.phone",
+    "carers.email",
+    "involvements.service",
+    "involvements.phone",
+    "involvements.email",
+)
 
 
 def _organisation(org: Organisation | None) -> OrganisationView | None:
@@ -39,7 +49,7 @@ def is_sensitive(involvement: Involvement) -> bool:
 
 
 def _involvement(
-    item: Involvement, child: Child, access: ChildAccess
+    item: Involvement, child: Child, access: ChildAccess, redaction: RecordRedaction
 ) -> tuple[InvolvementView, bool]:
     sensitive = is_sensitive(item)
     consent = item.consent_recorded_at is not None
@@ -56,12 +66,17 @@ def _involvement(
         "consent_recorded": consent,
         "override_recorded": override,
     }
+    team = child.local_authority
     if shown:
+        # A shielded child's service ("Kent Early Help East") locates the child: its name and
+        # contacts give way to the team's, its practitioner (why the service exists) stays.
+        org = item.organisation
+        contacts = redaction.show_contacts
         view = InvolvementView(
-            service=item.organisation.name,
-            kind=item.organisation.kind,
-            phone=item.organisation.phone,
-            email=item.organisation.email,
+            service=org.name if contacts else WITHHELD_SERVICE,
+            kind=org.kind,
+            phone=org.phone if contacts else (team.team_phone if team else None),
+            email=org.email if contacts else (team.team_email if team else None),
             practitioner=None
             if practitioner is None
             else PractitionerView(
@@ -73,11 +88,11 @@ def _involvement(
             start_date=item.start_date,
             end_date=item.end_date,
             details_withheld=False,
+            service_withheld=not contacts,
             **common,
         )
         return view, sensitive
     # Even the dates of a sensitive service say too much; the authority's team brokers contact.
-    team = child.local_authority
     view = InvolvementView(
         service=SENSITIVE_SERVICE,
         kind=None,
@@ -87,6 +102,7 @@ def _involvement(
         start_date=None,
         end_date=None,
         details_withheld=True,
+        service_withheld=True,
         **common,
     )
     return view, False
@@ -106,24 +122,27 @@ def build_view(
         team=None if la is None else AuthorityTeam(code=la.code, name=la.name, phone=la.team_phone),
     )
     located = redaction.show_location
+    contacts = redaction.show_contacts
     carers = [
         CarerView(
             name=carer.name,
             relationship=carer.relationship,
             parental_responsibility=carer.parental_responsibility,
-            phone=carer.phone,
-            email=carer.email,
+            phone=carer.phone if contacts else None,
+            email=carer.email if contacts else None,
             address=Address(
                 lines=list(carer.address_lines), town=carer.town, postcode=carer.postcode
             )
             if located and carer.address_lines
             else None,
             address_withheld=not located,
+            contact_withheld=not contacts,
         )
         for carer in child.carers
     ]
-    involvements = [_involvement(item, child, access) for item in child.involvements]
+    involvements = [_involvement(item, child, access, redaction) for item in child.involvements]
     withheld = [] if located else list(LOCATION_PARTS)
+    withheld += [] if contacts else list(CONTACT_PARTS)
     withheld += [f"involvements[{view.id}]" for view, _ in involvements if view.details_withheld]
     view = ChildRecordView(
         identifier=child.identifier,
@@ -151,6 +170,7 @@ def build_view(
     )
     shown = ["names", "gender", "date_of_birth", "carers", "involvements"]
     shown += list(LOCATION_PARTS) if located else []
+    shown += list(CONTACT_PARTS) if contacts else []
     details: dict[str, object] = {
         "identifier": child.identifier,
         "shown_fields": shown,
@@ -163,14 +183,13 @@ def build_view(
     return view, details
 
 
-def view_child(
+def _view(
     *,
     session: Session,
     context: AuditContext,
     identifier: str,
     break_glass_reason: str | None,
 ) -> ChildRecordView | None:
-    """The record view, audited (an unknown identifier too); None when there is no such child."""
     child = get_child(session=session, identifier=identifier)
     if child is None:
         record_audit(
@@ -205,3 +224,19 @@ def view_child(
             reason=break_glass_reason,
         )
     return view
+
+
+def view_child(
+    *, session: Session, context: AuditContext, identifier: str
+) -> ChildRecordView | None:
+    """The record view, audited (an unknown identifier too); None when there is no such child."""
+    return _view(session=session, context=context, identifier=identifier, break_glass_reason=None)
+
+
+def break_glass_view(
+    *, session: Session, context: AuditContext, identifier: str, reason: str
+) -> ChildRecordView | None:
+    """The record view with a shielded location shown for this one view (child protection),
+    audited with the reason and queued for review; the API's POST and the page's form both
+    come here."""
+    return _view(session=session, context=context, identifier=identifier, break_glass_reason=reason)

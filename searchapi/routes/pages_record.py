@@ -1,8 +1,8 @@
 """The record page, and break-glass: a shielded location shown once, for child protection.
 
-The same service function as the API's record view (`view_child`), so the redaction and the
-audit have one implementation. The break-glass reason travels only in a form post, never in
-an address, so it reaches the audit and no access log or browser history.
+The same service functions as the API's record view (`view_child`, `break_glass_view`), so the
+redaction and the audit have one implementation. The break-glass reason travels only in a form
+post, never in an address, so it reaches the audit and no access log or browser history.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from searchapi.page_forms import BREAK_GLASS_REASON
 from searchapi.page_kit import PageForm, page_csrf, text_field
 from searchapi.page_render import page_error, render
 from searchapi.record_schemas import ChildRecordView
-from searchapi.record_view import view_child
+from searchapi.record_view import break_glass_view, view_child
 from searchapi.refusals import mark_audited
 from searchapi.routes.search import IdentifierPath
 
@@ -48,8 +48,7 @@ def _record(
 ) -> Response:
     access = child_access(principal, named_children=principal.named_children)
     granted = permissions_of(principal)
-    authority = view.local_authority.code if view.local_authority else None
-    administers = access.may_administer(authority)
+    administers = access.may_administer(view.local_authority.code if view.local_authority else None)
     return render(
         request,
         "record.html",
@@ -57,8 +56,7 @@ def _record(
         view=view,
         manages=Permission.MANAGE_SHIELDS in granted and administers,
         consents=Permission.RECORD_CONSENT in granted and administers,
-        # A manager of another authority is offered the team's number, not the override.
-        may_break_glass=access.may_break_glass_on(authority) and view.location_withheld,
+        may_break_glass=Permission.BREAK_GLASS in granted and view.location_withheld,
         changed=CHANGES.get(changed or ""),
     )
 
@@ -78,7 +76,6 @@ def record_page(
         session=session,
         context=context,
         identifier=identifier,
-        break_glass_reason=None,
     )
     if view is None:
         # Answered rather than raised, so that the audit row of the attempt is committed.
@@ -141,11 +138,11 @@ def break_glass_submit(
         return _break_glass_form(
             request, settings, identifier, status_code=400, errors={"reason": error}, reason=reason
         )
-    view = view_child(
+    view = break_glass_view(
         session=session,
         context=context,
         identifier=identifier,
-        break_glass_reason=reason,
+        reason=reason,
     )
     if view is None:
         mark_audited(request)

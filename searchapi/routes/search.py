@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from searchapi.deps import AuditContextDep, EsDep, Searcher, SessionDep, SettingsDep, Viewer
-from searchapi.errors import error_response
-from searchapi.record_schemas import (
-    BREAK_GLASS_REASON_MAX,
-    BREAK_GLASS_REASON_MIN,
-    ChildRecordView,
+from searchapi.deps import (
+    AuditContextDep,
+    EsDep,
+    GlassBreaker,
+    Searcher,
+    SessionDep,
+    SettingsDep,
+    Viewer,
 )
-from searchapi.record_view import view_child
-from searchapi.refusals import mark_audited
+from searchapi.errors import error_response
+from searchapi.record_schemas import BreakGlassRequest, ChildRecordView
+from searchapi.record_view import break_glass_view, view_child
+from searchapi.refusals import mark_audited, note_refusal
 from searchapi.schemas import ErrorBody, error_responses
 from searchapi.search import run_search
 from searchapi.search_schemas import SearchRequest, SearchResponse
@@ -24,6 +28,7 @@ router = APIRouter(tags=["children"])
 
 IDENTIFIER_PATTERN = r"^[0-9A-Za-z]{1,20}$"
 IdentifierPath = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=["9202466335"])]
+_NO_CHILD: Final = "There is no child with this identifier."
 
 
 @router.post("/v1/search", responses=error_responses(422, 503))
@@ -45,10 +50,18 @@ def search_children(
     )
 
 
+# The reason of a break glass never travels in an address (proxies and browser history keep
+# it): a GET that carries one is refused rather than quietly ignored.
+_BREAK_GLASS_BY_GET: Final = (
+    "A child-protection override is a POST to /v1/children/{identifier}/break-glass with the "
+    'reason in the body ({"reason": "..."}); a reason in the address is refused.'
+)
+
+
 @router.get(
     "/v1/children/{identifier}",
     response_model=ChildRecordView,
-    responses={404: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    responses={404: {"model": ErrorBody}, 403: {"model": ErrorBody}, 400: {"model": ErrorBody}},
 )
 def get_child_record(
     identifier: IdentifierPath,
@@ -56,24 +69,45 @@ def get_child_record(
     principal: Viewer,
     session: SessionDep,
     context: AuditContextDep,
-    break_glass_reason: Annotated[
-        str | None,
-        Query(
-            min_length=BREAK_GLASS_REASON_MIN,
-            max_length=BREAK_GLASS_REASON_MAX,
-            description="Child-protection override: shows a shielded location for this view only",
-        ),
-    ] = None,
 ) -> ChildRecordView | JSONResponse:
     """The record of one child from PostgreSQL, with what the caller may not see withheld."""
+    if "break_glass_reason" in request.query_params:
+        note_refusal(request, "break-glass reason in the address")
+        return error_response(request, 400, _BREAK_GLASS_BY_GET)
     view = view_child(
         session=session,
         context=context,
         identifier=identifier,
-        break_glass_reason=break_glass_reason,
     )
     if view is None:
         # Answered rather than raised, so that the audit row of the attempt is committed.
         mark_audited(request)
-        return error_response(request, 404, "There is no child with this identifier.")
+        return error_response(request, 404, _NO_CHILD)
+    return view
+
+
+@router.post(
+    "/v1/children/{identifier}/break-glass",
+    response_model=ChildRecordView,
+    responses={404: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def break_glass(
+    identifier: IdentifierPath,
+    body: BreakGlassRequest,
+    request: Request,
+    principal: GlassBreaker,
+    session: SessionDep,
+    context: AuditContextDep,
+) -> ChildRecordView | JSONResponse:
+    """Child-protection override: the record with a shielded location shown for this one view,
+    audited with the reason."""
+    view = break_glass_view(
+        session=session,
+        context=context,
+        identifier=identifier,
+        reason=body.reason,
+    )
+    if view is None:
+        mark_audited(request)
+        return error_response(request, 404, _NO_CHILD)
     return view

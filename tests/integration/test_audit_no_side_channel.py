@@ -211,9 +211,9 @@ def world(population: Population, app_client: TestClient) -> World:
         for viewer in (manager, managers[(index + 1) % len(managers)], practitioners[index]):
             viewed = client.get(f"/v1/children/{target.identifier}", headers=viewer.headers)
             assert viewed.status_code == 200, viewed.text
-        glass = client.get(
-            f"/v1/children/{target.identifier}",
-            params={"break_glass_reason": f"Visit to {target.address_lines[0]}, {target.postcode}"},
+        glass = client.post(
+            f"/v1/children/{target.identifier}/break-glass",
+            json={"reason": f"Visit to {target.address_lines[0]}, {target.postcode}"},
             headers=protector.headers,
         )
         assert glass.status_code == 200, glass.text

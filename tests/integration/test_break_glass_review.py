@@ -117,8 +117,8 @@ def _user(
 
 def _break_glass(client: TestClient, headers: dict[str, str], identifier: str) -> Any:
     """The API's break glass (the one place to change when its route changes)."""
-    return client.get(
-        f"/v1/children/{identifier}", params={"break_glass_reason": REASON}, headers=headers
+    return client.post(
+        f"/v1/children/{identifier}/break-glass", json={"reason": REASON}, headers=headers
     )
 
 

@@ -185,7 +185,7 @@ def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_
     _checked(page, console, "break-glass-form")
     page.get_by_label("Reason", exact=True).fill("abc")
     page.get_by_role("button", name="See the location").click()
-    expect(page.locator(".govuk-error-summary")).to_contain_text("in at least 10 characters")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("in at least 10 letters or digits")
     _checked(page, console, "break-glass-error")
     page.get_by_label("Reason", exact=True).fill("Child missing, police request")
     page.get_by_role("button", name="See the location").click()

@@ -199,10 +199,16 @@ def test_a_practitioner_or_another_authoritys_manager_is_refused_the_consent_pag
     [
         ("consent", "given_by", "", "Enter who gave consent, in at least 2 characters"),
         ("consent", "given_by", "J" * 201, "Who gave consent must be 200 characters or fewer"),
-        ("override", "reason", "abc", "Enter the reason, in at least 5 characters"),
+        ("override", "reason", "abc", "Enter the reason, in at least 10 letters or digits"),
+        (
+            "override",
+            "reason",
+            "\u200b" * 12,
+            "Enter the reason, in at least 10 letters or digits",
+        ),
         ("override", "reason", "x" * 201, "The reason must be 200 characters or fewer"),
     ],
-    ids=["no-consenter", "long-consenter", "short-reason", "long-reason"],
+    ids=["no-consenter", "long-consenter", "short-reason", "invisible-reason", "long-reason"],
 )
 def test_a_bad_consent_or_override_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,
@@ -314,7 +320,7 @@ def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withhol
             "access",
             {"name_username": "someone", "name_reason": "abc"},
             "name_reason",
-            "Enter the reason, in at least 5 characters",
+            "Enter the reason, in at least 10 letters or digits",
         ),
         (
             "access/remove",
@@ -394,6 +400,43 @@ def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
     assert flag.break_glass == 1 and kid.identifier in flag.identifiers
 
 
+_PLAIN_SERVICES = """
+SELECT o.name, la.team_phone FROM involvement i JOIN organisation o ON o.id = i.organisation_id
+JOIN child c ON c.id = i.child_id JOIN local_authority la ON la.code = c.local_authority_code
+WHERE c.identifier = :identifier AND NOT i.sensitive AND NOT o.sensitive
+  AND o.kind NOT IN ('sexual_health', 'mental_health', 'substance_misuse')
+"""
+
+
+def test_a_shielded_childs_record_page_points_to_the_team_instead_of_contacts(
+    pages: TestClient,
+    population: Population,  # noqa: F811
+) -> None:
+    kid = next(
+        k
+        for k in population.kids
+        if k.shielded and k.status == "active" and _plain_services(population, k)
+    )
+    services = _plain_services(population, kid)
+    team_phone = services[0][1]
+    record = f"/children/{kid.identifier}"
+    _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    withheld = pages.get(record, headers=HTML).text
+    assert "Contact through the local authority team: <a" in withheld
+    assert str(escape(team_phone)) in withheld and "Service withheld (shielded)" in withheld
+    assert not any(str(escape(name)) in withheld for name, _ in services)
+    _sign_in(pages, population, _account(population, Role.LA_MANAGER, authorities=(kid.authority,)))
+    shown = pages.get(record, headers=HTML).text
+    assert all(str(escape(name)) in shown for name, _ in services)
+    assert "Contact through the local authority team" not in shown
+
+
+def _plain_services(pop: Population, kid: Kid) -> list[tuple[str, str]]:
+    with pop.engine.connect() as connection:
+        rows = connection.execute(text(_PLAIN_SERVICES), {"identifier": kid.identifier}).all()
+    return [(row.name, row.team_phone) for row in rows]
+
+
 def test_a_manager_of_another_authority_may_not_break_glass_and_is_told_whom_to_call(
     pages: TestClient,
     population: Population,  # noqa: F811
@@ -448,11 +491,13 @@ def test_a_practitioner_without_break_glass_gets_no_link_and_is_refused(
 @pytest.mark.parametrize(
     ("reason", "message"),
     [
-        ("", "Enter the reason, in at least 10 characters"),
-        ("Curious", "Enter the reason, in at least 10 characters"),
+        ("", "Enter the reason, in at least 10 letters or digits"),
+        ("Curious", "Enter the reason, in at least 10 letters or digits"),
+        ("\u200b" * 10, "Enter the reason, in at least 10 letters or digits"),
+        ("\u00a0\u200b\u2028" * 10, "Enter the reason, in at least 10 letters or digits"),
         ("x" * 201, "The reason must be 200 characters or fewer"),
     ],
-    ids=["missing", "short", "long"],
+    ids=["missing", "short", "zero-width-spaces", "invisible-mixture", "long"],
 )
 def test_a_break_glass_without_a_proper_reason_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,

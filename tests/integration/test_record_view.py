@@ -46,6 +46,11 @@ def _view(client: TestClient, caller: Caller, kid: Kid, **params: str) -> Any:
     return client.get(f"/v1/children/{kid.identifier}", params=params, headers=caller.headers)
 
 
+def _break_glass(client: TestClient, caller: Caller, kid: Kid, reason: str) -> Any:
+    path = f"/v1/children/{kid.identifier}/break-glass"
+    return client.post(path, json={"reason": reason}, headers=caller.headers)
+
+
 def test_a_shielded_childs_view_withholds_every_location_field(
     population: Population,  # noqa: F811
     app_client: TestClient,  # noqa: F811
@@ -84,11 +89,11 @@ def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
 ) -> None:
     kid = _shielded_with_school_and_gp(population)
     plain = make_caller(population, Role.PRACTITIONER)
-    refused = _view(app_client, plain, kid, break_glass_reason="Child at immediate risk")
+    refused = _break_glass(app_client, plain, kid, "Child at immediate risk")
     assert refused.status_code == 403
     protector = make_caller(population, Role.PRACTITIONER, child_protection=True)
     reason = "Section 47 enquiry, child at immediate risk"
-    glass = _view(app_client, protector, kid, break_glass_reason=reason).json()
+    glass = _break_glass(app_client, protector, kid, reason).json()
     assert glass["break_glass"] and glass["address"]["postcode"] == kid.postcode
     again = _view(app_client, protector, kid).json()
     assert again["address"] is None
@@ -105,6 +110,63 @@ def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
         )
     (flag,) = [f for f in report.sensitive_views if f.username == protector.username]
     assert flag.break_glass == 1 and kid.identifier in flag.identifiers
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [" " * 10, "\t" * 10, "\u200b" * 10, "Section 47", "!" * 12, " \u200b\u00a0\u2028" * 5],
+    ids=[
+        "ten-spaces",
+        "ten-tabs",
+        "ten-zero-width-spaces",
+        "nine-letters-and-digits",
+        "punctuation",
+        "invisible-mixture",
+    ],
+)
+def test_a_break_glass_reason_without_ten_letters_or_digits_is_refused(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    reason: str,
+) -> None:
+    kid = _shielded_with_school_and_gp(population)
+    protector = make_caller(population, Role.PRACTITIONER, child_protection=True)
+    refused = _break_glass(app_client, protector, kid, reason)
+    assert refused.status_code == 422, refused.text
+    assert kid.postcode not in refused.text and "letters or digits" in refused.text
+    assert audit_rows(population.engine, username=protector.username, event="view") == []
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [" " * 10, "\u200b" * 10, "Section 47 enquiry, child at immediate risk"],
+    ids=["ten-spaces", "ten-zero-width-spaces", "a-real-reason"],
+)
+def test_a_break_glass_reason_in_the_address_is_refused_and_shows_no_location(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+    reason: str,
+) -> None:
+    kid = _shielded_with_school_and_gp(population)
+    protector = make_caller(population, Role.PRACTITIONER, child_protection=True)
+    refused = _view(app_client, protector, kid, break_glass_reason=reason)
+    assert refused.status_code == 400
+    assert "POST to /v1/children/{identifier}/break-glass" in refused.json()["message"]
+    assert kid.postcode not in refused.text
+    assert audit_rows(population.engine, username=protector.username, event="view") == []
+
+
+def test_the_break_glass_of_an_unknown_child_is_a_404(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+) -> None:
+    protector = make_caller(population, Role.PRACTITIONER, child_protection=True)
+    response = app_client.post(
+        "/v1/children/1234567890/break-glass",
+        json={"reason": "Section 47 enquiry, child at immediate risk"},
+        headers=protector.headers,
+    )
+    assert response.status_code == 404
 
 
 def test_an_unknown_identifier_is_a_json_404_and_audited(
@@ -187,3 +249,124 @@ def test_the_openapi_schema_describes_the_search_and_view_models_with_examples(
     for name in ("SearchRequest", "SearchResponse", "ChildRecordView", "ErrorBody"):
         assert name in models
     assert models["SearchRequest"].get("examples") and models["ChildRecordView"].get("examples")
+
+
+_WITH_CONTACTS = """
+SELECT c.identifier FROM child c
+WHERE c.status = 'active'
+  AND (EXISTS (SELECT 1 FROM shield s WHERE s.child_id = c.id AND s.removed_at IS NULL)) = :shielded
+  AND EXISTS (SELECT 1 FROM carer WHERE carer.child_id = c.id AND carer.phone IS NOT NULL)
+  AND EXISTS (SELECT 1 FROM involvement i JOIN organisation o ON o.id = i.organisation_id
+              WHERE i.child_id = c.id AND i.practitioner_id IS NOT NULL AND NOT i.sensitive
+                AND NOT o.sensitive AND o.phone IS NOT NULL
+                AND o.kind NOT IN ('sexual_health', 'mental_health', 'substance_misuse'))
+ORDER BY c.id OFFSET :offset LIMIT 1
+"""
+_SERVICE_NAMES = """
+SELECT o.name, o.phone FROM involvement i JOIN organisation o ON o.id = i.organisation_id
+JOIN child c ON c.id = i.child_id
+WHERE c.identifier = :identifier AND NOT i.sensitive AND NOT o.sensitive
+  AND o.kind NOT IN ('sexual_health', 'mental_health', 'substance_misuse')
+"""
+_CONTACT_PARTS = {
+    "carers.phone",
+    "carers.email",
+    "involvements.service",
+    "involvements.phone",
+    "involvements.email",
+}
+
+
+def _with_contacts(population: Population, *, shielded: bool, offset: int = 0) -> Kid:  # noqa: F811
+    with population.engine.connect() as connection:
+        identifier = connection.scalar(
+            text(_WITH_CONTACTS), {"shielded": shielded, "offset": offset}
+        )
+    return next(kid for kid in population.kids if kid.identifier == identifier)
+
+
+def _services(population: Population, kid: Kid) -> list[tuple[str, str | None]]:  # noqa: F811
+    with population.engine.connect() as connection:
+        rows = connection.execute(text(_SERVICE_NAMES), {"identifier": kid.identifier}).all()
+    return [(row.name, row.phone) for row in rows]
+
+
+def _plain_services(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for item in view["involvements"] if not item["details_withheld"]]
+
+
+def _assert_all_shown(view: dict[str, Any], services: list[tuple[str, str | None]]) -> None:
+    assert not _CONTACT_PARTS & set(view["withheld"])
+    assert any(carer["phone"] for carer in view["carers"])
+    assert not any(carer["contact_withheld"] for carer in view["carers"])
+    plain = _plain_services(view)
+    assert {item["service"] for item in plain} == {name for name, _ in services}
+    assert not any(item["service_withheld"] for item in plain)
+
+
+def test_a_shielded_childs_carer_and_service_contacts_give_way_to_the_team(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+) -> None:
+    kid = _with_contacts(population, shielded=True)
+    caller = make_caller(population, Role.PRACTITIONER)
+    response = _view(app_client, caller, kid)
+    view = response.json()
+    team = view["local_authority"]
+    assert _CONTACT_PARTS <= set(view["withheld"])
+    assert all(
+        carer["phone"] is None and carer["email"] is None and carer["contact_withheld"]
+        for carer in view["carers"]
+    )
+    plain = _plain_services(view)
+    assert plain and all(
+        item["service"] == "service withheld (shielded)"
+        and item["service_withheld"]
+        and item["phone"] == team["team_phone"]
+        and item["email"] == team["team_email"]
+        for item in plain
+    )
+    # The practitioners (why the service exists), the kind and the flags stay.
+    assert any(item["practitioner"] and item["practitioner"]["name"] for item in plain)
+    assert all(item["kind"] for item in plain)
+    for name, _ in _services(population, kid):
+        assert name not in response.text
+    (row,) = audit_rows(population.engine, username=caller.username, event="view")
+    assert _CONTACT_PARTS <= set(row.details["withheld_fields"])
+    assert not _CONTACT_PARTS & set(row.details["shown_fields"])
+
+
+def test_the_manager_a_named_practitioner_and_break_glass_see_a_shielded_childs_contacts(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+) -> None:
+    kid = _with_contacts(population, shielded=True, offset=1)
+    services = _services(population, kid)
+    manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    _assert_all_shown(_view(app_client, manager, kid).json(), services)
+    named = make_caller(population, Role.PRACTITIONER)
+    granted = app_client.post(
+        f"/v1/children/{kid.identifier}/shield/access",
+        json={"username": named.username, "reason": "Allocated social worker"},
+        headers=manager.headers,
+    )
+    assert granted.status_code == 200, granted.text
+    _assert_all_shown(_view(app_client, named, kid).json(), services)
+    protector = make_caller(population, Role.PRACTITIONER, child_protection=True)
+    glass = _break_glass(app_client, protector, kid, "Section 47 enquiry, child at immediate risk")
+    _assert_all_shown(glass.json(), services)
+    (row,) = audit_rows(population.engine, username=protector.username, event="view")
+    assert _CONTACT_PARTS <= set(row.details["shown_fields"])
+
+
+def test_an_unshielded_childs_carer_and_service_contacts_are_all_shown(
+    population: Population,  # noqa: F811
+    app_client: TestClient,  # noqa: F811
+) -> None:
+    kid = _with_contacts(population, shielded=False)
+    caller = make_caller(population, Role.PRACTITIONER)
+    view = _view(app_client, caller, kid).json()
+    _assert_all_shown(view, _services(population, kid))
+    assert view["withheld"] == [
+        name for name in view["withheld"] if name.startswith("involvements[")
+    ]
