@@ -48,7 +48,8 @@ def _record(
 ) -> Response:
     access = child_access(principal, named_children=principal.named_children)
     granted = permissions_of(principal)
-    administers = access.may_administer(view.local_authority.code if view.local_authority else None)
+    authority = view.local_authority.code if view.local_authority else None
+    administers = access.may_administer(authority)
     return render(
         request,
         "record.html",
@@ -56,7 +57,8 @@ def _record(
         view=view,
         manages=Permission.MANAGE_SHIELDS in granted and administers,
         consents=Permission.RECORD_CONSENT in granted and administers,
-        may_break_glass=Permission.BREAK_GLASS in granted and view.location_withheld,
+        # A manager of another authority is offered the team's number, not the override.
+        may_break_glass=access.may_break_glass_on(authority) and view.location_withheld,
         changed=CHANGES.get(changed or ""),
     )
 
