@@ -20,8 +20,9 @@ _MIGRATION_LOCK_KEY: Final = 0x43504D4947524154
 _NEVER_GRANTED: Final = ("alembic_version",)
 # Shields are history: the application records removals, it never deletes one.
 _NO_DELETE: Final = ("shield",)
-# The audit is append-only: the application may read and add rows, never change or remove one.
-_APPEND_ONLY: Final = ("audit_event",)
+# The audit and its seals are append-only: the application may read and add rows, never change
+# or remove one.
+_APPEND_ONLY: Final = ("audit_event", "audit_seal", "audit_seal_entry")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

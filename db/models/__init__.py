@@ -8,7 +8,7 @@ from db.models.access import (
     UserAuthority,
     UserSession,
 )
-from db.models.audit import AuditEvent
+from db.models.audit import AuditEvent, AuditSeal, AuditSealEntry
 from db.models.base import Base
 from db.models.children import Carer, Child
 from db.models.involvements import Involvement, Shield, ShieldAccess
@@ -18,6 +18,8 @@ __all__ = [
     "ApiClient",
     "AppUser",
     "AuditEvent",
+    "AuditSeal",
+    "AuditSealEntry",
     "Base",
     "Carer",
     "Child",
