@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from db.audit import (
     verify_audit,
 )
 from db.audit.seal import encode_private_key, load_private_key, row_hash
-from db.audit.sealer import is_settled, seal_through, take_candidate
+from db.audit.sealer import is_settled, run_sealer, seal_through, take_candidate
 from db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +124,7 @@ def _only_problem(report: VerifyReport) -> tuple[Misfit, int | None, int | None]
     return problem.misfit, problem.event_id, problem.seal_position
 
 
-def _cli_verify(stack: AuditStack) -> subprocess.CompletedProcess[str]:
+def _cli(stack: AuditStack, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -131,7 +132,7 @@ def _cli_verify(stack: AuditStack) -> subprocess.CompletedProcess[str]:
         "AUDIT_SEAL_PRIVATE_KEY": encode_private_key(stack.key),
     }
     return subprocess.run(
-        [sys.executable, "-m", "contactpoint", "audit", "verify"],
+        [sys.executable, "-m", "contactpoint", "audit", *argv],
         env=env,
         capture_output=True,
         text=True,
@@ -169,15 +170,16 @@ def test_verify_names_the_row_updated_by_the_schema_owner_with_the_trigger_disab
     stack: AuditStack,
 ) -> None:
     ids = _write(stack.app, 4)
-    seal_once(engine=stack.app, key=stack.key)
-    untouched = _cli_verify(stack)
+    sealed = _cli(stack, "seal", "--once")
+    assert sealed.stdout.strip() == f"seal 1: ids 1..{ids[-1]}, 4 rows", sealed.stderr
+    untouched = _cli(stack, "verify")
     assert untouched.returncode == 0, untouched.stderr
     assert untouched.stdout.startswith("OK: 1 seals, 4 sealed rows fit")
 
     stack.tamper("audit_event", f"UPDATE audit_event SET username = 'someone' WHERE id = {ids[2]}")
 
     assert _only_problem(stack.verify()) == (Misfit.ROW_CHANGED, ids[2], 1)
-    tampered = _cli_verify(stack)
+    tampered = _cli(stack, "verify")
     assert tampered.returncode == 1
     assert tampered.stdout.splitlines()[0] == (
         f"row changed: row {ids[2]} was changed after seal 1 covered it"
@@ -293,6 +295,31 @@ def test_rows_committed_out_of_id_order_are_all_sealed(stack: AuditStack) -> Non
     assert report.ok, report.problems
     assert (seal.entries, report.sealed_rows, report.unsealed_rows) == (2, 2, 0)
     assert lower < higher
+
+
+class _Rounds(threading.Event):
+    """A stop signal that is set after `rounds` rounds of the sealer, instead of after a time."""
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.left = rounds
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.left -= 1
+        if self.left <= 0:
+            self.set()
+        return self.is_set()
+
+
+def test_the_sealer_loop_seals_in_the_round_after_it_saw_the_rows(stack: AuditStack) -> None:
+    ids = _write(stack.app, 3)
+
+    run_sealer(engine=stack.app, key=stack.key, interval_s=0, stop=_Rounds(1))
+    assert stack.verify().unsealed_rows == 3
+    run_sealer(engine=stack.app, key=stack.key, interval_s=0, stop=_Rounds(2))
+
+    report = stack.verify()
+    assert report.ok and (report.sealed_rows, report.sealed_through) == (3, ids[-1])
 
 
 @pytest.mark.parametrize("table", ["audit_seal", "audit_seal_entry"])
