@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 
 from contactpoint.cli_access import audit_app, clients_app, users_app
 from contactpoint.cli_demo import demo_users
+from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
 from contactpoint.settings import get_settings
 
 app = typer.Typer(help="ContactPoint: the national contacts index.", no_args_is_help=True)
@@ -24,6 +26,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.command("demo-users")(demo_users)
+audit_app.command("seal")(audit_seal)
+audit_app.command("verify")(audit_verify)
+audit_app.command("key")(audit_key)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -243,26 +248,38 @@ def _terminate_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def _start_child(*argv: str) -> subprocess.Popen[bytes]:
+    """`contactpoint ARGV...` in a child process that ends with this one."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "contactpoint", *argv], preexec_fn=_terminate_with_parent
+    )
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     with_indexer: Annotated[
-        bool, typer.Option("--with-indexer", help="Also run `indexer run` beside the service.")
+        bool,
+        typer.Option(
+            "--with-indexer", help="Also run `indexer run` and `audit seal` beside the service."
+        ),
     ] = False,
 ) -> None:
-    """Run the HTTP service (and, with --with-indexer, the indexer in a child process)."""
-    import subprocess
-
+    """Run the HTTP service (and, with --with-indexer, the indexer and the audit sealer in
+    child processes)."""
     import uvicorn
 
     settings = get_settings()
-    indexer = None
+    children: list[subprocess.Popen[bytes]] = []
     if with_indexer:
-        indexer = subprocess.Popen(
-            [sys.executable, "-m", "contactpoint", "indexer", "run"],
-            preexec_fn=_terminate_with_parent,
-        )
+        children.append(_start_child("indexer", "run"))
+        if settings.effective_seal_private_key() is None:
+            logging.getLogger(__name__).warning(
+                "the audit is not sealed: set AUDIT_SEAL_PRIVATE_KEY to run the sealer"
+            )
+        else:
+            children.append(_start_child("audit", "seal"))
     try:
         uvicorn.run(
             "searchapi.main:create_app",
@@ -277,9 +294,10 @@ def serve(
             proxy_headers=False,
         )
     finally:
-        if indexer is not None:
-            indexer.terminate()
+        for child in children:
+            child.terminate()
+        for child in children:
             try:
-                indexer.wait(timeout=30)
+                child.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                indexer.kill()
+                child.kill()

@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     working_hours_timezone: str = "Europe/London"
     working_hours_start: int = 7
     working_hours_end: int = 19
+    # Tamper evidence of the audit (`contactpoint audit seal|verify`). The sealer's Ed25519
+    # private key: base64 of its 32 raw bytes (`contactpoint audit key --new` makes one);
+    # `services up` generates one into var/secrets.json for the local stack. Only the sealer
+    # needs it: the API never signs, and a verifier needs only the public key.
+    audit_seal_private_key: SecretStr | None = None
+    # Public keys (base64, a JSON list) that `audit verify` trusts besides the private key's
+    # own: earlier keys after a rotation, or the only key where the private one is not kept.
+    audit_seal_public_keys: list[str] = []
+    # How often the sealer looks for new audit rows.
+    audit_seal_interval_s: float = 5.0
 
     @property
     def secrets_file(self) -> Path:
@@ -163,6 +173,13 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return self._local_pg_url("contactpoint_owner")
+
+    def effective_seal_private_key(self) -> str | None:
+        """The audit sealer's private key (base64): the setting, else the local stack's."""
+        if self.audit_seal_private_key is not None:
+            return self.audit_seal_private_key.get_secret_value()
+        local: str | None = self.local_secrets().get("audit_seal", {}).get("private_key")
+        return local
 
     def effective_elasticsearch_url(self) -> str:
         """URL of the Elasticsearch cluster in use."""

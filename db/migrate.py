@@ -21,8 +21,9 @@ _NEVER_GRANTED: Final = ("alembic_version",)
 # Shields and break-glass reviews are history: the application records removals and
 # outcomes, it never deletes one.
 _NO_DELETE: Final = ("shield", "break_glass_review")
-# The audit is append-only: the application may read and add rows, never change or remove one.
-_APPEND_ONLY: Final = ("audit_event",)
+# The audit and its seals are append-only: the application may read and add rows, never change
+# or remove one.
+_APPEND_ONLY: Final = ("audit_event", "audit_seal", "audit_seal_entry")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -14,6 +14,7 @@ from psycopg2 import sql
 from contactpoint.services import _system as system
 from contactpoint.services._system import ServiceError
 from contactpoint.settings import POSTGRES_MAJOR, Settings
+from db.audit.seal import new_private_key
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,8 @@ def up(settings: Settings) -> str:
     for role in (ADMIN_ROLE, OWNER_ROLE, APP_ROLE):
         passwords.setdefault(role, system.new_password())
     secrets["postgres"] = passwords
+    # The audit sealer's signing key belongs with the database it seals.
+    secrets.setdefault("audit_seal", {"private_key": new_private_key()})
     system.save_secrets(settings.secrets_file, secrets)
 
     pid = _pid(paths)

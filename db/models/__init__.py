@@ -8,7 +8,7 @@ from db.models.access import (
     UserAuthority,
     UserSession,
 )
-from db.models.audit import AuditEvent
+from db.models.audit import AuditEvent, AuditSeal, AuditSealEntry
 from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
@@ -19,6 +19,8 @@ __all__ = [
     "ApiClient",
     "AppUser",
     "AuditEvent",
+    "AuditSeal",
+    "AuditSealEntry",
     "Base",
     "BreakGlassReview",
     "Carer",

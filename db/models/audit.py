@@ -1,11 +1,23 @@
-"""The append-only audit: one row per sign-in, search, view, shield change and admin action."""
+"""The append-only audit: one row per sign-in, search, view, shield change and admin action,
+and the signed seals that make a later change to it evident."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Text, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,3 +57,33 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(Text)
     client_address: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+
+
+class AuditSeal(Base):
+    """One link of the signed chain over the audit: the ids (after, through] and their digest."""
+
+    __tablename__ = "audit_seal"
+    __table_args__ = (UniqueConstraint("through_event_id", name="uq_audit_seal_through_event_id"),)
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    after_event_id: Mapped[int] = mapped_column(BigInteger)
+    through_event_id: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(Integer)
+    prev_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(Text)
+    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditSealEntry(Base):
+    """The hash of one sealed audit row (kept when the row is gone, to name it)."""
+
+    __tablename__ = "audit_seal_entry"
+    __table_args__ = (Index("ix_audit_seal_entry_seal_position", "seal_position"),)
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seal_position: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("audit_seal.position", name="fk_audit_seal_entry_seal_position")
+    )
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary)

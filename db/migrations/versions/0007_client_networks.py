@@ -1,7 +1,7 @@
 """The networks each CMS client may call from.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 
 ContactPoint is reachable only from secure networks: a client's key used from anywhere else
 is refused. Clients registered before this revision keep working from the loopback only, as
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Break glass is reviewed: every break-glass view waits for an outcome from the child's managers.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 
 `break_glass_review` holds one row per break-glass view (beside its audit row), open until a
 manager of the child's authority records an outcome: justified, or referred for investigation,
