@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -243,6 +245,16 @@ def _terminate_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def _background_indexer(nice: int) -> Callable[[], None]:
+    """The indexer child's set-up: die with the parent, and yield the CPU to the API workers."""
+
+    def prepare() -> None:
+        _terminate_with_parent()
+        os.nice(nice)
+
+    return prepare
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
@@ -261,7 +273,7 @@ def serve(
     if with_indexer:
         indexer = subprocess.Popen(
             [sys.executable, "-m", "contactpoint", "indexer", "run"],
-            preexec_fn=_terminate_with_parent,
+            preexec_fn=_background_indexer(settings.indexer_nice),
         )
     try:
         uvicorn.run(
@@ -272,6 +284,7 @@ def serve(
             workers=settings.api_workers,
             log_level="info",
             access_log=settings.api_access_log,
+            timeout_worker_healthcheck=settings.api_worker_healthcheck_s,
         )
     finally:
         if indexer is not None:
