@@ -16,6 +16,8 @@ from db.audit import AuditEventType, record_audit
 from db.models import ApiClient, LocalAuthority
 from db.normalise import has_control_characters
 
+_NAME_MAX = 100
+
 
 @dataclass(frozen=True)
 class IssuedKey:
@@ -36,7 +38,7 @@ def create_client(
 ) -> IssuedKey:
     """Register a CMS of one local authority that may act for users of `roles`."""
     name = name.strip()
-    if not name or len(name) > 100 or has_control_characters(name):
+    if not name or len(name) > _NAME_MAX or has_control_characters(name):
         raise InvalidInput("a client name has 1 to 100 characters and no control characters")
     if not roles or roles - CLIENT_ROLES:
         allowed = ", ".join(sorted(CLIENT_ROLES))
@@ -69,6 +71,9 @@ def create_client(
 
 def revoke_client(*, session: Session, actor: Principal, request_id: str | None, name: str) -> None:
     """Revoke a client's key: its next request is refused."""
+    if has_control_characters(name) or len(name) > _NAME_MAX:
+        # No client is so named (and PostgreSQL cannot even compare a NUL).
+        raise NotFound("There is no client with this name.")
     client = session.scalars(select(ApiClient).where(ApiClient.name == name)).one_or_none()
     if client is None:
         raise NotFound(f"There is no client {name!r}.")
