@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -248,11 +249,16 @@ def _terminate_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _start_child(*argv: str) -> subprocess.Popen[bytes]:
-    """`contactpoint ARGV...` in a child process that ends with this one."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "contactpoint", *argv], preexec_fn=_terminate_with_parent
-    )
+def _start_child(*argv: str, nice: int = 0) -> subprocess.Popen[bytes]:
+    """`contactpoint ARGV...` in a child process that ends with this one, at `nice` priority
+    (a background job yields the CPU to the API workers)."""
+
+    def prepare() -> None:
+        _terminate_with_parent()
+        if nice:
+            os.nice(nice)
+
+    return subprocess.Popen([sys.executable, "-m", "contactpoint", *argv], preexec_fn=prepare)
 
 
 @app.command("serve")
@@ -273,13 +279,13 @@ def serve(
     settings = get_settings()
     children: list[subprocess.Popen[bytes]] = []
     if with_indexer:
-        children.append(_start_child("indexer", "run"))
+        children.append(_start_child("indexer", "run", nice=settings.indexer_nice))
         if settings.effective_seal_private_key() is None:
             logging.getLogger(__name__).warning(
                 "the audit is not sealed: set AUDIT_SEAL_PRIVATE_KEY to run the sealer"
             )
         else:
-            children.append(_start_child("audit", "seal"))
+            children.append(_start_child("audit", "seal", nice=settings.indexer_nice))
     try:
         uvicorn.run(
             "searchapi.main:create_app",
@@ -292,6 +298,7 @@ def serve(
             # The socket's peer is the client; only the app believes X-Forwarded-For, and only
             # from the proxies named in FORWARDED_ALLOW_IPS (uvicorn would trust the loopback).
             proxy_headers=False,
+            timeout_worker_healthcheck=settings.api_worker_healthcheck_s,
         )
     finally:
         for child in children:

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     # Per-request access lines; off by default: every search and view is in the audit with its
     # request id, and a record view's URL can hold a break-glass reason.
     api_access_log: bool = False
+    # How long uvicorn waits for a worker's heartbeat before it kills it as hung. A new worker
+    # answers only once it has started Python and imported the command that spawned it: on 2
+    # cores busy with the first reindex that took over 5 s (uvicorn's default), and uvicorn
+    # killed and restarted workers that were only starting.
+    api_worker_healthcheck_s: int = 30
+    # CPU priority the indexer gives up (nice) beside `serve`: its bulk work yields to the
+    # workers' start-up and to searches.
+    indexer_nice: int = 10
 
     # Bulk load.
     load_batch_size: int = 2000

@@ -18,6 +18,7 @@ from db.models import ApiClient, LocalAuthority
 from db.normalise import has_control_characters
 
 MAX_CLIENT_NETWORKS = 50
+_NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def create_client(
     """Register a CMS of one local authority that may act for users of `roles`, calling from
     `networks` (CIDR; the loopback when none are given)."""
     name = name.strip()
-    if not name or len(name) > 100 or has_control_characters(name):
+    if not name or len(name) > _NAME_MAX or has_control_characters(name):
         raise InvalidInput("a client name has 1 to 100 characters and no control characters")
     if not roles or roles - CLIENT_ROLES:
         allowed = ", ".join(sorted(CLIENT_ROLES))
@@ -81,6 +82,9 @@ def create_client(
 
 def revoke_client(*, session: Session, context: AuditContext, name: str) -> None:
     """Revoke a client's key: its next request is refused."""
+    if has_control_characters(name) or len(name) > _NAME_MAX:
+        # No client is so named (and PostgreSQL cannot even compare a NUL).
+        raise NotFound("There is no client with this name.")
     client = session.scalars(select(ApiClient).where(ApiClient.name == name)).one_or_none()
     if client is None:
         raise NotFound(f"There is no client {name!r}.")

@@ -32,6 +32,7 @@ from db.normalise import has_control_characters
 
 # The CHECK of app_user.username: refused here first, so a bad name is an answer, not a 500.
 _USERNAME: Final = re.compile(r"[a-z0-9][a-z0-9._@-]{2,99}")
+_USERNAME_MAX: Final = 100
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ def _set_credentials(user: AppUser, *, settings: Settings, password: str, pin: s
 def get_user(*, session: Session, username: str) -> AppUser:
     """The user called `username`; NotFound otherwise."""
     name = normalise_username(username)
+    if has_control_characters(name) or len(name) > _USERNAME_MAX:
+        # No user is so named (and PostgreSQL cannot even compare a NUL).
+        raise NotFound("There is no user with this name.")
     user = session.scalars(select(AppUser).where(AppUser.username == name)).one_or_none()
     if user is None:
         raise NotFound(f"There is no user {name!r}.")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Principal
 from db.audit import (
+    AuditContext,
     AuditEventType,
     Misfit,
     Outcome,
@@ -98,8 +99,7 @@ def _record(session: Session, name: str = "amara.okafor", **changes: object) -> 
     return record_audit(
         session=session,
         event=AuditEventType.SEARCH,
-        principal=actor,
-        request_id=uuid.uuid4().hex,
+        context=AuditContext(principal=actor, request_id=uuid.uuid4().hex, client_address=None),
         details={"criteria": {"family_name": "Smith"}, "result_count": 1},
         **changes,  # type: ignore[arg-type]
     )
@@ -377,7 +377,9 @@ def test_the_application_cannot_write_an_audit_row_under_another_users_name(
     )
     with Session(stack.app) as session, session.begin():
         record_audit(
-            session=session, event=AuditEventType.SEARCH, principal=honest, request_id=None
+            session=session,
+            event=AuditEventType.SEARCH,
+            context=AuditContext(principal=honest, request_id=None, client_address=None),
         )
     for forged, refusal in [
         (Principal(user_id=user_id, username="demo.admin", roles=frozenset()), "user's username"),
@@ -394,7 +396,9 @@ def test_the_application_cannot_write_an_audit_row_under_another_users_name(
     ]:
         with Session(stack.app) as session, pytest.raises(DBAPIError, match=refusal):
             record_audit(
-                session=session, event=AuditEventType.SEARCH, principal=forged, request_id=None
+                session=session,
+                event=AuditEventType.SEARCH,
+                context=AuditContext(principal=forged, request_id=None, client_address=None),
             )
     # Rows without an id (a failed sign-in) still carry the name typed.
     with Session(stack.app) as session, session.begin():

@@ -141,3 +141,35 @@ def test_times_at_the_edges_of_the_range_are_taken(
     query = "from=1900-01-01T00:00:00%2B14:00&to=2200-12-31T23:59:59-14:00"
     answer = api.get(f"{path}?{query}", headers=auditor)
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/admin/users/suspend", {"username": "a\x00b"}),
+        ("/admin/users/reinstate", {"username": "a\x00b"}),
+        ("/admin/users/reinstate", {"username": "x" * 5000}),
+        ("/admin/clients/revoke", {"name": "c\x00"}),
+        ("/admin/clients/revoke", {"name": "c" * 5000}),
+    ],
+    ids=["suspend-nul", "reinstate-nul", "reinstate-huge", "revoke-nul", "revoke-huge"],
+)
+def test_an_admin_page_naming_an_account_with_a_nul_or_a_huge_name_is_a_not_found_page(
+    engine: Engine,
+    api: TestClient,  # noqa: F811
+    fast: Settings,  # noqa: F811
+    path: str,
+    fields: dict[str, str],
+) -> None:
+    admin = new_account(engine, fast, roles=[Role.ADMIN])
+    api.cookies.clear()
+    api.cookies.set("cp_session", session_token(engine, admin.username))
+    page = api.get("/admin/users", headers=HTML)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    answer = api.post(
+        path, data={**fields, "csrf_token": found.group(1)}, headers=HTML, follow_redirects=False
+    )
+    api.cookies.clear()
+    assert answer.status_code == 404, answer.text
+    assert answer.headers["content-type"].startswith("text/html")
