@@ -405,8 +405,7 @@ def test_the_application_cannot_write_an_audit_row_under_another_users_name(
         record_audit(
             session=session,
             event=AuditEventType.SIGN_IN,
-            principal=None,
-            request_id=None,
+            context=AuditContext(principal=None, request_id=None, client_address=None),
             outcome=Outcome.FAILURE,
             username="nobody.known",
         )
