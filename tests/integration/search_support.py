@@ -111,15 +111,14 @@ def read_kids(engine: Engine) -> list[Kid]:
         ]
 
 
-@pytest.fixture(scope="module")
-def population(
-    engine: Engine, elasticsearch_ready: None, settings: Settings, tmp_path_factory: Any
+def build_population(
+    *, engine: Engine, settings: Settings, tmp_path_factory: Any, children: int, seed: int
 ) -> Iterator[Population]:
-    """20,000 demo children in PostgreSQL and behind the alias."""
+    """`children` demo children in PostgreSQL and behind the alias, for one test module."""
     es = make_client(settings, purpose="indexer")
     reset_everything(settings=settings, client=es)
     folder: Path = tmp_path_factory.mktemp("demo")
-    load_demo(engine=engine, tmp_path=folder, children=CHILDREN, seed=SEED)
+    load_demo(engine=engine, tmp_path=folder, children=children, seed=seed)
     reindex(
         engine=engine,
         client=es,
@@ -133,6 +132,20 @@ def population(
     es.indices.refresh(index=settings.index_alias)
     yield Population(engine=engine, settings=settings, es=es, kids=read_kids(engine))
     es.close()
+
+
+@pytest.fixture(scope="module")
+def population(
+    engine: Engine, elasticsearch_ready: None, settings: Settings, tmp_path_factory: Any
+) -> Iterator[Population]:
+    """20,000 demo children in PostgreSQL and behind the alias."""
+    yield from build_population(
+        engine=engine,
+        settings=settings,
+        tmp_path_factory=tmp_path_factory,
+        children=CHILDREN,
+        seed=SEED,
+    )
 
 
 @dataclass

@@ -24,14 +24,11 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import Engine
 
-from contactpoint.es_client import make_client
 from contactpoint.settings import Settings
 from db.access import Role
-from indexer.reindex import reindex
 from searchapi.deps import settings_dependency
 from searchapi.main import create_app
-from tests.integration.indexing_support import load_demo, reset_everything
-from tests.integration.search_support import WRITER, Population, read_kids
+from tests.integration.search_support import Population, build_population
 from tests.integration.test_access_support import (
     bearer,
     fast_settings,
@@ -80,22 +77,9 @@ def population(
     engine: Engine, elasticsearch_ready: None, settings: Settings, tmp_path_factory: Any
 ) -> Iterator[Population]:
     """A few hundred children in PostgreSQL and behind the alias (enough to search and view)."""
-    es = make_client(settings, purpose="indexer")
-    reset_everything(settings=settings, client=es)
-    load_demo(engine=engine, tmp_path=tmp_path_factory.mktemp("demo"), children=300, seed=11)
-    reindex(
-        engine=engine,
-        client=es,
-        alias=settings.index_alias,
-        replicas=0,
-        batch_size=300,
-        threads=1,
-        writer=WRITER,
-        show_progress=False,
+    yield from build_population(
+        engine=engine, settings=settings, tmp_path_factory=tmp_path_factory, children=300, seed=11
     )
-    es.indices.refresh(index=settings.index_alias)
-    yield Population(engine=engine, settings=settings, es=es, kids=read_kids(engine))
-    es.close()
 
 
 @dataclass(frozen=True)

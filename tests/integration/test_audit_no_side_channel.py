@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,17 +25,14 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from contactpoint.cli_access import audit_app
-from contactpoint.es_client import make_client
 from contactpoint.settings import Settings
 from db.access import Role
-from indexer.reindex import reindex
 from mappings import fold
-from tests.integration.indexing_support import load_demo, reset_everything
 from tests.integration.search_support import (
-    WRITER,
     Caller,
     Kid,
     Population,
+    build_population,
     make_caller,
     read_kids,
 )
@@ -55,23 +51,13 @@ def population(
     engine: Engine, elasticsearch_ready: None, settings: Settings, tmp_path_factory: Any
 ) -> Iterator[Population]:
     """A few thousand demo children in PostgreSQL and behind the alias."""
-    es = make_client(settings, purpose="indexer")
-    reset_everything(settings=settings, client=es)
-    folder: Path = tmp_path_factory.mktemp("demo")
-    load_demo(engine=engine, tmp_path=folder, children=CHILDREN, seed=SEED)
-    reindex(
+    yield from build_population(
         engine=engine,
-        client=es,
-        alias=settings.index_alias,
-        replicas=0,
-        batch_size=1000,
-        threads=2,
-        writer=WRITER,
-        show_progress=False,
+        settings=settings,
+        tmp_path_factory=tmp_path_factory,
+        children=CHILDREN,
+        seed=SEED,
     )
-    es.indices.refresh(index=settings.index_alias)
-    yield Population(engine=engine, settings=settings, es=es, kids=read_kids(engine))
-    es.close()
 
 
 @dataclass
