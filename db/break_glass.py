@@ -17,22 +17,17 @@ from sqlalchemy.orm import Session
 from db.access import Conflict, Principal
 from db.audit import AuditContext, AuditEventType, Outcome, record_audit
 from db.models import BreakGlassReview, Child, ReviewOutcome
+from db.normalise import reason_error
 
-# A reason is words: this many letters or digits, whatever spaces or invisible characters
-# (controls, formats such as U+200B, separators) surround them.
-REASON_MIN_WORD_CHARACTERS: Final = 10
+# The review's reason may be longer than others (it may summarise an investigation); it is
+# words by the one rule of every reason (`db.normalise.reason_error`).
 REASON_MAX_LENGTH: Final = 500
 _BREAK_GLASS_REASON_MAX: Final = 1000
 
 
 def reason_problem(reason: str) -> str | None:
     """What is wrong with an outcome's reason, or None when it will do."""
-    counted = sum(1 for char in reason if unicodedata.category(char)[0] in "LN")
-    if counted < REASON_MIN_WORD_CHARACTERS:
-        return f"Enter the reason, in at least {REASON_MIN_WORD_CHARACTERS} letters or digits"
-    if len(reason) > REASON_MAX_LENGTH:
-        return f"The reason must be {REASON_MAX_LENGTH} characters or fewer"
-    return None
+    return reason_error(reason, maximum=REASON_MAX_LENGTH)
 
 
 def record_break_glass(

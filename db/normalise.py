@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 
 # Postcodes are normalised by mappings.postcodes (the one module search uses too), so that every
@@ -59,3 +60,33 @@ def normalise_email(text: str) -> str | None:
     if len(email) > EMAIL_MAX_LENGTH or _EMAIL.match(email) is None:
         return None
     return email
+
+
+# A reason (break glass, shield, named access, consent override) is kept in the record and the
+# audit for a reviewer to judge: it must say something. Spaces, tabs, zero-width and other
+# invisible characters are not words, so only letters and digits are counted.
+REASON_MIN_WORD_CHARACTERS: Final = 10
+REASON_MAX_LENGTH: Final = 200
+_INVISIBLE_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def reason_word_characters(value: str) -> int:
+    """Letters and digits left once whitespace and control, format and separator characters go."""
+    return sum(
+        1
+        for ch in value
+        if not ch.isspace()
+        and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        and unicodedata.category(ch)[0] in "LN"
+    )
+
+
+def reason_error(
+    value: str, *, label: str = "the reason", maximum: int = REASON_MAX_LENGTH
+) -> str | None:
+    """What is wrong with a reason as typed (the page's words), or None when it will do."""
+    if reason_word_characters(value) < REASON_MIN_WORD_CHARACTERS:
+        return f"Enter {label}, in at least {REASON_MIN_WORD_CHARACTERS} letters or digits"
+    if len(value) > maximum:
+        return f"{label[0].upper()}{label[1:]} must be {maximum} characters or fewer"
+    return None

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import annotated_types
 from pydantic import BaseModel
 
+from db.normalise import REASON_MAX_LENGTH, REASON_MIN_WORD_CHARACTERS, reason_error
 from searchapi.record_schemas import ConsentRequest, ShieldAccessRequest
-from searchapi.text_input import REASON_MAX_LENGTH, REASON_MIN_WORD_CHARACTERS, reason_error
 
 
 @dataclass(frozen=True)

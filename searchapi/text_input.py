@@ -8,12 +8,17 @@ reasons and names; text is made plain where it arrives, so that such input is a 
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field
 
-from db.normalise import collapse_whitespace, has_control_characters
+from db.normalise import (
+    REASON_MAX_LENGTH,
+    REASON_MIN_WORD_CHARACTERS,
+    collapse_whitespace,
+    has_control_characters,
+    reason_word_characters,
+)
 
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -40,34 +45,6 @@ def _no_control(value: str) -> str:
 NoControl = Annotated[str, AfterValidator(_no_control)]
 # A request model's free-text field: whitespace collapsed, control characters refused (422).
 OneLine = Annotated[str, AfterValidator(_one_line)]
-
-
-# A reason (break glass, shield, named access, consent override) is kept in the record and the
-# audit for a reviewer to judge: it must say something. Spaces, tabs, zero-width and other
-# invisible characters are not words, so only letters and digits are counted.
-REASON_MIN_WORD_CHARACTERS: Final = 10
-REASON_MAX_LENGTH: Final = 200
-_INVISIBLE_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
-
-
-def reason_word_characters(value: str) -> int:
-    """Letters and digits left once whitespace and control, format and separator characters go."""
-    return sum(
-        1
-        for ch in value
-        if not ch.isspace()
-        and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
-        and unicodedata.category(ch)[0] in "LN"
-    )
-
-
-def reason_error(value: str, *, label: str = "the reason") -> str | None:
-    """What is wrong with a reason as typed (the page's words), or None when it will do."""
-    if reason_word_characters(value) < REASON_MIN_WORD_CHARACTERS:
-        return f"Enter {label}, in at least {REASON_MIN_WORD_CHARACTERS} letters or digits"
-    if len(value) > REASON_MAX_LENGTH:
-        return f"{label[0].upper()}{label[1:]} must be {REASON_MAX_LENGTH} characters or fewer"
-    return None
 
 
 def _reason(value: str) -> str:

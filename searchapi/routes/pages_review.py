@@ -12,8 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from contactpoint.settings import Settings
-from db.break_glass import REASON_MAX_LENGTH, REASON_MIN_WORD_CHARACTERS, record_outcome
+from db.break_glass import REASON_MAX_LENGTH, record_outcome
 from db.models import BreakGlassReview, ReviewOutcome
+from db.normalise import REASON_MIN_WORD_CHARACTERS
 from searchapi.break_glass_reviews import review_to_record, review_view
 from searchapi.deps import AuditContextDep, GlassReviewer, SessionDep, SettingsDep
 from searchapi.page_kit import PageForm, field, page_csrf, text_field

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from db.normalise import reason_error, reason_word_characters
 from searchapi.page_forms import ACCESS_REASON, BREAK_GLASS_REASON, REASON
 from searchapi.record_schemas import BreakGlassRequest, ReasonRequest, ShieldAccessRequest
-from searchapi.text_input import reason_error, reason_word_characters
 
 _BLANK = [
     " " * 10,
