@@ -33,7 +33,7 @@ from db.access import (
 from db.audit import AuditContext, AuditEventType, Outcome, record_audit
 from searchapi.client_address import client_address_of
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
-from searchapi.page_render import page_error, wants_page
+from searchapi.pages.render import page_error, wants_page
 from searchapi.refusals import mark_audited, note_refusal
 
 log = logging.getLogger(__name__)

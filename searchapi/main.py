@@ -16,23 +16,15 @@ from searchapi.client_address import trusted_proxies
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
+from searchapi.pages import admin as admin_pages
+from searchapi.pages import audit as audit_pages
+from searchapi.pages import consent as consent_pages
+from searchapi.pages import record as record_pages
+from searchapi.pages import review as review_pages
+from searchapi.pages import search as search_pages
+from searchapi.pages import shield as shield_pages
 from searchapi.refusals import RefusalAuditMiddleware
-from searchapi.routes import (
-    admin,
-    audit,
-    auth,
-    break_glass,
-    children,
-    operations,
-    pages,
-    pages_admin,
-    pages_audit,
-    pages_consent,
-    pages_record,
-    pages_review,
-    pages_shield,
-    search,
-)
+from searchapi.routes import admin, audit, auth, break_glass, children, operations, search
 from searchapi.schemas import error_responses
 
 
@@ -81,14 +73,15 @@ def create_app() -> FastAPI:
         break_glass.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
+    # The HTML half, over the same services as the JSON half.
     for router in (
-        pages.router,
-        pages_record.router,
-        pages_consent.router,
-        pages_shield.router,
-        pages_audit.router,
-        pages_admin.router,
-        pages_review.router,
+        search_pages.router,
+        record_pages.router,
+        consent_pages.router,
+        shield_pages.router,
+        audit_pages.router,
+        admin_pages.router,
+        review_pages.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

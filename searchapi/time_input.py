@@ -14,8 +14,11 @@ from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
-from searchapi.form_dates import FIRST_YEAR, LAST_YEAR
-
+# Years a time may name, in the API and the pages' forms: far enough for any audit period or
+# account expiry, and far from the ends of the calendar, where a day's start or end cannot be
+# computed.
+FIRST_YEAR: Final = 1900
+LAST_YEAR: Final = 2200
 # The widest offsets of real time zones (Kiribati +14, Baker Island -12).
 MAX_OFFSET: Final = timedelta(hours=14)
 TIME_RULE: Final = (

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from db.break_glass import record_outcome
 from searchapi.break_glass_reviews import review_to_record, reviews_for
 from searchapi.deps import AuditContextDep, GlassReviewer, SessionDep
 from searchapi.errors import error_response
+from searchapi.paths import ReviewPath
 from searchapi.refusals import mark_audited
 from searchapi.review_schemas import BreakGlassReviews, OutcomeRequest, OutcomeResponse
 from searchapi.schemas import ErrorBody
@@ -20,7 +19,6 @@ router = APIRouter(
     tags=["break-glass reviews"],
     responses={403: {"model": ErrorBody}},
 )
-ReviewPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path
-from sqlalchemy.orm import Session
-
-from db.access import NotFound, Principal
 from db.child_admin import (
     apply_shield,
     grant_shield_access,
@@ -16,9 +12,6 @@ from db.child_admin import (
     remove_shield,
     revoke_shield_access,
 )
-from db.child_records import get_child
-from db.models import Child, Involvement
-from searchapi.access import child_access, require_child_admin
 from searchapi.deps import (
     AuditContextDep,
     ConsentOverrider,
@@ -26,13 +19,14 @@ from searchapi.deps import (
     SessionDep,
     ShieldManager,
 )
+from searchapi.managed_children import involvement_of, managed_child
+from searchapi.paths import IdentifierPath, InvolvementPath
 from searchapi.record_schemas import (
     ChangeResponse,
     ConsentRequest,
     ReasonRequest,
     ShieldAccessRequest,
 )
-from searchapi.routes.search import IdentifierPath
 from searchapi.schemas import ErrorBody
 
 _ERRORS: dict[int | str, dict[str, object]] = {
@@ -43,24 +37,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 router = APIRouter(
     prefix="/v1/children/{identifier}", tags=["shields and consent"], responses=_ERRORS
 )
-
-
-def managed_child(session: Session, principal: Principal, identifier: str) -> Child:
-    """The child, if `principal` manages its authority (404 or 403 otherwise)."""
-    child = get_child(session=session, identifier=identifier)
-    if child is None:
-        raise NotFound("There is no child with this identifier.")
-    access = child_access(principal, named_children=principal.named_children)
-    require_child_admin(access, authority=child.local_authority_code)
-    return child
-
-
-def involvement_of(child: Child, involvement_id: int) -> Involvement:
-    """One involvement of the child (404 when it has no such involvement)."""
-    for item in child.involvements:
-        if item.id == involvement_id:
-            return item
-    raise NotFound("This child has no such involvement.")
 
 
 @router.post("/shield")
@@ -139,9 +115,6 @@ def delete_shield_access(
         reason=body.reason,
     )
     return ChangeResponse(message=f"{body.username} un-named.", request_id=context.request_id)
-
-
-InvolvementPath = Annotated[int, Path(ge=1)]
 
 
 @router.post("/involvements/{involvement_id}/consent")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Final
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from searchapi.deps import (
@@ -17,6 +17,7 @@ from searchapi.deps import (
     Viewer,
 )
 from searchapi.errors import error_response
+from searchapi.paths import IdentifierPath
 from searchapi.record_schemas import BreakGlassRequest, ChildRecordView
 from searchapi.record_view import break_glass_view, view_child
 from searchapi.refusals import mark_audited, note_refusal
@@ -26,8 +27,6 @@ from searchapi.search_schemas import SearchRequest, SearchResponse
 
 router = APIRouter(tags=["children"])
 
-IDENTIFIER_PATTERN = r"^[0-9A-Za-z]{1,20}$"
-IdentifierPath = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, examples=["9202466335"])]
 _NO_CHILD: Final = "There is no child with this identifier."
 
 

@@ -144,5 +144,5 @@ def test_static_files_are_served_but_nothing_outside_their_folder(
 ) -> None:
     css = api.get("/static/govuk/govuk-frontend.min.css")
     assert css.status_code == 200 and "/static/govuk/assets/fonts/" in css.text
-    assert api.get("/static/../page_render.py").status_code == 404
-    assert api.get("/static/%2e%2e/page_render.py").status_code == 404
+    assert api.get("/static/../main.py").status_code == 404
+    assert api.get("/static/%2e%2e/main.py").status_code == 404

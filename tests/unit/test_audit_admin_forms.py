@@ -12,10 +12,10 @@ from db.access import Conflict, InvalidInput, Role
 from db.audit import AuditEventType
 from db.models import AuditEvent
 from searchapi.access import ReadableDetails
-from searchapi.admin_form import error_of, parse_user_form
-from searchapi.audit_form import parse_audit_form, parse_period_form
-from searchapi.audit_rows import audit_row
-from searchapi.form_dates import parse_day
+from searchapi.pages.admin_form import error_of, parse_user_form
+from searchapi.pages.audit_form import parse_audit_form, parse_period_form
+from searchapi.pages.audit_rows import audit_row
+from searchapi.pages.form_dates import parse_day
 
 LONDON = ZoneInfo("Europe/London")
 

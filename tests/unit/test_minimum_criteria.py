@@ -9,8 +9,8 @@ import pytest
 
 from db.access import InvalidInput
 from searchapi.minimum_criteria import Basis, Refusal, is_full_postcode, is_name, search_basis
+from searchapi.pages.search_form import parse_search_form
 from searchapi.query_builder import Criteria, build_query, max_score
-from searchapi.search_form import parse_search_form
 from searchapi.search_schemas import SearchRequest
 
 DOB = date(2015, 2, 20)

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from db.normalise import reason_error, reason_word_characters
-from searchapi.page_forms import ACCESS_REASON, BREAK_GLASS_REASON, REASON
+from searchapi.pages.fields import ACCESS_REASON, BREAK_GLASS_REASON, REASON
 from searchapi.record_schemas import BreakGlassRequest, ReasonRequest, ShieldAccessRequest
 
 _BLANK = [

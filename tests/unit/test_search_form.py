@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from searchapi.search_form import match_tags, parse_search_form, too_many_advice
+from searchapi.pages.search_form import match_tags, parse_search_form, too_many_advice
 from searchapi.search_schemas import SearchRequest, SearchResult
 
 

@@ -19,11 +19,11 @@ from db.child_admin import apply_shield, grant_shield_access, remove_shield, rev
 from db.child_records import active_shield, named_practitioners
 from db.models import Child
 from searchapi.deps import AuditContextDep, SessionDep, SettingsDep, ShieldManager
-from searchapi.page_forms import ACCESS_REASON, REASON, USERNAME
-from searchapi.page_kit import PageForm, page_csrf, text_field
-from searchapi.page_render import render
-from searchapi.routes.children import managed_child
-from searchapi.routes.search import IdentifierPath
+from searchapi.managed_children import managed_child
+from searchapi.pages.csrf import PageForm, page_csrf
+from searchapi.pages.fields import ACCESS_REASON, REASON, USERNAME, text_field
+from searchapi.pages.render import render
+from searchapi.paths import IdentifierPath
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,10 +17,11 @@ from db.models import BreakGlassReview, ReviewOutcome
 from db.normalise import REASON_MIN_WORD_CHARACTERS
 from searchapi.break_glass_reviews import review_to_record, review_view
 from searchapi.deps import AuditContextDep, GlassReviewer, SessionDep, SettingsDep
-from searchapi.page_kit import PageForm, field, page_csrf, text_field
-from searchapi.page_render import render
+from searchapi.pages.csrf import PageForm, page_csrf
+from searchapi.pages.fields import field, text_field
+from searchapi.pages.render import render
+from searchapi.paths import ReviewPath
 from searchapi.refusals import mark_audited
-from searchapi.routes.break_glass import ReviewPath
 
 router = APIRouter(include_in_schema=False)
 

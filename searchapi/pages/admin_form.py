@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import FormData
 
 from db.access import CLIENT_ROLES, AccessError, Conflict, NewUser, Role
-from searchapi.form_dates import DATE_HINT, end_of, parse_day
+from searchapi.pages.form_dates import DATE_HINT, end_of, parse_day
 
 ROLE_LABELS: Final[Mapping[str, str]] = {
     Role.PRACTITIONER: "Practitioner",

@@ -31,7 +31,8 @@ from db.access import (
     revoke_client,
     suspend_user,
 )
-from searchapi.admin_form import (
+from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
+from searchapi.pages.admin_form import (
     CLIENT_ROLE_LABELS,
     ROLE_LABELS,
     error_of,
@@ -39,10 +40,10 @@ from searchapi.admin_form import (
     parse_user_form,
     sentence,
 )
-from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
-from searchapi.form_dates import DATE_HINT, local_day
-from searchapi.page_kit import PageForm, field, page_csrf
-from searchapi.page_render import render
+from searchapi.pages.csrf import PageForm, page_csrf
+from searchapi.pages.fields import field
+from searchapi.pages.form_dates import DATE_HINT, local_day
+from searchapi.pages.render import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,9 +6,7 @@ The same service functions as the API's consent routes (`managed_child`, `record
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -24,16 +22,15 @@ from searchapi.deps import (
     SessionDep,
     SettingsDep,
 )
-from searchapi.page_forms import GIVEN_BY, REASON
-from searchapi.page_kit import PageForm, page_csrf, text_field
-from searchapi.page_render import render
+from searchapi.managed_children import involvement_of, managed_child
+from searchapi.pages.csrf import PageForm, page_csrf
+from searchapi.pages.fields import GIVEN_BY, REASON, text_field
+from searchapi.pages.render import render
+from searchapi.paths import IdentifierPath, InvolvementPath
 from searchapi.record_view import is_sensitive
-from searchapi.routes.children import involvement_of, managed_child
-from searchapi.routes.search import IdentifierPath
 
 router = APIRouter(include_in_schema=False)
 
-InvolvementPath = Annotated[int, Path(ge=1)]
 _PATH = "/children/{identifier}/involvements/{involvement_id}"
 
 

@@ -17,13 +17,13 @@ from contactpoint.settings import Settings
 from db.access import Principal
 from searchapi.access import Permission, child_access, permissions_of
 from searchapi.deps import AuditContextDep, GlassBreaker, SessionDep, SettingsDep, Viewer
-from searchapi.page_forms import BREAK_GLASS_REASON
-from searchapi.page_kit import PageForm, page_csrf, text_field
-from searchapi.page_render import page_error, render
+from searchapi.pages.csrf import PageForm, page_csrf
+from searchapi.pages.fields import BREAK_GLASS_REASON, text_field
+from searchapi.pages.render import page_error, render
+from searchapi.paths import IdentifierPath
 from searchapi.record_schemas import ChildRecordView
 from searchapi.record_view import break_glass_view, view_child
 from searchapi.refusals import mark_audited
-from searchapi.routes.search import IdentifierPath
 
 router = APIRouter(include_in_schema=False)
 

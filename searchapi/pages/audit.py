@@ -16,13 +16,13 @@ from fastapi.responses import Response
 from contactpoint.settings import Settings
 from db.audit import MisuseRules
 from searchapi.access import audit_scope
-from searchapi.audit_form import AuditForm, parse_audit_form, parse_period_form
 from searchapi.audit_reading import read_audit, read_misuse_report
-from searchapi.audit_rows import EVENT_LABELS, audit_row, misuse_sections
 from searchapi.deps import AuditContextDep, AuditReader, MisuseReporter, SessionDep, SettingsDep
-from searchapi.form_dates import DATE_HINT, end_of, local_day, show_day, start_of
-from searchapi.page_kit import page_csrf
-from searchapi.page_render import render
+from searchapi.pages.audit_form import AuditForm, parse_audit_form, parse_period_form
+from searchapi.pages.audit_rows import EVENT_LABELS, audit_row, misuse_sections
+from searchapi.pages.csrf import page_csrf
+from searchapi.pages.form_dates import DATE_HINT, end_of, local_day, show_day, start_of
+from searchapi.pages.render import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,13 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from searchapi.time_input import FIRST_YEAR, LAST_YEAR
+
 _ISO: Final = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _UK: Final = re.compile(r"(\d{1,2})[/ .-](\d{1,2})[/ .-](\d{4})")
 DATE_HINT: Final = "For example, 27/3/2025"
-# Years a form may name: far enough for any audit period or account expiry, and far from the
-# ends of the calendar, where a day's start or end cannot be computed.
-FIRST_YEAR: Final = 1900
-LAST_YEAR: Final = 2200
 
 
 def parse_day(text: str) -> date | None:

@@ -1,4 +1,4 @@
-"""Request dependencies of the pages: checked form posts (CSRF) and the sign-in cookie.
+"""CSRF, all of it: the form token, the checked form posts and the sign-in cookie.
 
 A form's token is derived from a secret the browser keeps only as an HttpOnly, SameSite=Strict
 cookie: the session token once signed in, a random pre-sign-in value on the sign-in page. A
@@ -7,6 +7,9 @@ post without the right token is refused (403) before any form field is read.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from typing import Annotated, Final
 
@@ -17,8 +20,6 @@ from starlette.exceptions import HTTPException
 from contactpoint.settings import Settings
 from db.access import Forbidden
 from searchapi.deps import SettingsDep, credential_of
-from searchapi.page_render import csrf_matches, csrf_token
-from searchapi.text_input import plain_text
 
 SIGN_IN_COOKIE: Final = "cp_sign_in"
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -26,6 +27,23 @@ CSRF_REFUSAL: Final = (
     "The form had expired or did not come from this service. Go back, reload the page "
     "and try again."
 )
+
+
+def csrf_token(secret: str) -> str:
+    """The form token tied to a secret the browser holds only as an HttpOnly cookie.
+
+    A one-way digest: a page that shows it reveals nothing of the session token, and another
+    site, which cannot read the cookie, cannot compute it.
+    """
+    raw = hashlib.sha256(b"contactpoint-csrf\0" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def csrf_matches(secret: str | None, sent: str | None) -> bool:
+    """Whether `sent` is the form token of `secret` (constant time)."""
+    if not secret or not sent:
+        return False
+    return hmac.compare_digest(csrf_token(secret).encode(), sent.encode())
 
 
 def page_csrf(request: Request, settings: Settings) -> str | None:
@@ -79,15 +97,3 @@ async def _sign_in_form(request: Request) -> FormData:
 # Declare after the principal, so that who is asking is checked (401, 403) before the form.
 PageForm = Annotated[FormData, Depends(_page_form)]
 SignInForm = Annotated[FormData, Depends(_sign_in_form)]
-
-
-def field(form: FormData, name: str) -> str:
-    """A text field of the form, stripped ('' when absent or a file)."""
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def text_field(form: FormData, name: str) -> str:
-    """A free-text field (a reason, a name) on one line: line breaks and runs of spaces become
-    one space, other control characters (which the database refuses) are dropped."""
-    return plain_text(field(form, name))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from db.audit import AuditEventType, MisuseReport, MisuseRules
 from db.models import AuditEvent
 from searchapi.access import ReadableDetails
-from searchapi.form_dates import show_time
+from searchapi.pages.form_dates import show_time
 
 EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.SIGN_IN: "Sign-in",

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from db.audit import AuditEventType
 from searchapi.audit_reading import AuditQuery
-from searchapi.form_dates import DATE_HINT, end_of, parse_day, start_of
+from searchapi.pages.form_dates import DATE_HINT, end_of, parse_day, start_of
 
 FILTER_FIELDS: Final = ("user", "client", "event", "subject", "request_id", "from", "to")
 _TEXT_LIMITS: Final = {"user": 100, "client": 100, "subject": 100, "request_id": 64}

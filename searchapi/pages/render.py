@@ -1,13 +1,11 @@
 """Rendering of the practitioners' pages: the Jinja2 templates and the HTML error page.
 
 Kept free of request dependencies so that `searchapi.errors` can render a page without a cycle.
+The templates and static files stay in `searchapi/templates` and `searchapi/static`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,7 +17,7 @@ from contactpoint.settings import get_settings
 from db.access import Principal
 from searchapi.access import Permission, permissions_of
 
-PACKAGE_DIR: Final = Path(__file__).parent
+PACKAGE_DIR: Final = Path(__file__).parent.parent
 STATIC_DIR: Final = PACKAGE_DIR / "static"
 SERVICE_NAME: Final = "ContactPoint"
 # API paths answer JSON whatever the caller accepts; everything else is a page for a browser.
@@ -32,23 +30,6 @@ templates.env.globals["Permission"] = Permission
 def page_permissions(principal: object) -> frozenset[Permission]:
     """What the signed-in principal may do, for the navigation (nothing when signed out)."""
     return permissions_of(principal) if isinstance(principal, Principal) else frozenset()
-
-
-def csrf_token(secret: str) -> str:
-    """The form token tied to a secret the browser holds only as an HttpOnly cookie.
-
-    A one-way digest: a page that shows it reveals nothing of the session token, and another
-    site, which cannot read the cookie, cannot compute it.
-    """
-    raw = hashlib.sha256(b"contactpoint-csrf\0" + secret.encode()).digest()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def csrf_matches(secret: str | None, sent: str | None) -> bool:
-    """Whether `sent` is the form token of `secret` (constant time)."""
-    if not secret or not sent:
-        return False
-    return hmac.compare_digest(csrf_token(secret).encode(), sent.encode())
 
 
 def wants_page(request: Request) -> bool:

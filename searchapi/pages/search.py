@@ -1,7 +1,7 @@
 """The practitioners' pages: sign in, search, sign out (and the static files).
 
 Thin: each page calls the same service functions as the API (`sign_in`, `run_search`), so
-search, shielding and audit have one implementation. The record view is in `pages_record`.
+search, shielding and audit have one implementation. The record view is in `searchapi.pages.record`.
 """
 
 from __future__ import annotations
@@ -27,20 +27,18 @@ from searchapi.deps import (
     SignedIn,
     SigningOut,
 )
-from searchapi.page_kit import (
+from searchapi.pages.csrf import (
     PageForm,
     SignInForm,
-    field,
+    csrf_token,
     new_sign_in_secret,
     page_csrf,
     set_sign_in_cookie,
     sign_in_secret,
 )
-from searchapi.page_render import STATIC_DIR, csrf_token, render
-from searchapi.refusals import note_refusal
-from searchapi.routes.auth import clear_session_cookie, end_session, set_session_cookie
-from searchapi.search import run_search
-from searchapi.search_form import (
+from searchapi.pages.fields import field
+from searchapi.pages.render import STATIC_DIR, render
+from searchapi.pages.search_form import (
     GENDERS,
     MINIMUM_RULE,
     SearchForm,
@@ -48,6 +46,9 @@ from searchapi.search_form import (
     parse_search_form,
     too_many_advice,
 )
+from searchapi.refusals import note_refusal
+from searchapi.search import run_search
+from searchapi.sessions import clear_session_cookie, end_session, set_session_cookie
 from searchapi.text_input import plain_text
 
 router = APIRouter(include_in_schema=False)

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import annotated_types
 from pydantic import BaseModel
+from starlette.datastructures import FormData
 
 from db.normalise import REASON_MAX_LENGTH, REASON_MIN_WORD_CHARACTERS, reason_error
 from searchapi.record_schemas import ConsentRequest, ShieldAccessRequest
+from searchapi.text_input import plain_text
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,15 @@ BREAK_GLASS_REASON = REASON
 GIVEN_BY = rule_of(ConsentRequest, "given_by", "who gave consent")
 USERNAME = rule_of(ShieldAccessRequest, "username", "the username")
 ACCESS_REASON = REASON
+
+
+def field(form: FormData, name: str) -> str:
+    """A text field of the form, stripped ('' when absent or a file)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def text_field(form: FormData, name: str) -> str:
+    """A free-text field (a reason, a name) on one line: line breaks and runs of spaces become
+    one space, other control characters (which the database refuses) are dropped."""
+    return plain_text(field(form, name))

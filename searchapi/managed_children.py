@@ -1,0 +1,28 @@
+"""The child a manager changes (shields, named staff, consent): found, and their right checked."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from db.access import NotFound, Principal
+from db.child_records import get_child
+from db.models import Child, Involvement
+from searchapi.access import child_access, require_child_admin
+
+
+def managed_child(session: Session, principal: Principal, identifier: str) -> Child:
+    """The child, if `principal` manages its authority (404 or 403 otherwise)."""
+    child = get_child(session=session, identifier=identifier)
+    if child is None:
+        raise NotFound("There is no child with this identifier.")
+    access = child_access(principal, named_children=principal.named_children)
+    require_child_admin(access, authority=child.local_authority_code)
+    return child
+
+
+def involvement_of(child: Child, involvement_id: int) -> Involvement:
+    """One involvement of the child (404 when it has no such involvement)."""
+    for item in child.involvements:
+        if item.id == involvement_id:
+            return item
+    raise NotFound("This child has no such involvement.")
