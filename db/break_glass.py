@@ -14,8 +14,8 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.access import Conflict, Principal
-from db.audit import AuditContext, AuditEventType, Outcome, record_audit
+from db.access import Conflict, InvalidInput, Principal
+from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from db.models import BreakGlassReview, Child, ReviewOutcome
 from db.normalise import reason_error
 
@@ -108,13 +108,13 @@ def record_outcome(
     review: BreakGlassReview,
     outcome: ReviewOutcome,
     reason: str,
-) -> str | None:
-    """Record the outcome of an open review; returns what is wrong with the reason, if anything.
+) -> None:
+    """Record the outcome of an open review.
 
     The caller has decided that the context's principal may review it
-    (`searchapi.access.review_refusal`). A reason that is not words is refused and the attempt
-    audited as a failure (returned rather than raised, so that its audit row commits); a review
-    already recorded is a 409.
+    (`searchapi.access.review_refusal`). A reason that is not words is an InvalidInput of the
+    field `body.reason`, the attempt audited as a failure (kept: `db.audit.raise_kept`); a
+    review already recorded is a 409.
     """
     if review.outcome is not None:
         raise Conflict(f"This break glass was already reviewed by {review.reviewed_by}.")
@@ -127,7 +127,7 @@ def record_outcome(
             outcome=Outcome.FAILURE,
             details={"outcome": outcome.value, "problem": problem},
         )
-        return problem
+        raise_kept(session=session, error=InvalidInput(problem, field="body.reason"))
     review.outcome = outcome.value
     review.outcome_reason = reason
     actor = context.actor
@@ -142,4 +142,3 @@ def record_outcome(
         outcome=Outcome.SUCCESS,
         details={"outcome": outcome.value, "reason": reason},
     )
-    return None

@@ -1,7 +1,8 @@
 """Errors are mapped once: each kind becomes a JSON body with a message and the request id.
 
 No handler ever returns a stack trace or echoes what was sent (a 422 names the fields only,
-so a mistyped password is never reflected). Refusals of signed-in principals are audited.
+so a mistyped password is never reflected). Refusals of signed-in principals are audited, by
+the one rule of `db.audit.kept`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contactpoint.settings import get_settings
@@ -27,14 +27,12 @@ from db.access import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
-    Principal,
     TooManyAttempts,
 )
-from db.audit import AuditContext, AuditEventType, Outcome, record_audit
-from searchapi.client_address import client_address_of
+from db.audit import was_kept
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
 from searchapi.pages.render import page_error, wants_page
-from searchapi.refusals import mark_audited, note_refusal
+from searchapi.refusals import mark_audited, note_denial, note_refusal
 
 log = logging.getLogger(__name__)
 
@@ -73,27 +71,6 @@ def _status_of(error: AccessError) -> int:
     return 400
 
 
-def _audit_denial(request: Request, actor: Principal, message: str) -> None:
-    factory = request.app.state.session_factory
-    try:
-        with factory.begin() as session:
-            record_audit(
-                session=session,
-                context=AuditContext(
-                    principal=actor,
-                    request_id=request_id_of(request),
-                    client_address=client_address_of(request),
-                ),
-                event=AuditEventType.ACCESS_DENIED,
-                outcome=Outcome.DENIED,
-                subject=f"{request.method} {request.url.path}",
-                details={"reason": message},
-            )
-        mark_audited(request)
-    except SQLAlchemyError:
-        log.exception("could not audit a refusal (request %s)", request_id_of(request))
-
-
 async def access_error_handler(request: Request, exc: Exception) -> Response:
     """401, 403, 404, 409, 422 and 429 from the access layer and the services."""
     assert isinstance(exc, AccessError)
@@ -104,22 +81,28 @@ async def access_error_handler(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, AccountLocked):
         extra["locked_until"] = exc.locked_until.isoformat()
+    message = exc.message
     if isinstance(exc, InvalidInput):
-        # The same shape as a request the framework refused: a rule of the service names no field.
-        extra["errors"] = []
+        # The same shape as a request the framework refused: the field that broke a rule of the
+        # service, when one did.
+        extra["errors"] = [{"field": exc.field, "problem": exc.message}] if exc.field else []
+        if exc.field:
+            message = "The request is not valid."
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_s)
         extra["retry_after_s"] = exc.retry_after_s
-    note_refusal(request, exc.message)
-    if isinstance(exc, Forbidden):
-        actor = exc.actor or getattr(request.state, "principal", None)
-        if isinstance(actor, Principal):
-            await run_in_threadpool(_audit_denial, request, actor, exc.message)
+    if was_kept(exc):
+        mark_audited(request)
+    elif isinstance(exc, Forbidden):
+        # Written by the refusal middleware as an access_denied row, for whoever was refused.
+        note_denial(request, exc.message, actor=exc.actor)
+    else:
+        note_refusal(request, exc.message)
     if wants_page(request):
         # A browser that sent a session cookie which no longer works has timed out.
         expired = get_settings().session_cookie_name in request.cookies
         return page_error(request, status, exc.message, expired=expired)
-    return error_response(request, status, exc.message, headers, **extra)
+    return error_response(request, status, message, headers, **extra)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

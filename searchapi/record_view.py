@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from sqlalchemy.orm import Session
 
-from db.audit import AuditContext, AuditEventType, Outcome, record_audit
+from db.access import NotFound
+from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from db.break_glass import record_break_glass
 from db.child_records import active_shield, get_child
 from db.models import Child, Involvement, Organisation
@@ -22,6 +25,7 @@ from searchapi.record_schemas import (
     TeamContact,
 )
 
+NO_CHILD: Final = "There is no child with this identifier."
 # Every field that locates a child: withheld together when the child is shielded.
 LOCATION_PARTS = ("address", "carers.address", "education_setting", "gp_practice")
 # The contacts that lead to a shielded child's home: withheld with the location (the record
@@ -189,7 +193,7 @@ def _view(
     context: AuditContext,
     identifier: str,
     break_glass_reason: str | None,
-) -> ChildRecordView | None:
+) -> ChildRecordView:
     child = get_child(session=session, identifier=identifier)
     if child is None:
         record_audit(
@@ -200,7 +204,7 @@ def _view(
             subject=identifier,
             details={"identifier": identifier, "found": False},
         )
-        return None
+        raise_kept(session=session, error=NotFound(NO_CHILD))
     principal = context.actor
     access = child_access(principal, named_children=principal.named_children)
     view, details = build_view(
@@ -226,16 +230,14 @@ def _view(
     return view
 
 
-def view_child(
-    *, session: Session, context: AuditContext, identifier: str
-) -> ChildRecordView | None:
-    """The record view, audited (an unknown identifier too); None when there is no such child."""
+def view_child(*, session: Session, context: AuditContext, identifier: str) -> ChildRecordView:
+    """The record view, audited; an unknown identifier is audited too, and a NotFound."""
     return _view(session=session, context=context, identifier=identifier, break_glass_reason=None)
 
 
 def break_glass_view(
     *, session: Session, context: AuditContext, identifier: str, reason: str
-) -> ChildRecordView | None:
+) -> ChildRecordView:
     """The record view with a shielded location shown for this one view (child protection),
     audited with the reason and queued for review; the API's POST and the page's form both
     come here."""

@@ -2,8 +2,10 @@
 
 Probing the minimum criteria, guessing identifiers or forms sent wrong are what the misuse
 report must see. The row is written in a transaction of its own (the request's own is rolled
-back by the error that refused it) before the answer is sent. A refusal already written by a
-service or handler (`mark_audited`) is not written twice.
+back by the error that refused it) before the answer is sent: `access_denied` for a refused
+permission (`note_denial`), `request_refused` for any other 4xx. A refusal that a service has
+audited already (`db.audit.raise_kept`, then `mark_audited`) is not written twice; the whole
+rule is `db.audit.kept`'s.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _AUDITED = "refusal_audited"
 _REASON = "refusal_reason"
+_DENIED = "refusal_denied_to"
 
 
 def mark_audited(request: Request) -> None:
@@ -38,6 +41,13 @@ def note_refusal(request: Request, reason: str) -> None:
     setattr(request.state, _REASON, reason[:500])
 
 
+def note_denial(request: Request, reason: str, *, actor: Principal | None = None) -> None:
+    """A permission refused, with its reason; `actor` is who was refused when the request's
+    principal is not (e.g. a CMS client whose user is refused)."""
+    note_refusal(request, reason)
+    setattr(request.state, _DENIED, actor or getattr(request.state, "principal", None))
+
+
 def _route_of(scope: Scope) -> str:
     # The route's template ("/v1/children/{identifier}"), not the path: no value typed.
     route = scope.get("route")
@@ -46,24 +56,24 @@ def _route_of(scope: Scope) -> str:
 
 
 def _write(
-    factory: sessionmaker[Session], principal: Principal, state: dict[str, Any], row: dict[str, Any]
+    factory: sessionmaker[Session],
+    context: AuditContext,
+    event: AuditEventType,
+    subject: str,
+    details: dict[str, Any],
 ) -> None:
     try:
         with factory.begin() as session:
             record_audit(
                 session=session,
-                context=AuditContext(
-                    principal=principal,
-                    request_id=state.get("request_id"),
-                    client_address=row.pop("client_address"),
-                ),
-                event=AuditEventType.REQUEST_REFUSED,
+                context=context,
+                event=event,
                 outcome=Outcome.DENIED,
-                subject=row["route"],
-                details=row,
+                subject=subject,
+                details=details,
             )
     except SQLAlchemyError:
-        log.exception("could not audit a refusal (request %s)", state.get("request_id"))
+        log.exception("could not audit a refusal (request %s)", context.request_id)
 
 
 class RefusalAuditMiddleware:
@@ -86,17 +96,24 @@ class RefusalAuditMiddleware:
 
     async def _audit(self, scope: Scope, status: int) -> None:
         state: dict[str, Any] = scope.get("state", {})
-        principal = state.get("principal")
+        denied_to = state.get(_DENIED)
+        principal = denied_to or state.get("principal")
         if not 400 <= status < 500 or not isinstance(principal, Principal):
             return
         if state.get(_AUDITED):
             return
+        request = Request(scope)
         reason = state.get(_REASON) or HTTPStatus(status).phrase
-        row = {
-            "status": status,
-            "reason": reason,
-            "route": _route_of(scope),
-            "client_address": client_address_of(Request(scope)),
-        }
+        context = AuditContext(
+            principal=principal,
+            request_id=state.get("request_id"),
+            client_address=client_address_of(request),
+        )
+        if denied_to is not None:
+            event, subject = AuditEventType.ACCESS_DENIED, f"{request.method} {request.url.path}"
+            details: dict[str, Any] = {"reason": reason}
+        else:
+            event, subject = AuditEventType.REQUEST_REFUSED, _route_of(scope)
+            details = {"status": status, "reason": reason, "route": subject}
         factory = scope["app"].state.session_factory
-        await run_in_threadpool(_write, factory, principal, state, row)
+        await run_in_threadpool(_write, factory, context, event, subject, details)

@@ -9,7 +9,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
 from sqlalchemy.orm import Session
 
-from db.audit import AuditContext, AuditEventType, Outcome, record_audit
+from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from mappings import fields as f
 from searchapi.access import ChildAccess, child_access
 from searchapi.query_builder import (
@@ -122,8 +122,7 @@ def run_search(
     try:
         response = es.search(index=alias, **search_body(criteria, access, limit=request.limit))
     except (es_exceptions.TransportError, es_exceptions.ApiError) as exc:
-        # Asked but nothing shown: audited as a failure and committed before the error answer
-        # (the request's session rolls back what an error leaves uncommitted).
+        # Asked but nothing shown: audited as a failure, the row kept through the error.
         record_audit(
             session=session,
             context=context,
@@ -136,8 +135,7 @@ def run_search(
                 "error": _failure(exc),
             },
         )
-        session.commit()
-        raise
+        raise_kept(session=session, error=exc)
     hits = response["hits"]["hits"]
     best = max_score(criteria)
     too_many = (

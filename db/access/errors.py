@@ -60,4 +60,11 @@ class Conflict(AccessError):
 
 
 class InvalidInput(AccessError):
-    """A value breaks a rule, e.g. a short password or an unknown authority (HTTP 422)."""
+    """A value breaks a rule, e.g. a short password or an unknown authority (HTTP 422).
+
+    `field` names the request's field that broke it, when one did (e.g. "body.reason").
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

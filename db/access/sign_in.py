@@ -27,7 +27,14 @@ from db.access.errors import (
 from db.access.networks import address_within, networks_of_setting
 from db.access.principal import Principal
 from db.access.sessions import SessionLimits, open_session, purge_ended_sessions
-from db.audit import AuditContext, AuditEventType, Outcome, SignInDetails, record_audit
+from db.audit import (
+    AuditContext,
+    AuditEventType,
+    Outcome,
+    SignInDetails,
+    raise_kept,
+    record_audit,
+)
 from db.models import AppUser
 
 # One answer for every wrong factor and for unknown users: no enumeration.
@@ -75,8 +82,7 @@ def _refuse(
         details=details,
         username=username,
     )
-    session.commit()
-    raise error
+    raise_kept(session=session, error=error)
 
 
 def _check_rate_limits(

@@ -2,6 +2,7 @@
 
 from db.audit.context import AuditContext
 from db.audit.events import AuditEventType, Outcome, SearchDetails, SignInDetails, ViewDetails
+from db.audit.kept import raise_kept, was_kept
 from db.audit.misuse import MisuseReport, MisuseRules, misuse_report, volume_outliers
 from db.audit.query import AuditFilter, event_as_dict, iter_events, list_events
 from db.audit.seal import SealKeyError, trusted_keys
@@ -29,10 +30,12 @@ __all__ = [
     "iter_events",
     "list_events",
     "misuse_report",
+    "raise_kept",
     "record_audit",
     "run_sealer",
     "seal_once",
     "trusted_keys",
     "verify_audit",
     "volume_outliers",
+    "was_kept",
 ]

@@ -19,11 +19,10 @@ from searchapi.access import Permission, child_access, permissions_of
 from searchapi.deps import AuditContextDep, GlassBreaker, SessionDep, SettingsDep, Viewer
 from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import BREAK_GLASS_REASON, text_field
-from searchapi.pages.render import page_error, render
+from searchapi.pages.render import render
 from searchapi.paths import IdentifierPath
 from searchapi.record_schemas import ChildRecordView
 from searchapi.record_view import break_glass_view, view_child
-from searchapi.refusals import mark_audited
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,7 +33,6 @@ CHANGES: Final = {
     "consent": "Consent is recorded: practitioners now see this service.",
     "override": "The child-protection override is recorded: practitioners now see this service.",
 }
-_NO_CHILD: Final = "There is no child with this identifier."
 
 
 def _record(
@@ -74,15 +72,7 @@ def record_page(
     changed: str | None = None,
 ) -> Response:
     """The record view of the API, as a page."""
-    view = view_child(
-        session=session,
-        context=context,
-        identifier=identifier,
-    )
-    if view is None:
-        # Answered rather than raised, so that the audit row of the attempt is committed.
-        mark_audited(request)
-        return page_error(request, 404, _NO_CHILD)
+    view = view_child(session=session, context=context, identifier=identifier)
     return _record(request, session, settings, principal, view, changed=changed)
 
 
@@ -140,13 +130,5 @@ def break_glass_submit(
         return _break_glass_form(
             request, settings, identifier, status_code=400, errors={"reason": error}, reason=reason
         )
-    view = break_glass_view(
-        session=session,
-        context=context,
-        identifier=identifier,
-        reason=reason,
-    )
-    if view is None:
-        mark_audited(request)
-        return page_error(request, 404, _NO_CHILD)
+    view = break_glass_view(session=session, context=context, identifier=identifier, reason=reason)
     return _record(request, session, settings, principal, view)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from contactpoint.settings import Settings
+from db.access import InvalidInput
 from db.break_glass import REASON_MAX_LENGTH, record_outcome
 from db.models import BreakGlassReview, ReviewOutcome
 from db.normalise import REASON_MIN_WORD_CHARACTERS
@@ -87,16 +88,18 @@ def review_submit(
     except ValueError:
         errors["outcome"] = "Select whether the break glass was justified"
     else:
-        problem = record_outcome(
-            session=session,
-            context=context,
-            review=review,
-            outcome=outcome,
-            reason=values["reason"],
-        )
-        if problem is None:
+        try:
+            record_outcome(
+                session=session,
+                context=context,
+                review=review,
+                outcome=outcome,
+                reason=values["reason"],
+            )
+        except InvalidInput as refused:
+            errors["reason"] = refused.message
+            # Answered as the form again: its audit row (break_glass_reviewed, failure) is kept.
+            mark_audited(request)
+        else:
             return RedirectResponse("/?reviewed=1", status_code=303)
-        errors["reason"] = problem
-        # The refused outcome has its own audit row (break_glass_reviewed, failure).
-        mark_audited(request)
     return _review_page(request, settings, review, status_code=400, errors=errors, values=values)

@@ -8,9 +8,7 @@ from fastapi.responses import JSONResponse
 from db.break_glass import record_outcome
 from searchapi.break_glass_reviews import review_to_record, reviews_for
 from searchapi.deps import AuditContextDep, GlassReviewer, SessionDep
-from searchapi.errors import error_response
 from searchapi.paths import ReviewPath
-from searchapi.refusals import mark_audited
 from searchapi.review_schemas import BreakGlassReviews, OutcomeRequest, OutcomeResponse
 from searchapi.schemas import ErrorBody
 
@@ -42,20 +40,11 @@ def post_outcome(
 ) -> OutcomeResponse | JSONResponse:
     """Record that a break glass was justified, or refer it for investigation (audited)."""
     review = review_to_record(session=session, principal=principal, review_id=review_id)
-    problem = record_outcome(
+    record_outcome(
         session=session,
         context=context,
         review=review,
         outcome=body.outcome,
         reason=body.reason,
     )
-    if problem is not None:
-        # Answered rather than raised, so that the audit row of the attempt is committed.
-        mark_audited(request)
-        return error_response(
-            request,
-            422,
-            "The request is not valid.",
-            errors=[{"field": "body.reason", "problem": problem}],
-        )
     return OutcomeResponse(message="Review recorded.", request_id=context.request_id)

@@ -20,14 +20,12 @@ from searchapi.errors import error_response
 from searchapi.paths import IdentifierPath
 from searchapi.record_schemas import BreakGlassRequest, ChildRecordView
 from searchapi.record_view import break_glass_view, view_child
-from searchapi.refusals import mark_audited, note_refusal
+from searchapi.refusals import note_refusal
 from searchapi.schemas import ErrorBody, error_responses
 from searchapi.search import run_search
 from searchapi.search_schemas import SearchRequest, SearchResponse
 
 router = APIRouter(tags=["children"])
-
-_NO_CHILD: Final = "There is no child with this identifier."
 
 
 @router.post("/v1/search", responses=error_responses(422, 503))
@@ -73,16 +71,7 @@ def get_child_record(
     if "break_glass_reason" in request.query_params:
         note_refusal(request, "break-glass reason in the address")
         return error_response(request, 400, _BREAK_GLASS_BY_GET)
-    view = view_child(
-        session=session,
-        context=context,
-        identifier=identifier,
-    )
-    if view is None:
-        # Answered rather than raised, so that the audit row of the attempt is committed.
-        mark_audited(request)
-        return error_response(request, 404, _NO_CHILD)
-    return view
+    return view_child(session=session, context=context, identifier=identifier)
 
 
 @router.post(
@@ -97,16 +86,9 @@ def break_glass(
     principal: GlassBreaker,
     session: SessionDep,
     context: AuditContextDep,
-) -> ChildRecordView | JSONResponse:
+) -> ChildRecordView:
     """Child-protection override: the record with a shielded location shown for this one view,
     audited with the reason."""
-    view = break_glass_view(
-        session=session,
-        context=context,
-        identifier=identifier,
-        reason=body.reason,
+    return break_glass_view(
+        session=session, context=context, identifier=identifier, reason=body.reason
     )
-    if view is None:
-        mark_audited(request)
-        return error_response(request, 404, _NO_CHILD)
-    return view
