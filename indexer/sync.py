@@ -49,8 +49,11 @@ class BatchResult:
 
 def target_indices(*, connection: Connection, client: Elasticsearch, alias: str) -> list[str]:
     """The live index behind the alias, and any index a reindex is building."""
-    live = alias_state(client, alias=alias).live
+    # PostgreSQL first: a reindex swaps the alias, then marks its build done. Read in this order,
+    # a build seen done was swapped in before the alias is read; read the other way, a reindex
+    # finishing between the two reads leaves its new index out, and the change is lost there.
     building = building_indices(connection=connection)
+    live = alias_state(client, alias=alias).live
     if live is None and not building:
         raise NoLiveIndexError(f"alias {alias!r} points at no index; run `contactpoint reindex`")
     return list(dict.fromkeys([*([live] if live else []), *building]))
