@@ -23,14 +23,14 @@ from contactpoint.settings import Settings
 from db.access import Role
 from indexer.reindex import reindex
 from indexer.sync import drain, retrying_writer
-from tests.integration.indexing_support import load_demo, reset_everything
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     bearer,
     build_client,
     fast_settings,
     new_account,
     session_token,
 )
+from tests.integration.indexing_support import load_demo, reset_everything
 
 CHILDREN = 20_000
 SEED = 6

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (  # noqa: F401
     Account,
     api,
     bearer,

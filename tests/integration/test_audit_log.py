@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Principal, Role
 from db.audit import AuditContext, AuditEventType, record_audit
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (  # noqa: F401
     PASSWORD,
     PIN,
     api,

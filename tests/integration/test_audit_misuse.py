@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Role
 from db.audit import MisuseRules, SearchDetails, ViewDetails, misuse_report
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (  # noqa: F401
     api,
     bearer,
     fast,

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from db.access import Role
+from tests.integration.access_support import bearer, session_token
 from tests.integration.search_support import Population, population  # noqa: F401
-from tests.integration.test_access_support import bearer, session_token
 from tests.integration.test_pages_manager import (  # noqa: F401
     HTML,
     _account,

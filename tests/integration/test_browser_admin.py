@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     PASSWORD,
     PIN,
     Account,

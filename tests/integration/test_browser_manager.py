@@ -14,8 +14,8 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import text
 
 from db.access import Role
+from tests.integration.access_support import fast_settings, new_account, new_authority
 from tests.integration.search_support import Kid, Population, population  # noqa: F401
-from tests.integration.test_access_support import fast_settings, new_account, new_authority
 from tests.integration.test_browser_pages import (  # noqa: F401
     _account,
     _no_axe_violations,

@@ -24,14 +24,14 @@ from db.access import Role
 from db.vocabulary import SENSITIVE_KINDS
 from searchapi.deps import settings_dependency
 from searchapi.main import create_app
-from tests.integration.search_support import Kid, Population, population  # noqa: F401
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     Account,
     fast_settings,
     new_account,
     new_authority,
     session_token,
 )
+from tests.integration.search_support import Kid, Population, population  # noqa: F401
 from tests.integration.test_search_matching import dob_one_digit_wrong, nickname
 
 pytestmark = pytest.mark.integration

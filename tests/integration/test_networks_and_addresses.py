@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from contactpoint.settings import Settings
 from db.access import Role
 from db.access.networks import networks_of_setting
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (  # noqa: F401
     api,
     bearer,
     build_client,

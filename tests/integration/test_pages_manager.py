@@ -22,8 +22,7 @@ from contactpoint.es_client import make_client
 from db.access import Role
 from db.audit import MisuseRules, misuse_report
 from mappings import normalise_postcode
-from tests.integration.search_support import Kid, Population, audit_rows, population  # noqa: F401
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     bearer,
     build_client,
     fast_settings,
@@ -31,6 +30,7 @@ from tests.integration.test_access_support import (
     new_authority,
     session_token,
 )
+from tests.integration.search_support import Kid, Population, audit_rows, population  # noqa: F401
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from searchapi.access import ROLE_GRANTS, Permission, permissions_of, refusal
 from searchapi.deps import PUBLIC, SessionDep
 from searchapi.guard import RouteInfo, iter_routes, undeclared_routes
 from searchapi.main import create_app
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (  # noqa: F401
     api,
     bearer,
     build_client,

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from db.access import Role
 from mappings import fold
+from tests.integration.access_support import new_authority  # noqa: E402
 from tests.integration.search_support import (  # noqa: F401
     Caller,
     Kid,
@@ -17,7 +18,6 @@ from tests.integration.search_support import (  # noqa: F401
     make_caller,
     population,
 )
-from tests.integration.test_access_support import new_authority  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
