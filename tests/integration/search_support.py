@@ -1,7 +1,8 @@
-"""Shared fixtures of the search and record-view tests: 20,000 demo children, indexed, and users.
+"""Helpers of the search and record-view tests: 20,000 demo children, indexed, and users.
 
-Each module loads the population afresh (other modules empty the child tables), then builds the
-index with a real reindex. Targets are picked from the data by rule, never by identifier.
+The `population` fixture (conftest.py) loads them afresh for each module (other modules empty
+the child tables), then builds the index with a real reindex. Targets are picked from the data
+by rule, never by identifier.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from elasticsearch import Elasticsearch
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from contactpoint.es_client import make_client
@@ -25,7 +24,6 @@ from indexer.reindex import reindex
 from indexer.sync import drain, retrying_writer
 from tests.integration.access_support import (
     bearer,
-    build_client,
     fast_settings,
     new_account,
     session_token,
@@ -134,33 +132,12 @@ def build_population(
     es.close()
 
 
-@pytest.fixture(scope="module")
-def population(
-    engine: Engine, elasticsearch_ready: None, settings: Settings, tmp_path_factory: Any
-) -> Iterator[Population]:
-    """20,000 demo children in PostgreSQL and behind the alias."""
-    yield from build_population(
-        engine=engine,
-        settings=settings,
-        tmp_path_factory=tmp_path_factory,
-        children=CHILDREN,
-        seed=SEED,
-    )
-
-
 @dataclass
 class Caller:
     """A signed-in user of the real app."""
 
     username: str
     headers: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def app_client(population: Population) -> Iterator[TestClient]:
-    _, client = build_client(fast_settings(population.settings))
-    with client:
-        yield client
 
 
 def make_caller(

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from db.access import Role
 from tests.integration.access_support import bearer, session_token
-from tests.integration.search_support import Population, population  # noqa: F401
+from tests.integration.search_support import Population
 from tests.integration.test_pages_manager import (  # noqa: F401
     HTML,
     _account,
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_reason_typed_on_several_lines_is_kept_on_one(
     pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid, involvement_id, _ = _sensitive(population, 3)
     manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -53,7 +53,7 @@ def test_a_reason_typed_on_several_lines_is_kept_on_one(
 )
 def test_the_api_refuses_control_characters_in_a_search(
     pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    population: Population,
     path: str,
     body: dict[str, Any],
 ) -> None:
@@ -67,7 +67,7 @@ def test_the_api_refuses_control_characters_in_a_search(
 
 def test_the_api_refuses_a_nul_in_a_shield_reason_and_takes_line_breaks(
     pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = [k for k in population.kids if not k.shielded and k.status == "active"][7]
     manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -86,7 +86,7 @@ def test_the_api_refuses_a_nul_in_a_shield_reason_and_takes_line_breaks(
 
 def test_a_search_page_with_a_nul_in_a_name_is_a_form_error(
     pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     token = _sign_in(pages, population, _account(population, Role.PRACTITIONER))
     page = _post(pages, "/search", token, given_name="Jo", family_name="Smi\x00th")
@@ -99,7 +99,7 @@ def test_a_search_page_with_a_nul_in_a_name_is_a_form_error(
 )
 def test_a_nul_anywhere_in_the_address_is_a_400(
     pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    population: Population,
     address: str,
 ) -> None:
     _sign_in(pages, population, _account(population, Role.AUDITOR, Role.PRACTITIONER))

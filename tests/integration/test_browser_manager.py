@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from db.access import Role
 from tests.integration.access_support import fast_settings, new_account, new_authority
-from tests.integration.search_support import Kid, Population, population  # noqa: F401
+from tests.integration.search_support import Kid, Population
 from tests.integration.test_browser_pages import (  # noqa: F401
     _account,
     _no_axe_violations,
@@ -90,7 +90,7 @@ def _shielded(pop: Population, index: int) -> Kid:
 def test_the_policy_is_enforced_and_a_breach_would_be_reported(
     page: Page,  # noqa: F811
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     _signed_in(page, population, _account(population, Role.PRACTITIONER))
     page.goto("/search")
@@ -105,7 +105,7 @@ def test_the_policy_is_enforced_and_a_breach_would_be_reported(
 def test_a_manager_records_consent_for_a_sensitive_service(
     page: Page,  # noqa: F811
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     with population.engine.connect() as connection:
         identifier, involvement_id = connection.execute(text(_SENSITIVE)).one()
@@ -133,7 +133,7 @@ def test_a_manager_records_consent_for_a_sensitive_service(
 def test_a_manager_names_a_practitioner_then_removes_them(
     page: Page,  # noqa: F811
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 0)
     manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -163,7 +163,7 @@ def test_a_manager_names_a_practitioner_then_removes_them(
 def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_shielded_record(
     page: Page,  # noqa: F811
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 1)
     elsewhere = (new_authority(population.engine),)
@@ -200,7 +200,7 @@ def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_
 def test_a_manager_reviews_a_break_glass_from_their_home_page(
     page: Page,  # noqa: F811
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 3)
     protector = new_account(

@@ -31,7 +31,7 @@ from tests.integration.access_support import (
     new_authority,
     session_token,
 )
-from tests.integration.search_support import Kid, Population, population  # noqa: F401
+from tests.integration.search_support import Kid, Population
 from tests.integration.test_search_matching import dob_one_digit_wrong, nickname
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def base_url(population: Population) -> Iterator[str]:  # noqa: F811
+def base_url(population: Population) -> Iterator[str]:
     """The real app under uvicorn on a free loopback port (plain HTTP: no Secure cookie)."""
     yield from serve(population.settings)
 
@@ -152,7 +152,7 @@ def _first_result(page: Page) -> Any:
 
 def test_signing_in_with_all_three_factors_opens_the_search_page(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     account = _account(population, Role.PRACTITIONER)
     page.goto("/sign-in")
@@ -167,7 +167,7 @@ def test_signing_in_with_all_three_factors_opens_the_search_page(
 @pytest.mark.parametrize("missing", ["password", "pin", "code"])
 def test_signing_in_without_one_factor_is_refused(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
     missing: str,
 ) -> None:
     _fill_sign_in(page, _account(population, Role.PRACTITIONER), **{missing: ""})
@@ -179,7 +179,7 @@ def test_signing_in_without_one_factor_is_refused(
 
 def test_a_wrong_security_code_is_refused(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     _fill_sign_in(page, _account(population, Role.PRACTITIONER), code="000000")
     expect(page.locator(".govuk-error-summary")).to_contain_text("is not right")
@@ -187,7 +187,7 @@ def test_a_wrong_security_code_is_refused(
 
 def test_a_nickname_search_finds_the_child_at_the_top(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid, body, _, _ = nickname(population)
     _signed_in(page, population, _account(population, Role.PRACTITIONER))
@@ -201,7 +201,7 @@ def test_a_nickname_search_finds_the_child_at_the_top(
 
 def test_a_typo_in_the_date_of_birth_finds_the_child_at_the_top(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid, body, _, _ = dob_one_digit_wrong(population)
     _signed_in(page, population, _account(population, Role.PRACTITIONER))
@@ -222,7 +222,7 @@ ORDER BY c.identifier LIMIT 1
 
 def test_the_record_shows_the_services_phone_numbers_as_tel_links(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     with population.engine.connect() as connection:
         identifier, phone = connection.execute(
@@ -243,7 +243,7 @@ def _shielded_kid(pop: Population) -> Kid:
 
 def test_a_shielded_childs_location_is_withheld_from_a_practitioner_but_not_its_manager(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded_kid(population)
     _signed_in(page, population, _account(population, Role.PRACTITIONER))
@@ -265,7 +265,7 @@ def test_a_shielded_childs_location_is_withheld_from_a_practitioner_but_not_its_
 
 def test_a_manager_shields_and_unshields_a_child_with_a_reason(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = next(k for k in reversed(population.kids) if not k.shielded and k.status == "active")
     manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -286,7 +286,7 @@ def test_a_manager_shields_and_unshields_a_child_with_a_reason(
 
 def test_a_form_post_without_the_csrf_token_is_refused(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     _signed_in(page, population, _account(population, Role.PRACTITIONER))
     page.goto("/search")
@@ -313,7 +313,7 @@ def _tab_to(page: Page, element_id: str) -> None:
 
 def test_signing_in_and_searching_work_with_the_keyboard_alone(
     page: Page,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     account = _account(population, Role.PRACTITIONER)
     kid, body, _, _ = nickname(population)

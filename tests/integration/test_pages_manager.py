@@ -30,7 +30,7 @@ from tests.integration.access_support import (
     new_authority,
     session_token,
 )
-from tests.integration.search_support import Kid, Population, audit_rows, population  # noqa: F401
+from tests.integration.search_support import Kid, Population, audit_rows
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ CSRF_REFUSAL = "did not come from this service"
 
 
 @pytest.fixture(scope="module")
-def app_and_client(population: Population) -> Iterator[tuple[FastAPI, TestClient]]:  # noqa: F811
+def app_and_client(population: Population) -> Iterator[tuple[FastAPI, TestClient]]:
     app, client = build_client(fast_settings(population.settings))
     with client:
         yield app, client
@@ -120,7 +120,7 @@ def _shielded(pop: Population, index: int = 0) -> Kid:
 
 def test_a_manager_records_consent_and_a_practitioner_then_sees_the_service(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid, involvement_id, service = _sensitive(population, 0)
     practitioner = _account(population, Role.PRACTITIONER)
@@ -153,7 +153,7 @@ def test_a_manager_records_consent_and_a_practitioner_then_sees_the_service(
 
 def test_a_child_protection_override_with_its_reason_is_audited(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid, involvement_id, service = _sensitive(population, 1)
     manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -171,7 +171,7 @@ def test_a_child_protection_override_with_its_reason_is_audited(
 
 def test_a_practitioner_or_another_authoritys_manager_is_refused_the_consent_pages(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid, involvement_id, _ = _sensitive(population, 2)
     base = f"/children/{kid.identifier}/involvements/{involvement_id}"
@@ -212,7 +212,7 @@ def test_a_practitioner_or_another_authoritys_manager_is_refused_the_consent_pag
 )
 def test_a_bad_consent_or_override_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     action: str,
     name: str,
     value: str,
@@ -232,7 +232,7 @@ def test_a_bad_consent_or_override_is_refused_with_the_error_tied_to_its_field(
 
 def test_the_consent_page_of_a_service_that_is_not_sensitive_is_not_found(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     with population.engine.connect() as connection:
         row = connection.execute(
@@ -253,7 +253,7 @@ def test_the_consent_page_of_a_service_that_is_not_sensitive_is_not_found(
 
 def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withholds_it(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 0)
     record = f"/children/{kid.identifier}"
@@ -339,7 +339,7 @@ def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withhol
 )
 def test_naming_or_removing_with_bad_input_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     action: str,
     fields: dict[str, str],
     name: str,
@@ -365,7 +365,7 @@ def test_naming_or_removing_with_bad_input_is_refused_with_the_error_tied_to_its
 
 def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
     record = f"/children/{kid.identifier}"
@@ -410,7 +410,7 @@ WHERE c.identifier = :identifier AND NOT i.sensitive AND NOT o.sensitive
 
 def test_a_shielded_childs_record_page_points_to_the_team_instead_of_contacts(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = next(
         k
@@ -439,7 +439,7 @@ def _plain_services(pop: Population, kid: Kid) -> list[tuple[str, str]]:
 
 def test_a_manager_of_another_authority_may_not_break_glass_and_is_told_whom_to_call(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
     manager = _account(population, Role.LA_MANAGER, authorities=(new_authority(population.engine),))
@@ -455,7 +455,7 @@ def test_a_manager_of_another_authority_may_not_break_glass_and_is_told_whom_to_
 
 def test_a_child_protection_practitioner_of_another_authority_may_break_glass(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
     elsewhere = (new_authority(population.engine),)
@@ -469,7 +469,7 @@ def test_a_child_protection_practitioner_of_another_authority_may_break_glass(
 
 def test_a_practitioner_without_break_glass_gets_no_link_and_is_refused(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
     practitioner = _account(population, Role.PRACTITIONER)
@@ -501,7 +501,7 @@ def test_a_practitioner_without_break_glass_gets_no_link_and_is_refused(
 )
 def test_a_break_glass_without_a_proper_reason_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     reason: str,
     message: str,
 ) -> None:
@@ -523,7 +523,7 @@ def test_a_break_glass_without_a_proper_reason_is_refused_with_the_error_tied_to
 )
 def test_the_search_page_refuses_a_family_name_without_two_letters(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     family_name: str,
 ) -> None:
     token = _sign_in(pages, population, _account(population, Role.PRACTITIONER))
@@ -535,7 +535,7 @@ def test_the_search_page_refuses_a_family_name_without_two_letters(
 
 def test_the_search_page_finds_a_child_by_given_name_full_date_of_birth_and_postcode(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = next(
         k
@@ -573,7 +573,7 @@ def test_the_search_page_finds_a_child_by_given_name_full_date_of_birth_and_post
 @pytest.mark.parametrize("token", [None, "forged"], ids=["no-token", "forged-token"])
 def test_a_managers_form_post_without_the_right_csrf_token_is_refused(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     path: str,
     fields: dict[str, str],
     token: str | None,
@@ -598,7 +598,7 @@ def test_a_managers_form_post_without_the_right_csrf_token_is_refused(
 
 def test_pages_and_json_answers_carry_the_security_headers(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 0)
     manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -629,7 +629,7 @@ def closed_port() -> Iterator[int]:
 
 
 def test_an_unreachable_elasticsearch_is_a_503_page_for_a_browser_and_json_for_the_api(
-    population: Population,  # noqa: F811
+    population: Population,
     closed_port: int,
 ) -> None:
     app_settings = fast_settings(population.settings)
