@@ -1,7 +1,8 @@
-"""Shared fixtures of the search and record-view tests: 20,000 demo children, indexed, and users.
+"""Helpers of the search and record-view tests: 20,000 demo children, indexed, and users.
 
-Each module loads the population afresh (other modules empty the child tables), then builds the
-index with a real reindex. Targets are picked from the data by rule, never by identifier.
+The `population` fixture (conftest.py) loads them afresh for each module (other modules empty
+the child tables), then builds the index with a real reindex. Targets are picked from the data
+by rule, never by identifier.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from elasticsearch import Elasticsearch
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from contactpoint.es_client import make_client
@@ -23,14 +22,13 @@ from contactpoint.settings import Settings
 from db.access import Role
 from indexer.reindex import reindex
 from indexer.sync import drain, retrying_writer
-from tests.integration.indexing_support import load_demo, reset_everything
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     bearer,
-    build_client,
     fast_settings,
     new_account,
     session_token,
 )
+from tests.integration.indexing_support import load_demo, reset_everything
 
 CHILDREN = 20_000
 SEED = 6
@@ -134,33 +132,12 @@ def build_population(
     es.close()
 
 
-@pytest.fixture(scope="module")
-def population(
-    engine: Engine, elasticsearch_ready: None, settings: Settings, tmp_path_factory: Any
-) -> Iterator[Population]:
-    """20,000 demo children in PostgreSQL and behind the alias."""
-    yield from build_population(
-        engine=engine,
-        settings=settings,
-        tmp_path_factory=tmp_path_factory,
-        children=CHILDREN,
-        seed=SEED,
-    )
-
-
 @dataclass
 class Caller:
     """A signed-in user of the real app."""
 
     username: str
     headers: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def app_client(population: Population) -> Iterator[TestClient]:
-    _, client = build_client(fast_settings(population.settings))
-    with client:
-        yield client
 
 
 def make_caller(

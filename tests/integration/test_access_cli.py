@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from contactpoint.cli_access import audit_app, clients_app, users_app
-from tests.integration.test_access_support import PASSWORD, PIN, new_authority, unique
+from tests.integration.access_support import PASSWORD, PIN, new_authority, unique
 
 cli = typer.Typer()
 cli.add_typer(users_app, name="users")

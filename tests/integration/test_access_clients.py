@@ -9,15 +9,7 @@ from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (  # noqa: F401
-    api,
-    bearer,
-    fast,
-    new_account,
-    new_api_key,
-    new_authority,
-    unique,
-)
+from tests.integration.access_support import bearer, new_account, new_api_key, new_authority, unique
 
 
 def _cms(key: str, user: str | None) -> dict[str, str]:
@@ -29,8 +21,8 @@ def _cms(key: str, user: str | None) -> dict[str, str]:
 
 def test_a_cms_key_acts_for_a_practitioner_of_its_authority(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     authority, other = new_authority(engine), new_authority(engine)
     user = new_account(engine, fast, roles=[Role.PRACTITIONER], authorities=[authority, other])
@@ -45,7 +37,7 @@ def test_a_cms_key_acts_for_a_practitioner_of_its_authority(
 
 def test_a_cms_key_without_on_behalf_of_is_refused_with_the_reason(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
 ) -> None:
     key = new_api_key(engine, authority=new_authority(engine))
     response = api.get("/v1/me", headers=_cms(key, None))
@@ -55,8 +47,8 @@ def test_a_cms_key_without_on_behalf_of_is_refused_with_the_reason(
 
 def test_a_cms_key_acting_for_a_user_of_another_authority_is_refused(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     outsider = new_account(
         engine, fast, roles=[Role.PRACTITIONER], authorities=[new_authority(engine)]
@@ -73,8 +65,8 @@ def test_a_cms_key_acting_for_a_user_of_another_authority_is_refused(
 
 def test_a_cms_key_acting_for_a_suspended_or_unknown_user_is_refused(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     authority = new_authority(engine)
     user = new_account(engine, fast, roles=[Role.PRACTITIONER], authorities=[authority])
@@ -92,8 +84,8 @@ def test_a_cms_key_acting_for_a_suspended_or_unknown_user_is_refused(
 
 def test_a_cms_client_cannot_lift_its_user_above_the_clients_role(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     authority = new_authority(engine)
     user = new_account(engine, fast, roles=[Role.PRACTITIONER, Role.ADMIN], authorities=[authority])
@@ -107,8 +99,8 @@ def test_a_cms_client_cannot_lift_its_user_above_the_clients_role(
 
 def test_a_revoked_or_forged_key_is_not_authenticated(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     authority = new_authority(engine)
     user = new_account(engine, fast, roles=[Role.PRACTITIONER], authorities=[authority])
@@ -134,8 +126,8 @@ def test_only_the_digest_of_an_api_key_is_stored(engine: Engine) -> None:
 
 def test_a_refused_cms_request_is_audited_with_the_client_and_the_user(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     outsider = new_account(
         engine, fast, roles=[Role.PRACTITIONER], authorities=[new_authority(engine)]

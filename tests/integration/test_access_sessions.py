@@ -10,11 +10,9 @@ from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (
     Account,
-    api,
     bearer,
-    fast,
     new_account,
     new_authority,
     session_token,
@@ -22,7 +20,7 @@ from tests.integration.test_access_support import (  # noqa: F401
 
 
 @pytest.fixture
-def account(engine: Engine, fast: Settings) -> Account:  # noqa: F811
+def account(engine: Engine, fast: Settings) -> Account:
     return new_account(engine, fast, roles=[Role.PRACTITIONER], authorities=[new_authority(engine)])
 
 
@@ -39,7 +37,7 @@ def _age_session(engine: Engine, token: str, column: str, interval: str) -> None
 
 
 def test_a_session_works_by_cookie_and_by_bearer_token(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     token = api.post("/v1/auth/login", json=account.login_body()).json()["token"]
@@ -51,7 +49,7 @@ def test_a_session_works_by_cookie_and_by_bearer_token(
 
 def test_only_the_digest_of_a_session_token_is_stored(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     token = api.post("/v1/auth/login", json=account.login_body()).json()["token"]
@@ -68,7 +66,7 @@ def test_only_the_digest_of_a_session_token_is_stored(
 
 def test_a_session_idle_for_longer_than_the_timeout_expires(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     token = session_token(engine, account.username)
@@ -81,7 +79,7 @@ def test_a_session_idle_for_longer_than_the_timeout_expires(
 
 def test_a_session_in_constant_use_expires_after_the_absolute_limit(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     token = session_token(engine, account.username)
@@ -93,7 +91,7 @@ def test_a_session_in_constant_use_expires_after_the_absolute_limit(
 
 def test_signing_out_revokes_the_session_and_clears_the_cookie(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     token = session_token(engine, account.username)
@@ -111,7 +109,7 @@ def test_signing_out_revokes_the_session_and_clears_the_cookie(
 
 def test_signing_in_deletes_the_sessions_that_can_no_longer_be_used(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     signed_out = session_token(engine, account.username)
@@ -136,8 +134,8 @@ def test_signing_in_deletes_the_sessions_that_can_no_longer_be_used(
 
 def test_suspending_a_user_revokes_every_session(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
     account: Account,
 ) -> None:
     tokens = [session_token(engine, account.username) for _ in range(2)]
@@ -149,7 +147,7 @@ def test_suspending_a_user_revokes_every_session(
         assert api.get("/v1/me", headers=bearer(token)).status_code == 401
 
 
-def test_a_garbled_or_unknown_token_is_not_authenticated(api: TestClient) -> None:  # noqa: F811
+def test_a_garbled_or_unknown_token_is_not_authenticated(api: TestClient) -> None:
     for headers in (bearer("cps_not-a-real-token"), {"Authorization": "Basic abc"}):
         response = api.get("/v1/me", headers=headers)
         assert response.status_code == 401

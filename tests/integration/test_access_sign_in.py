@@ -14,11 +14,9 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Role
 from db.models import AuditEvent
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (
     Account,
-    api,
     build_client,
-    fast,
     fast_settings,
     new_account,
     new_authority,
@@ -27,7 +25,7 @@ from tests.integration.test_access_support import (  # noqa: F401
 
 
 @pytest.fixture
-def account(engine: Engine, fast: Settings) -> Account:  # noqa: F811
+def account(engine: Engine, fast: Settings) -> Account:
     return new_account(engine, fast, roles=[Role.PRACTITIONER], authorities=[new_authority(engine)])
 
 
@@ -42,7 +40,7 @@ def _sign_in_events(engine: Engine, username: str) -> list[AuditEvent]:
 
 
 def test_all_three_factors_open_a_session_with_a_strict_http_only_cookie(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     response = api.post("/v1/auth/login", json=account.login_body())
@@ -71,7 +69,7 @@ def test_all_three_factors_open_a_session_with_a_strict_http_only_cookie(
     ids=["wrong-password", "wrong-pin", "wrong-code", "no-password", "no-pin", "no-code"],
 )
 def test_sign_in_fails_when_any_one_factor_is_wrong_or_empty(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
     changes: dict[str, str],
 ) -> None:
@@ -85,7 +83,7 @@ def test_sign_in_fails_when_any_one_factor_is_wrong_or_empty(
 
 @pytest.mark.parametrize("missing", ["password", "pin", "code"])
 def test_sign_in_fails_when_a_factor_is_left_out(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
     missing: str,
 ) -> None:
@@ -101,7 +99,7 @@ def test_sign_in_fails_when_a_factor_is_left_out(
 
 
 def test_a_code_that_was_already_used_is_refused(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     body = account.login_body()
@@ -113,18 +111,18 @@ def test_a_code_that_was_already_used_is_refused(
     ]
 
 
-def api_engine(api: TestClient) -> Engine:  # noqa: F811
+def api_engine(api: TestClient) -> Engine:
     engine: Engine = api.app.state.engine  # type: ignore[attr-defined]
     return engine
 
 
-def test_an_expired_code_is_refused(api: TestClient, account: Account) -> None:  # noqa: F811
+def test_an_expired_code_is_refused(api: TestClient, account: Account) -> None:
     stale = datetime.now(UTC) - timedelta(minutes=5)
     assert api.post("/v1/auth/login", json=account.login_body(at=stale)).status_code == 401
 
 
 def test_a_code_of_the_previous_step_is_still_accepted(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     previous = datetime.now(UTC) - timedelta(seconds=30)
@@ -132,7 +130,7 @@ def test_a_code_of_the_previous_step_is_still_accepted(
 
 
 def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     wrong = api.post("/v1/auth/login", json=account.login_body(password="not the password"))
@@ -144,7 +142,7 @@ def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(
     assert set(wrong.json()) == set(unknown.json()) == {"message", "request_id"}
 
 
-def _fail_until_locked(api: TestClient, account: Account, threshold: int) -> Any:  # noqa: F811
+def _fail_until_locked(api: TestClient, account: Account, threshold: int) -> Any:
     for _ in range(threshold - 1):
         response = api.post("/v1/auth/login", json=account.login_body(pin="9999"))
         assert response.status_code == 401 and "locked" not in response.json()["message"]
@@ -152,9 +150,9 @@ def _fail_until_locked(api: TestClient, account: Account, threshold: int) -> Any
 
 
 def test_repeated_failures_lock_the_account_until_a_stated_time(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     locked = _fail_until_locked(api, account, fast.lockout_threshold)
     assert locked.status_code == 401
@@ -167,9 +165,9 @@ def test_repeated_failures_lock_the_account_until_a_stated_time(
 
 
 def test_an_unknown_username_locks_out_exactly_like_a_real_one(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     ghost = Account(unique("ghost"), account.password, account.pin, account.totp_secret)
     locked = _fail_until_locked(api, ghost, fast.lockout_threshold)
@@ -178,9 +176,9 @@ def test_an_unknown_username_locks_out_exactly_like_a_real_one(
 
 def test_the_lockout_ends_at_the_stated_time(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     _fail_until_locked(api, account, fast.lockout_threshold)
     with engine.begin() as connection:
@@ -228,8 +226,8 @@ def test_sign_in_is_rate_limited_per_address(engine: Engine, settings: Settings)
 @pytest.mark.parametrize("state", ["suspended", "expired"])
 def test_a_suspended_or_expired_account_cannot_sign_in(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
     state: str,
 ) -> None:
     account = new_account(engine, fast, roles=[Role.AUDITOR])
@@ -245,7 +243,7 @@ def test_a_suspended_or_expired_account_cannot_sign_in(
 
 def test_every_sign_in_leaves_an_audit_row_without_any_secret(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     account: Account,
 ) -> None:
     failed = api.post("/v1/auth/login", json=account.login_body(password="a wrong guess"))

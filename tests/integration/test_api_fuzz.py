@@ -28,14 +28,14 @@ from contactpoint.settings import Settings
 from db.access import Role
 from searchapi.deps import settings_dependency
 from searchapi.main import create_app
-from tests.integration.search_support import Population, build_population
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     bearer,
     fast_settings,
     new_account,
     new_api_key,
     session_token,
 )
+from tests.integration.search_support import Population, build_population
 
 pytestmark = pytest.mark.integration
 

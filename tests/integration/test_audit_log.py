@@ -14,12 +14,10 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Principal, Role
 from db.audit import AuditContext, AuditEventType, record_audit
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (
     PASSWORD,
     PIN,
-    api,
     bearer,
-    fast,
     new_account,
     new_authority,
     session_token,
@@ -70,8 +68,8 @@ def test_the_database_refuses_to_change_or_delete_an_audit_row(
 
 def test_an_auditor_reads_every_event_and_a_manager_only_their_authoritys(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     mine, theirs = new_authority(engine), new_authority(engine)
     inside = _write_event(engine, authorities=[mine])
@@ -93,8 +91,8 @@ def test_an_auditor_reads_every_event_and_a_manager_only_their_authoritys(
 
 def test_the_audit_filters_by_user_event_and_time_and_pages_with_a_cursor(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     auditor = session_token(engine, new_account(engine, fast, roles=[Role.AUDITOR]).username)
     username = unique("actor")
@@ -127,8 +125,8 @@ def test_the_audit_filters_by_user_event_and_time_and_pages_with_a_cursor(
 
 def test_reading_the_audit_is_itself_audited(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     account = new_account(engine, fast, roles=[Role.AUDITOR])
     token = session_token(engine, account.username)
@@ -141,8 +139,8 @@ def test_reading_the_audit_is_itself_audited(
 
 def test_an_admin_change_and_its_audit_row_commit_together(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     authority = new_authority(engine)
     admin = new_account(engine, fast, roles=[Role.ADMIN])
@@ -180,8 +178,8 @@ def test_an_admin_change_and_its_audit_row_commit_together(
 
 def test_a_new_cms_key_is_shown_once_and_listed_without_it(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     token = session_token(engine, new_account(engine, fast, roles=[Role.ADMIN]).username)
     name = unique("cms")

@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Role
 from db.audit import MisuseRules, SearchDetails, ViewDetails, misuse_report
-from tests.integration.test_access_support import (  # noqa: F401
-    api,
+from tests.integration.access_support import (
     bearer,
-    fast,
     new_account,
     new_authority,
     session_token,
@@ -138,8 +136,8 @@ def test_the_misuse_report_flags_the_right_users(engine: Engine, scenario: dict[
 
 def test_an_auditor_gets_the_report_over_the_api_and_the_run_is_audited(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
     scenario: dict[str, str],
 ) -> None:
     auditor = new_account(engine, fast, roles=[Role.AUDITOR])

@@ -28,6 +28,7 @@ from contactpoint.cli_access import audit_app
 from contactpoint.settings import Settings
 from db.access import Role
 from mappings import fold
+from tests.integration.access_support import build_client, fast_settings
 from tests.integration.search_support import (
     Caller,
     Kid,
@@ -36,7 +37,6 @@ from tests.integration.search_support import (
     make_caller,
     read_kids,
 )
-from tests.integration.test_access_support import build_client, fast_settings
 
 pytestmark = pytest.mark.integration
 

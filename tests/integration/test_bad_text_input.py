@@ -10,31 +10,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from db.access import Role
-from tests.integration.search_support import Population, population  # noqa: F401
-from tests.integration.test_access_support import bearer, session_token
-from tests.integration.test_pages_manager import (  # noqa: F401
-    HTML,
-    _account,
-    _post,
-    _sensitive,
-    _shielded,
-    _sign_in,
-    app_and_client,
-    pages,
-)
+from tests.integration.access_support import bearer, session_token
+from tests.integration.pages_support import new_username, post_form, sensitive_involvement, sign_in
+from tests.integration.search_support import Population
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_reason_typed_on_several_lines_is_kept_on_one(
-    pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    pages: TestClient,
+    population: Population,
 ) -> None:
-    kid, involvement_id, _ = _sensitive(population, 3)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    token = _sign_in(pages, population, manager)
+    kid, involvement_id, _ = sensitive_involvement(population, 3)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = sign_in(pages, population, manager)
     path = f"/children/{kid.identifier}/involvements/{involvement_id}/override"
-    done = _post(pages, path, token, reason="Risk of harm\r\nfrom a  relative\x00")
+    done = post_form(pages, path, token, reason="Risk of harm\r\nfrom a  relative\x00")
     assert done.status_code == 303, done.text
     with population.engine.connect() as connection:
         stored = connection.execute(
@@ -52,12 +43,12 @@ def test_a_reason_typed_on_several_lines_is_kept_on_one(
     ids=["nul-in-a-name", "bell-in-a-postcode"],
 )
 def test_the_api_refuses_control_characters_in_a_search(
-    pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    pages: TestClient,
+    population: Population,
     path: str,
     body: dict[str, Any],
 ) -> None:
-    practitioner = _account(population, Role.PRACTITIONER)
+    practitioner = new_username(population, Role.PRACTITIONER)
     pages.cookies.clear()
     headers = bearer(session_token(population.engine, practitioner))
     answer = pages.post(path, json=body, headers=headers)
@@ -66,11 +57,11 @@ def test_the_api_refuses_control_characters_in_a_search(
 
 
 def test_the_api_refuses_a_nul_in_a_shield_reason_and_takes_line_breaks(
-    pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    pages: TestClient,
+    population: Population,
 ) -> None:
     kid = [k for k in population.kids if not k.shielded and k.status == "active"][7]
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
     pages.cookies.clear()
     headers = bearer(session_token(population.engine, manager))
     path = f"/v1/children/{kid.identifier}/shield"
@@ -85,11 +76,11 @@ def test_the_api_refuses_a_nul_in_a_shield_reason_and_takes_line_breaks(
 
 
 def test_a_search_page_with_a_nul_in_a_name_is_a_form_error(
-    pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    pages: TestClient,
+    population: Population,
 ) -> None:
-    token = _sign_in(pages, population, _account(population, Role.PRACTITIONER))
-    page = _post(pages, "/search", token, given_name="Jo", family_name="Smi\x00th")
+    token = sign_in(pages, population, new_username(population, Role.PRACTITIONER))
+    page = post_form(pages, "/search", token, given_name="Jo", family_name="Smi\x00th")
     assert page.status_code == 400 and "There is a problem" in page.text
 
 
@@ -98,11 +89,11 @@ def test_a_search_page_with_a_nul_in_a_name_is_a_form_error(
     ["/v1/audit?user=%00", "/children/12%0034", "/audit?subject=a%00b", "/healthz?x=%00"],
 )
 def test_a_nul_anywhere_in_the_address_is_a_400(
-    pages: TestClient,  # noqa: F811
-    population: Population,  # noqa: F811
+    pages: TestClient,
+    population: Population,
     address: str,
 ) -> None:
-    _sign_in(pages, population, _account(population, Role.AUDITOR, Role.PRACTITIONER))
+    sign_in(pages, population, new_username(population, Role.AUDITOR, Role.PRACTITIONER))
     answer = pages.get(address)
     assert answer.status_code == 400
     assert answer.json()["message"] == "The address holds a NUL character."

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from contactpoint.settings import Settings
 from db.access import Role
 from db.normalise import nhs_check_digit
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     bearer,
     build_client,
     fast_settings,

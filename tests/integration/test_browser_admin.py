@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     PASSWORD,
     PIN,
     Account,
@@ -26,12 +26,10 @@ from tests.integration.test_access_support import (
     new_authority,
     unique,
 )
-from tests.integration.test_browser_pages import (  # noqa: F401
-    _fill_sign_in,
-    _no_axe_violations,
-    _screenshot,
-    browser,
-    page,
+from tests.integration.browser_support import (
+    assert_no_axe_violations,
+    fill_sign_in,
+    screenshot,
     serve,
 )
 
@@ -51,7 +49,7 @@ def _account(engine: Engine, settings: Settings, role: Role) -> Account:
     return new_account(engine, fast_settings(settings), roles=[role], authorities=authorities)
 
 
-def _nav(page: Page, name: str) -> Locator:  # noqa: F811
+def _nav(page: Page, name: str) -> Locator:
     """A link of the service navigation."""
     return page.get_by_role("navigation", name="Menu").get_by_role("link", name=name, exact=True)
 
@@ -76,7 +74,7 @@ def _audit(engine: Engine, *, username: str, event: str, details: dict[str, obje
 
 
 def test_an_auditor_filters_the_audit_and_reads_the_misuse_report(
-    page: Page,  # noqa: F811
+    page: Page,
     engine: Engine,
     settings: Settings,
 ) -> None:
@@ -97,15 +95,15 @@ def test_an_auditor_filters_the_audit_and_reads_the_misuse_report(
     }
     _audit(engine, username=actor, event="search", details=search)
     _audit(engine, username=actor, event="view", details=view)
-    _fill_sign_in(page, _account(engine, settings, Role.AUDITOR))
+    fill_sign_in(page, _account(engine, settings, Role.AUDITOR))
     expect(page.get_by_role("link", name="Read the audit")).to_be_visible()
     expect(_nav(page, "Search")).to_have_count(0)
-    _no_axe_violations(page)
-    _screenshot(page, "home-auditor")
+    assert_no_axe_violations(page)
+    screenshot(page, "home-auditor")
 
     _nav(page, "Audit").click()
     expect(page.get_by_role("heading", name="Audit", exact=True)).to_be_visible()
-    _no_axe_violations(page)
+    assert_no_axe_violations(page)
     page.get_by_label("Username", exact=True).fill(actor)
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#audit-table tbody tr")).to_have_count(2)
@@ -115,8 +113,8 @@ def test_an_auditor_filters_the_audit_and_reads_the_misuse_report(
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Break-glass")
     expect(rows.first).to_contain_text("Section 47 enquiry")
-    _no_axe_violations(page)
-    _screenshot(page, "audit", focus="#results")
+    assert_no_axe_violations(page)
+    screenshot(page, "audit", focus="#results")
 
     page.get_by_label("From", exact=True).fill("31/2/2025")
     page.get_by_role("button", name="Filter").click()
@@ -124,31 +122,31 @@ def test_an_auditor_filters_the_audit_and_reads_the_misuse_report(
     expect(summary).to_contain_text("Enter the from date as a real date")
     summary.get_by_role("link").click()
     assert page.evaluate("document.activeElement.id") == "from"
-    _no_axe_violations(page)
-    _screenshot(page, "audit-error")
+    assert_no_axe_violations(page)
+    screenshot(page, "audit-error")
 
     _nav(page, "Misuse report").click()
     flagged = page.locator("#sensitive-views tbody tr", has_text=actor)
     expect(flagged).to_contain_text(CHILD)
-    _no_axe_violations(page)
-    _screenshot(page, "misuse-report", focus="#sensitive-views-heading")
+    assert_no_axe_violations(page)
+    screenshot(page, "misuse-report", focus="#sensitive-views-heading")
 
 
 def test_an_admin_creates_an_account_and_a_cms_client(
-    page: Page,  # noqa: F811
+    page: Page,
     engine: Engine,
     settings: Settings,
 ) -> None:
     authority = new_authority(engine)
-    _fill_sign_in(page, _account(engine, settings, Role.ADMIN))
+    fill_sign_in(page, _account(engine, settings, Role.ADMIN))
     expect(_nav(page, "Search")).to_have_count(0)
     _nav(page, "Users").click()
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
-    _no_axe_violations(page)
+    assert_no_axe_violations(page)
 
     page.get_by_role("button", name="Create the account").click()
     expect(page.locator(".govuk-error-summary")).to_be_visible()
-    _no_axe_violations(page)
+    assert_no_axe_violations(page)
     username = unique("new.practitioner")
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -160,19 +158,19 @@ def test_an_admin_creates_an_account_and_a_cms_client(
     expect(page.get_by_role("heading", name="Account created")).to_be_visible()
     secret = page.locator("#totp-secret").inner_text()
     assert len(secret) >= 16
-    _no_axe_violations(page)
-    _screenshot(page, "admin-user-created")
+    assert_no_axe_violations(page)
+    screenshot(page, "admin-user-created")
 
     page.goto(f"/admin/users?q={username}")
     expect(page.locator("#users-table")).to_contain_text(username)
     assert secret not in page.content()
     page.get_by_role("button", name=f"Suspend {username}").click()
     expect(page.get_by_text(f"{username} is suspended")).to_be_visible()
-    _no_axe_violations(page)
-    _screenshot(page, "admin-users")
+    assert_no_axe_violations(page)
+    screenshot(page, "admin-users")
 
     _nav(page, "CMS clients").click()
-    _no_axe_violations(page)
+    assert_no_axe_violations(page)
     name = unique("Leeds CMS")
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Local authority", exact=True).fill(authority)
@@ -180,13 +178,13 @@ def test_an_admin_creates_an_account_and_a_cms_client(
     expect(page.get_by_role("heading", name="Client registered")).to_be_visible()
     key = page.locator("#api-key").inner_text()
     assert key.startswith("cpk_")
-    _no_axe_violations(page)
-    _screenshot(page, "admin-client-created")
+    assert_no_axe_violations(page)
+    screenshot(page, "admin-client-created")
 
     page.goto(f"/admin/clients?q={name}")
     assert key not in page.content()
     page.get_by_role("button", name=f"Revoke the key of {name}").click()
     expect(page.get_by_text(f"The key of {name} is revoked")).to_be_visible()
     expect(page.locator("#clients-table")).to_contain_text("Revoked")
-    _no_axe_violations(page)
-    _screenshot(page, "admin-clients")
+    assert_no_axe_violations(page)
+    screenshot(page, "admin-clients")

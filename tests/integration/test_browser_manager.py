@@ -14,17 +14,14 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import text
 
 from db.access import Role
-from tests.integration.search_support import Kid, Population, population  # noqa: F401
-from tests.integration.test_access_support import fast_settings, new_account, new_authority
-from tests.integration.test_browser_pages import (  # noqa: F401
-    _account,
-    _no_axe_violations,
-    _screenshot,
-    _signed_in,
-    base_url,
-    browser,
-    page,
+from tests.integration.access_support import fast_settings, new_account, new_authority
+from tests.integration.browser_support import (
+    assert_no_axe_violations,
+    new_user,
+    screenshot,
+    sign_in_by_cookie,
 )
+from tests.integration.search_support import Kid, Population
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +49,7 @@ class Console:
 
 
 @pytest.fixture
-def console(page: Page) -> Iterator[Console]:  # noqa: F811
+def console(page: Page) -> Iterator[Console]:
     seen = Console()
 
     def on_console(message: ConsoleMessage) -> None:
@@ -65,12 +62,12 @@ def console(page: Page) -> Iterator[Console]:  # noqa: F811
     yield seen
 
 
-def _checked(page: Page, console: Console, name: str) -> None:  # noqa: F811
+def _checked(page: Page, console: Console, name: str) -> None:
     """axe-core finds nothing, no policy breach or script error so far, and a screenshot."""
-    _no_axe_violations(page)
+    assert_no_axe_violations(page)
     assert console.policy_breaches() == [], console.policy_breaches()
     assert console.script_errors == []
-    _screenshot(page, name)
+    screenshot(page, name)
 
 
 _SENSITIVE = """
@@ -88,11 +85,11 @@ def _shielded(pop: Population, index: int) -> Kid:
 
 
 def test_the_policy_is_enforced_and_a_breach_would_be_reported(
-    page: Page,  # noqa: F811
+    page: Page,
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
-    _signed_in(page, population, _account(population, Role.PRACTITIONER))
+    sign_in_by_cookie(page, population, new_user(population, Role.PRACTITIONER))
     page.goto("/search")
     assert console.policy_breaches() == []
     with page.expect_console_message(lambda m: m.text.startswith("CSP violation")) as breach:
@@ -103,15 +100,15 @@ def test_the_policy_is_enforced_and_a_breach_would_be_reported(
 
 
 def test_a_manager_records_consent_for_a_sensitive_service(
-    page: Page,  # noqa: F811
+    page: Page,
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     with population.engine.connect() as connection:
         identifier, involvement_id = connection.execute(text(_SENSITIVE)).one()
     kid = next(kid for kid in population.kids if kid.identifier == identifier)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    _signed_in(page, population, manager)
+    manager = new_user(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in_by_cookie(page, population, manager)
     page.goto(f"/children/{identifier}")
     path = f"/children/{identifier}/involvements/{involvement_id}/consent"
     page.locator(f"a[href='{path}']").click()
@@ -131,14 +128,14 @@ def test_a_manager_records_consent_for_a_sensitive_service(
 
 
 def test_a_manager_names_a_practitioner_then_removes_them(
-    page: Page,  # noqa: F811
+    page: Page,
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 0)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    practitioner = _account(population, Role.PRACTITIONER)
-    _signed_in(page, population, manager)
+    manager = new_user(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    practitioner = new_user(population, Role.PRACTITIONER)
+    sign_in_by_cookie(page, population, manager)
     page.goto(f"/children/{kid.identifier}")
     page.get_by_role("link", name="Manage the shield").click()
     expect(page.get_by_text("No practitioners are named for this child.")).to_be_visible()
@@ -161,9 +158,9 @@ def test_a_manager_names_a_practitioner_then_removes_them(
 
 
 def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_shielded_record(
-    page: Page,  # noqa: F811
+    page: Page,
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 1)
     elsewhere = (new_authority(population.engine),)
@@ -174,7 +171,7 @@ def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_
         authorities=elsewhere,
         child_protection=True,
     )
-    _signed_in(page, population, protector)
+    sign_in_by_cookie(page, population, protector)
     page.goto(f"/children/{kid.identifier}")
     expect(page.locator("#child-address")).to_have_text("Withheld (shielded)")
     _checked(page, console, "break-glass-offered")
@@ -198,9 +195,9 @@ def test_a_child_protection_practitioner_of_another_authority_breaks_glass_on_a_
 
 
 def test_a_manager_reviews_a_break_glass_from_their_home_page(
-    page: Page,  # noqa: F811
+    page: Page,
     console: Console,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 3)
     protector = new_account(
@@ -210,14 +207,14 @@ def test_a_manager_reviews_a_break_glass_from_their_home_page(
         authorities=(new_authority(population.engine),),
         child_protection=True,
     )
-    _signed_in(page, population, protector)
+    sign_in_by_cookie(page, population, protector)
     page.goto(f"/children/{kid.identifier}/break-glass")
     page.get_by_label("Reason", exact=True).fill("Child missing, police request")
     page.get_by_role("button", name="See the location").click()
     expect(page.locator("#child-address")).to_contain_text(kid.postcode)
     page.context.clear_cookies()
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    _signed_in(page, population, manager)
+    manager = new_user(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in_by_cookie(page, population, manager)
     page.goto("/")
     row = page.locator("#reviews tbody tr", has_text=protector.username)
     expect(row).to_contain_text(kid.identifier)

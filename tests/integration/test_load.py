@@ -14,7 +14,7 @@ from contactpoint.settings import Settings
 from db.load_result import LoadResult
 from db.loader import load_file
 from db.validation import Rejection
-from tests.integration.test_load_support import child_line, identifier, truncate_tables, write_lines
+from tests.integration.load_support import child_line, identifier, truncate_tables, write_lines
 
 _SNAPSHOT_TABLES = ("child", "carer", "involvement", "organisation", "practitioner", "shield")
 

@@ -11,11 +11,9 @@ from sqlalchemy import Engine, text
 from contactpoint.settings import Settings
 from db.access import Role
 from db.access.networks import networks_of_setting
-from tests.integration.test_access_support import (  # noqa: F401
-    api,
+from tests.integration.access_support import (
     bearer,
     build_client,
-    fast,
     fast_settings,
     new_account,
     new_api_key,
@@ -75,7 +73,7 @@ def uuid_octet() -> int:
 
 def test_a_proxy_named_in_the_settings_is_believed_and_no_one_else(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     account = new_account(engine, fast, roles=[Role.AUDITOR])
     app, client = build_client(fast_settings(fast, sign_in_networks="127.0.0.0/8,10.9.0.0/16"))
@@ -92,7 +90,7 @@ def test_a_proxy_named_in_the_settings_is_believed_and_no_one_else(
 
 def test_sign_in_from_outside_the_secure_networks_is_refused_audited_and_checks_nothing(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     account = new_account(engine, fast, roles=[Role.AUDITOR])
     _, client = build_client(fast, address="198.51.100.20")
@@ -122,7 +120,7 @@ def test_sign_in_from_outside_the_secure_networks_is_refused_audited_and_checks_
 
 def test_a_session_used_from_outside_the_secure_networks_is_refused_and_audited(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     account = new_account(engine, fast, roles=[Role.AUDITOR])
     token = session_token(engine, account.username)
@@ -144,7 +142,7 @@ def test_a_session_used_from_outside_the_secure_networks_is_refused_and_audited(
 
 def test_a_cms_client_calls_only_from_its_registered_networks(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     authority = new_authority(engine)
     user = new_account(engine, fast, roles=[Role.PRACTITIONER], authorities=[authority])
@@ -176,7 +174,7 @@ def test_a_cms_client_calls_only_from_its_registered_networks(
 
 def test_a_client_network_that_is_not_cidr_is_a_clear_422(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     admin = new_account(engine, fast, roles=[Role.ADMIN])
     token = session_token(engine, admin.username)
@@ -196,7 +194,7 @@ def test_a_client_network_that_is_not_cidr_is_a_clear_422(
 
 def test_account_and_client_changes_carry_the_client_address(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     admin = new_account(engine, fast, roles=[Role.ADMIN])
     target = new_account(engine, fast, roles=[Role.AUDITOR])
@@ -221,7 +219,7 @@ def test_account_and_client_changes_carry_the_client_address(
 
 def test_a_change_made_at_the_command_line_is_audited_as_local(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     account = new_account(engine, fast, roles=[Role.AUDITOR])
     rows = _rows(

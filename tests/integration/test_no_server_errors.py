@@ -11,13 +11,7 @@ from sqlalchemy import Engine
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (  # noqa: F401
-    api,
-    bearer,
-    fast,
-    new_account,
-    session_token,
-)
+from tests.integration.access_support import bearer, new_account, session_token
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +19,7 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture
-def auditor(engine: Engine, fast: Settings) -> dict[str, str]:  # noqa: F811
+def auditor(engine: Engine, fast: Settings) -> dict[str, str]:
     """The headers of an auditor's session (who may read the audit and run the report)."""
     account = new_account(engine, fast, roles=[Role.AUDITOR])
     return bearer(session_token(engine, account.username))
@@ -37,8 +31,8 @@ def auditor(engine: Engine, fast: Settings) -> dict[str, str]:  # noqa: F811
 )
 def test_a_control_character_in_a_sign_in_factor_is_a_422_naming_the_field(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
     field: str,
     character: str,
 ) -> None:
@@ -61,8 +55,8 @@ def _sign_in_form(client: TestClient) -> str:
 @pytest.mark.parametrize("field", ["username", "password", "pin", "code"])
 def test_a_nul_in_a_sign_in_field_of_the_page_is_the_sign_in_page_with_an_error(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
     field: str,
 ) -> None:
     account = new_account(engine, fast, roles=[Role.PRACTITIONER])
@@ -81,7 +75,7 @@ def test_a_nul_in_a_sign_in_field_of_the_page_is_the_sign_in_page_with_an_error(
     "cursor", ["%C2%B2", "%D9%A3", "-1", "1.5", "99999999999999999999", "9223372036854775808"]
 )
 def test_a_cursor_that_is_not_a_next_cursor_is_a_422(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     auditor: dict[str, str],
     cursor: str,
 ) -> None:
@@ -91,7 +85,7 @@ def test_a_cursor_that_is_not_a_next_cursor_is_a_422(
 
 
 def test_the_largest_cursor_postgresql_can_hold_is_taken(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     auditor: dict[str, str],
 ) -> None:
     answer = api.get("/v1/audit?cursor=9223372036854775807&limit=1", headers=auditor)
@@ -121,7 +115,7 @@ def test_the_largest_cursor_postgresql_can_hold_is_taken(
     ],
 )
 def test_a_time_outside_what_the_audit_can_hold_is_a_422_naming_the_field(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     auditor: dict[str, str],
     path: str,
     query: str,
@@ -134,7 +128,7 @@ def test_a_time_outside_what_the_audit_can_hold_is_a_422_naming_the_field(
 
 @pytest.mark.parametrize("path", ["/v1/audit", "/v1/audit/report"])
 def test_times_at_the_edges_of_the_range_are_taken(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     auditor: dict[str, str],
     path: str,
 ) -> None:
@@ -156,8 +150,8 @@ def test_times_at_the_edges_of_the_range_are_taken(
 )
 def test_an_admin_page_naming_an_account_with_a_nul_or_a_huge_name_is_a_not_found_page(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
     path: str,
     fields: dict[str, str],
 ) -> None:

@@ -10,13 +10,7 @@ from sqlalchemy import Engine
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (  # noqa: F401
-    Account,
-    api,
-    fast,
-    new_account,
-    new_authority,
-)
+from tests.integration.access_support import Account, new_account, new_authority
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +23,11 @@ def _token(page: str) -> str:
     return found.group(1)
 
 
-def _practitioner(engine: Engine, fast: Settings) -> Account:  # noqa: F811
+def _practitioner(engine: Engine, fast: Settings) -> Account:
     return new_account(engine, fast, roles=[Role.PRACTITIONER], authorities=[new_authority(engine)])
 
 
-def _sign_in(api: TestClient, account: Account, **changes: str) -> tuple[str, object]:  # noqa: F811
+def _sign_in(api: TestClient, account: Account, **changes: str) -> tuple[str, object]:
     token = _token(api.get("/sign-in", headers=HTML).text)
     response = api.post(
         "/sign-in",
@@ -45,9 +39,9 @@ def _sign_in(api: TestClient, account: Account, **changes: str) -> tuple[str, ob
 
 
 def test_signing_in_with_all_three_factors_sets_a_strict_httponly_secure_cookie(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     _, response = _sign_in(api, _practitioner(engine, fast))
     assert response.status_code == 303 and response.headers["location"] == "/search"  # type: ignore[attr-defined]
@@ -68,9 +62,9 @@ def test_signing_in_with_all_three_factors_sets_a_strict_httponly_secure_cookie(
     ids=["no-password", "no-pin", "no-code"],
 )
 def test_signing_in_without_a_factor_is_refused_with_the_error_tied_to_its_field(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
     missing: str,
     message: str,
 ) -> None:
@@ -82,9 +76,9 @@ def test_signing_in_without_a_factor_is_refused_with_the_error_tied_to_its_field
 
 
 def test_a_wrong_pin_gets_the_one_answer_for_every_wrong_factor(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     _, response = _sign_in(api, _practitioner(engine, fast), pin="9999")
     assert response.status_code == 401  # type: ignore[attr-defined]
@@ -92,9 +86,9 @@ def test_a_wrong_pin_gets_the_one_answer_for_every_wrong_factor(
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     account = _practitioner(engine, fast)
     api.get("/sign-in", headers=HTML)
@@ -110,9 +104,9 @@ def test_a_form_post_without_the_csrf_token_is_refused(
 
 
 def test_too_little_to_search_on_is_explained_in_plain_words(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     _sign_in(api, _practitioner(engine, fast))
     token = _token(api.get("/search", headers=HTML).text)
@@ -123,9 +117,9 @@ def test_too_little_to_search_on_is_explained_in_plain_words(
 
 
 def test_a_stranger_is_sent_to_sign_in_and_an_ended_session_is_told_it_timed_out(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     first = api.get("/search", headers=HTML, follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/sign-in"
@@ -140,7 +134,7 @@ def test_a_stranger_is_sent_to_sign_in_and_an_ended_session_is_told_it_timed_out
 
 
 def test_static_files_are_served_but_nothing_outside_their_folder(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
 ) -> None:
     css = api.get("/static/govuk/govuk-frontend.min.css")
     assert css.status_code == 200 and "/static/govuk/assets/fonts/" in css.text

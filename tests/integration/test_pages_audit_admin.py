@@ -14,12 +14,10 @@ from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (  # noqa: F401
+from tests.integration.access_support import (
     PASSWORD,
     PIN,
-    api,
     build_client,
-    fast,
     fast_settings,
     new_account,
     new_authority,
@@ -39,7 +37,7 @@ def _token(page: str) -> str:
     return found.group(1)
 
 
-def _as(api: TestClient, engine: Engine, fast: Settings, *roles: Role, **kw: Any) -> str:  # noqa: F811
+def _as(api: TestClient, engine: Engine, fast: Settings, *roles: Role, **kw: Any) -> str:
     """Sign `api` in as a new account of `roles` (a session cookie); its username."""
     account = new_account(engine, fast, roles=roles, **kw)
     api.cookies.set("cp_session", session_token(engine, account.username))
@@ -96,9 +94,9 @@ def _rows(page: str) -> list[str]:
 
 
 def test_an_auditor_sees_the_audit_and_filters_it_by_user_event_and_subject(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     actor = unique("actor")
     _insert(engine, username=actor, details=_view_details())
@@ -124,7 +122,7 @@ def test_an_auditor_sees_the_audit_and_filters_it_by_user_event_and_subject(
 
 def test_the_audit_pages_forward_and_back_with_next_and_previous_links(
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     actor = unique("actor")
     ids = [_insert(engine, username=actor, subject=f"S{n}") for n in range(3)]
@@ -145,9 +143,9 @@ def test_the_audit_pages_forward_and_back_with_next_and_previous_links(
 
 
 def test_a_manager_sees_only_the_events_of_their_authority(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     mine, theirs, actor = new_authority(engine), new_authority(engine), unique("actor")
     _insert(engine, username=actor, authority=mine, subject="INSIDE-1")
@@ -187,9 +185,9 @@ def test_a_manager_sees_only_the_events_of_their_authority(
     ],
 )
 def test_a_bad_audit_filter_is_a_400_with_the_error_tied_to_its_field(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
     params: dict[str, str],
     field: str,
     message: str,
@@ -203,9 +201,9 @@ def test_a_bad_audit_filter_is_a_400_with_the_error_tied_to_its_field(
 
 @pytest.mark.parametrize("params", [{"to": "31/12/9999"}, {"to": "1/1/0001"}])
 def test_a_misuse_period_at_the_ends_of_the_calendar_is_a_400(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
     params: dict[str, str],
 ) -> None:
     _as(api, engine, fast, Role.AUDITOR)
@@ -214,9 +212,9 @@ def test_a_misuse_period_at_the_ends_of_the_calendar_is_a_400(
 
 
 def test_reading_the_audit_page_is_itself_audited(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     auditor = _as(api, engine, fast, Role.AUDITOR)
     wanted = unique("someone")
@@ -232,9 +230,9 @@ def test_reading_the_audit_page_is_itself_audited(
 
 
 def test_the_misuse_report_lists_a_break_glass_view(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     viewer = unique("viewer")
     _insert(
@@ -260,9 +258,9 @@ def test_the_misuse_report_lists_a_break_glass_view(
 
 @pytest.mark.parametrize("path", ["/audit", "/audit/misuse", "/admin/users", "/admin/clients"])
 def test_a_practitioner_is_refused_the_audit_and_admin_pages(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
     path: str,
 ) -> None:
     _as(api, engine, fast, Role.PRACTITIONER, authorities=[new_authority(engine)])
@@ -271,9 +269,9 @@ def test_a_practitioner_is_refused_the_audit_and_admin_pages(
 
 
 def test_each_role_sees_only_its_own_pages_in_the_navigation(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
-    fast: Settings,  # noqa: F811
+    fast: Settings,
 ) -> None:
     nav_links = {"/search", "/audit", "/audit/misuse", "/admin/users", "/admin/clients"}
 
@@ -294,7 +292,7 @@ def test_each_role_sees_only_its_own_pages_in_the_navigation(
 
 
 @pytest.fixture
-def admin(api: TestClient, engine: Engine, fast: Settings) -> Iterator[str]:  # noqa: F811
+def admin(api: TestClient, engine: Engine, fast: Settings) -> Iterator[str]:
     """The form token of a signed-in administrator's pages."""
     _as(api, engine, fast, Role.ADMIN)
     yield _token(api.get("/admin/users", headers=HTML).text)
@@ -315,7 +313,7 @@ def _user_form(csrf: str, username: str, authority: str, /, **changes: Any) -> d
 
 
 def test_an_admin_creates_a_user_seeing_the_secret_once_then_suspends_and_reinstates_them(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
     admin: str,
 ) -> None:
@@ -394,7 +392,7 @@ def test_an_admin_creates_a_user_seeing_the_secret_once_then_suspends_and_reinst
     ],
 )
 def test_a_refused_account_is_explained_next_to_its_field(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
     admin: str,
     changes: dict[str, Any],
@@ -417,7 +415,7 @@ def test_a_refused_account_is_explained_next_to_its_field(
 
 
 def test_a_taken_username_is_a_409_tied_to_the_username(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
     admin: str,
 ) -> None:
@@ -428,7 +426,7 @@ def test_a_taken_username_is_a_409_tied_to_the_username(
 
 
 def test_suspending_an_unknown_user_is_a_404_on_the_list(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     admin: str,
 ) -> None:
     page = api.post(
@@ -440,7 +438,7 @@ def test_suspending_an_unknown_user_is_a_404_on_the_list(
 
 
 def test_an_admin_creates_a_cms_client_seeing_its_key_once_then_revokes_it(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
     admin: str,
 ) -> None:
@@ -476,7 +474,7 @@ def test_an_admin_creates_a_cms_client_seeing_its_key_once_then_revokes_it(
     ids=["no-name", "admin-role", "unknown-authority"],
 )
 def test_a_refused_client_is_explained_next_to_its_field(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
     admin: str,
     changes: dict[str, Any],
@@ -495,7 +493,7 @@ def test_a_refused_client_is_explained_next_to_its_field(
 
 
 def test_admin_form_posts_without_the_csrf_token_are_refused(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     engine: Engine,
     admin: str,
 ) -> None:

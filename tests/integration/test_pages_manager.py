@@ -5,14 +5,11 @@ Real PostgreSQL and Elasticsearch with the demo population; targets are picked b
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import text
@@ -22,19 +19,24 @@ from contactpoint.es_client import make_client
 from db.access import Role
 from db.audit import MisuseRules, misuse_report
 from mappings import normalise_postcode
-from tests.integration.search_support import Kid, Population, audit_rows, population  # noqa: F401
-from tests.integration.test_access_support import (
+from tests.integration.access_support import (
     bearer,
     build_client,
     fast_settings,
-    new_account,
     new_authority,
     session_token,
 )
+from tests.integration.pages_support import (
+    HTML,
+    new_username,
+    post_form,
+    sensitive_involvement,
+    sign_in,
+)
+from tests.integration.search_support import Kid, Population, audit_rows
 
 pytestmark = pytest.mark.integration
 
-HTML = {"Accept": "text/html,application/xhtml+xml"}
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -43,106 +45,35 @@ POLICY = (
 CSRF_REFUSAL = "did not come from this service"
 
 
-@pytest.fixture(scope="module")
-def app_and_client(population: Population) -> Iterator[tuple[FastAPI, TestClient]]:  # noqa: F811
-    app, client = build_client(fast_settings(population.settings))
-    with client:
-        yield app, client
-
-
-@pytest.fixture
-def pages(app_and_client: tuple[FastAPI, TestClient]) -> Iterator[TestClient]:
-    """The app as a browser sees it; each test signs in afresh."""
-    _, client = app_and_client
-    client.cookies.clear()
-    yield client
-    client.cookies.clear()
-
-
-def _token(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has no form token"
-    return found.group(1)
-
-
-def _account(
-    pop: Population,
-    *roles: Role,
-    authorities: tuple[str, ...] = (),
-    child_protection: bool = False,
-) -> str:
-    account = new_account(
-        pop.engine,
-        fast_settings(pop.settings),
-        roles=roles,
-        authorities=authorities,
-        child_protection=child_protection,
-    )
-    return account.username
-
-
-def _sign_in(client: TestClient, pop: Population, username: str) -> str:
-    """Open `username`'s browser session; the form token of its pages."""
-    client.cookies.clear()
-    client.cookies.set("cp_session", session_token(pop.engine, username))
-    page = client.get("/search", headers=HTML)
-    assert page.status_code == 200, page.text
-    return _token(page.text)
-
-
-def _post(client: TestClient, path: str, token: str | None, **fields: str) -> Any:
-    data = {**fields, **({"csrf_token": token} if token is not None else {})}
-    return client.post(path, data=data, headers=HTML, follow_redirects=False)
-
-
-_SENSITIVE = """
-SELECT c.identifier, i.id, o.name FROM involvement i JOIN child c ON c.id = i.child_id
-JOIN organisation o ON o.id = i.organisation_id
-WHERE o.kind IN ('sexual_health', 'mental_health', 'substance_misuse')
-  AND i.consent_recorded_at IS NULL AND i.override_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM involvement j JOIN organisation p ON p.id = j.organisation_id
-                  WHERE j.child_id = c.id AND j.id <> i.id AND p.name = o.name)
-ORDER BY i.id OFFSET :offset LIMIT 1
-"""
-
-
-def _sensitive(pop: Population, offset: int) -> tuple[Kid, int, str]:
-    """A sensitive involvement without consent: the child, its id and the service's name (HTML)."""
-    with pop.engine.connect() as connection:
-        row = connection.execute(text(_SENSITIVE), {"offset": offset}).one()
-    kid = next(kid for kid in pop.kids if kid.identifier == row.identifier)
-    return kid, row.id, str(escape(row.name))  # as the page writes it
-
-
 def _shielded(pop: Population, index: int = 0) -> Kid:
     return [kid for kid in pop.kids if kid.shielded and kid.status == "active"][index]
 
 
 def test_a_manager_records_consent_and_a_practitioner_then_sees_the_service(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
-    kid, involvement_id, service = _sensitive(population, 0)
-    practitioner = _account(population, Role.PRACTITIONER)
-    _sign_in(pages, population, practitioner)
+    kid, involvement_id, service = sensitive_involvement(population, 0)
+    practitioner = new_username(population, Role.PRACTITIONER)
+    sign_in(pages, population, practitioner)
     before = pages.get(f"/children/{kid.identifier}", headers=HTML)
     assert "Sensitive service" in before.text and service not in before.text
     assert "/consent" not in before.text
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    token = _sign_in(pages, population, manager)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = sign_in(pages, population, manager)
     record = pages.get(f"/children/{kid.identifier}", headers=HTML).text
     path = f"/children/{kid.identifier}/involvements/{involvement_id}/consent"
     assert f'href="{path}"' in record and "No, shown as a sensitive service" in record
     form = pages.get(path, headers=HTML)
     assert form.status_code == 200 and f"Show {service} to practitioners" in form.text
     given_by = "Jordan Leech (the young person)"
-    done = _post(pages, path, token, given_by=given_by)
+    done = post_form(pages, path, token, given_by=given_by)
     assert done.status_code == 303
     assert done.headers["location"] == f"/children/{kid.identifier}?changed=consent"
     banner = pages.get(done.headers["location"], headers=HTML).text
     assert "Consent is recorded: practitioners now see this service." in banner
     assert "Yes, consent is recorded" in banner
-    _sign_in(pages, population, practitioner)
+    sign_in(pages, population, practitioner)
     after = pages.get(f"/children/{kid.identifier}", headers=HTML).text
     assert service in after
     (row,) = audit_rows(population.engine, username=manager, event="consent_recorded")
@@ -153,37 +84,37 @@ def test_a_manager_records_consent_and_a_practitioner_then_sees_the_service(
 
 def test_a_child_protection_override_with_its_reason_is_audited(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
-    kid, involvement_id, service = _sensitive(population, 1)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    token = _sign_in(pages, population, manager)
+    kid, involvement_id, service = sensitive_involvement(population, 1)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = sign_in(pages, population, manager)
     path = f"/children/{kid.identifier}/involvements/{involvement_id}/override"
     reason = "Child protection conference needs every service"
-    done = _post(pages, path, token, reason=reason)
+    done = post_form(pages, path, token, reason=reason)
     assert done.status_code == 303
     assert done.headers["location"] == f"/children/{kid.identifier}?changed=override"
     (row,) = audit_rows(population.engine, username=manager, event="consent_override")
     assert row.details["reason"] == reason and row.details["involvement_id"] == involvement_id
-    _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    sign_in(pages, population, new_username(population, Role.PRACTITIONER))
     assert service in pages.get(f"/children/{kid.identifier}", headers=HTML).text
 
 
 def test_a_practitioner_or_another_authoritys_manager_is_refused_the_consent_pages(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
-    kid, involvement_id, _ = _sensitive(population, 2)
+    kid, involvement_id, _ = sensitive_involvement(population, 2)
     base = f"/children/{kid.identifier}/involvements/{involvement_id}"
-    practitioner = _account(population, Role.PRACTITIONER)
-    stranger = _account(
+    practitioner = new_username(population, Role.PRACTITIONER)
+    stranger = new_username(
         population, Role.LA_MANAGER, authorities=(new_authority(population.engine),)
     )
     for username in (practitioner, stranger):
-        token = _sign_in(pages, population, username)
+        token = sign_in(pages, population, username)
         assert pages.get(f"{base}/consent", headers=HTML).status_code == 403
-        consent = _post(pages, f"{base}/consent", token, given_by="Jordan Leech")
-        override = _post(pages, f"{base}/override", token, reason="Child protection enquiry")
+        consent = post_form(pages, f"{base}/consent", token, given_by="Jordan Leech")
+        override = post_form(pages, f"{base}/override", token, reason="Child protection enquiry")
         assert consent.status_code == 403 and override.status_code == 403
         assert "You cannot do this" in consent.text
     with population.engine.connect() as connection:
@@ -212,17 +143,17 @@ def test_a_practitioner_or_another_authoritys_manager_is_refused_the_consent_pag
 )
 def test_a_bad_consent_or_override_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     action: str,
     name: str,
     value: str,
     message: str,
 ) -> None:
-    kid, involvement_id, _ = _sensitive(population, 3)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    token = _sign_in(pages, population, manager)
+    kid, involvement_id, _ = sensitive_involvement(population, 3)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = sign_in(pages, population, manager)
     path = f"/children/{kid.identifier}/involvements/{involvement_id}/{action}"
-    refused = _post(pages, path, token, **{name: value})
+    refused = post_form(pages, path, token, **{name: value})
     assert refused.status_code == 400
     assert f'<a href="#{name}">{message}</a>' in refused.text
     assert f'id="{name}-error"' in refused.text
@@ -232,7 +163,7 @@ def test_a_bad_consent_or_override_is_refused_with_the_error_tied_to_its_field(
 
 def test_the_consent_page_of_a_service_that_is_not_sensitive_is_not_found(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     with population.engine.connect() as connection:
         row = connection.execute(
@@ -243,8 +174,8 @@ def test_the_consent_page_of_a_service_that_is_not_sensitive_is_not_found(
                 " ORDER BY i.id LIMIT 1"
             )
         ).one()
-    manager = _account(population, Role.LA_MANAGER, authorities=(row.local_authority_code,))
-    _sign_in(pages, population, manager)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(row.local_authority_code,))
+    sign_in(pages, population, manager)
     page = pages.get(f"/children/{row.identifier}/involvements/{row.id}/consent", headers=HTML)
     assert page.status_code == 404 and "practitioners see it without consent" in page.text
     missing = pages.get(f"/children/{row.identifier}/involvements/999999999/consent", headers=HTML)
@@ -253,18 +184,18 @@ def test_the_consent_page_of_a_service_that_is_not_sensitive_is_not_found(
 
 def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withholds_it(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 0)
     record = f"/children/{kid.identifier}"
-    practitioner = _account(population, Role.PRACTITIONER)
-    _sign_in(pages, population, practitioner)
+    practitioner = new_username(population, Role.PRACTITIONER)
+    sign_in(pages, population, practitioner)
     assert kid.postcode not in pages.get(record, headers=HTML).text
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    token = _sign_in(pages, population, manager)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = sign_in(pages, population, manager)
     shield = pages.get(f"{record}/shield", headers=HTML).text
     assert "No practitioners are named for this child." in shield
-    named = _post(
+    named = post_form(
         pages,
         f"{record}/shield/access",
         token,
@@ -276,10 +207,10 @@ def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withhol
     listed = pages.get(named.headers["location"], headers=HTML).text
     assert "The practitioner is named" in listed
     assert f'<th scope="row" class="govuk-table__header">{practitioner}</th>' in listed
-    _sign_in(pages, population, practitioner)
+    sign_in(pages, population, practitioner)
     assert kid.postcode in pages.get(record, headers=HTML).text
-    token = _sign_in(pages, population, manager)
-    removed = _post(
+    token = sign_in(pages, population, manager)
+    removed = post_form(
         pages,
         f"{record}/shield/access/remove",
         token,
@@ -289,7 +220,7 @@ def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withhol
     assert removed.status_code == 303
     assert removed.headers["location"] == f"{record}/shield?changed=un-named"
     assert "No practitioners are named" in pages.get(removed.headers["location"], headers=HTML).text
-    _sign_in(pages, population, practitioner)
+    sign_in(pages, population, practitioner)
     assert kid.postcode not in pages.get(record, headers=HTML).text
     (granted,) = audit_rows(population.engine, username=manager, event="shield_access_granted")
     (revoked,) = audit_rows(population.engine, username=manager, event="shield_access_revoked")
@@ -339,22 +270,22 @@ def test_naming_a_practitioner_shows_them_the_location_and_removing_them_withhol
 )
 def test_naming_or_removing_with_bad_input_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     action: str,
     fields: dict[str, str],
     name: str,
     message: str,
 ) -> None:
     kid = _shielded(population, 1)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    token = _sign_in(pages, population, manager)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    token = sign_in(pages, population, manager)
     shield = f"/children/{kid.identifier}/shield"
     # Someone is named, so that the form to remove one is on the page.
-    named = _account(population, Role.PRACTITIONER)
+    named = new_username(population, Role.PRACTITIONER)
     reason = "Allocated social worker"
-    setup = _post(pages, f"{shield}/access", token, name_username=named, name_reason=reason)
+    setup = post_form(pages, f"{shield}/access", token, name_username=named, name_reason=reason)
     assert setup.status_code == 303
-    refused = _post(pages, f"{shield}/{action}", token, **fields)
+    refused = post_form(pages, f"{shield}/{action}", token, **fields)
     assert refused.status_code == 400
     assert f'<a href="#{name}">{message}</a>' in refused.text
     assert f'id="{name}"' in refused.text and f'id="{name}-error"' in refused.text
@@ -365,19 +296,19 @@ def test_naming_or_removing_with_bad_input_is_refused_with_the_error_tied_to_its
 
 def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
     record = f"/children/{kid.identifier}"
-    protector = _account(population, Role.PRACTITIONER, child_protection=True)
-    token = _sign_in(pages, population, protector)
+    protector = new_username(population, Role.PRACTITIONER, child_protection=True)
+    token = sign_in(pages, population, protector)
     withheld = pages.get(record, headers=HTML).text
     assert kid.postcode not in withheld
     assert f'href="{record}/break-glass">See the location (child-protection override)' in withheld
     form = pages.get(f"{record}/break-glass", headers=HTML)
     assert form.status_code == 200 and kid.postcode not in form.text
     reason = "Section 47 enquiry, child at immediate risk"
-    shown = _post(pages, f"{record}/break-glass", token, reason=reason)
+    shown = post_form(pages, f"{record}/break-glass", token, reason=reason)
     assert shown.status_code == 200 and kid.postcode in shown.text
     assert (
         "Child-protection override</strong> This view is recorded with your reason." in shown.text
@@ -410,7 +341,7 @@ WHERE c.identifier = :identifier AND NOT i.sensitive AND NOT o.sensitive
 
 def test_a_shielded_childs_record_page_points_to_the_team_instead_of_contacts(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = next(
         k
@@ -420,12 +351,14 @@ def test_a_shielded_childs_record_page_points_to_the_team_instead_of_contacts(
     services = _plain_services(population, kid)
     team_phone = services[0][1]
     record = f"/children/{kid.identifier}"
-    _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    sign_in(pages, population, new_username(population, Role.PRACTITIONER))
     withheld = pages.get(record, headers=HTML).text
     assert "Contact through the local authority team: <a" in withheld
     assert str(escape(team_phone)) in withheld and "Service withheld (shielded)" in withheld
     assert not any(str(escape(name)) in withheld for name, _ in services)
-    _sign_in(pages, population, _account(population, Role.LA_MANAGER, authorities=(kid.authority,)))
+    sign_in(
+        pages, population, new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    )
     shown = pages.get(record, headers=HTML).text
     assert all(str(escape(name)) in shown for name, _ in services)
     assert "Contact through the local authority team" not in shown
@@ -439,45 +372,51 @@ def _plain_services(pop: Population, kid: Kid) -> list[tuple[str, str]]:
 
 def test_a_manager_of_another_authority_may_not_break_glass_and_is_told_whom_to_call(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
-    manager = _account(population, Role.LA_MANAGER, authorities=(new_authority(population.engine),))
-    token = _sign_in(pages, population, manager)
+    manager = new_username(
+        population, Role.LA_MANAGER, authorities=(new_authority(population.engine),)
+    )
+    token = sign_in(pages, population, manager)
     assert (
         "See the location (child-protection override)"
         not in pages.get(f"/children/{kid.identifier}", headers=HTML).text
     )
-    refused = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason="Missing child")
+    refused = post_form(
+        pages, f"/children/{kid.identifier}/break-glass", token, reason="Missing child"
+    )
     assert refused.status_code == 403 and kid.postcode not in refused.text
     assert "local authority team" in refused.text
 
 
 def test_a_child_protection_practitioner_of_another_authority_may_break_glass(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
     elsewhere = (new_authority(population.engine),)
-    protector = _account(
+    protector = new_username(
         population, Role.PRACTITIONER, authorities=elsewhere, child_protection=True
     )
-    token = _sign_in(pages, population, protector)
-    shown = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason="Missing child")
+    token = sign_in(pages, population, protector)
+    shown = post_form(
+        pages, f"/children/{kid.identifier}/break-glass", token, reason="Missing child"
+    )
     assert shown.status_code == 200 and kid.postcode in shown.text
 
 
 def test_a_practitioner_without_break_glass_gets_no_link_and_is_refused(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 2)
-    practitioner = _account(population, Role.PRACTITIONER)
-    token = _sign_in(pages, population, practitioner)
+    practitioner = new_username(population, Role.PRACTITIONER)
+    token = sign_in(pages, population, practitioner)
     record = pages.get(f"/children/{kid.identifier}", headers=HTML).text
     assert "Withheld (shielded)" in record and "break-glass" not in record
     assert pages.get(f"/children/{kid.identifier}/break-glass", headers=HTML).status_code == 403
-    refused = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason="Curious")
+    refused = post_form(pages, f"/children/{kid.identifier}/break-glass", token, reason="Curious")
     assert refused.status_code == 403 and kid.postcode not in refused.text
     assert "child-protection capability" in refused.text
     views = audit_rows(population.engine, username=practitioner, event="view")
@@ -501,14 +440,14 @@ def test_a_practitioner_without_break_glass_gets_no_link_and_is_refused(
 )
 def test_a_break_glass_without_a_proper_reason_is_refused_with_the_error_tied_to_its_field(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     reason: str,
     message: str,
 ) -> None:
     kid = _shielded(population, 2)
-    protector = _account(population, Role.PRACTITIONER, child_protection=True)
-    token = _sign_in(pages, population, protector)
-    refused = _post(pages, f"/children/{kid.identifier}/break-glass", token, reason=reason)
+    protector = new_username(population, Role.PRACTITIONER, child_protection=True)
+    token = sign_in(pages, population, protector)
+    refused = post_form(pages, f"/children/{kid.identifier}/break-glass", token, reason=reason)
     assert refused.status_code == 400 and kid.postcode not in refused.text
     assert (
         f'<a href="#reason">{message}</a>' in refused.text and 'id="reason-error"' in refused.text
@@ -523,26 +462,26 @@ def test_a_break_glass_without_a_proper_reason_is_refused_with_the_error_tied_to
 )
 def test_the_search_page_refuses_a_family_name_without_two_letters(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     family_name: str,
 ) -> None:
-    token = _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    token = sign_in(pages, population, new_username(population, Role.PRACTITIONER))
     fields = {"family_name": family_name, "dob_day": "11", "dob_month": "4", "dob_year": "2015"}
-    refused = _post(pages, "/search", token, **fields)
+    refused = post_form(pages, "/search", token, **fields)
     assert refused.status_code == 400 and "results-table" not in refused.text
     assert '<a href="#family_name">Enter the family name, in at least 2 letters</a>' in refused.text
 
 
 def test_the_search_page_finds_a_child_by_given_name_full_date_of_birth_and_postcode(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = next(
         k
         for k in population.kids
         if not k.shielded and k.status == "active" and normalise_postcode(k.postcode)
     )
-    token = _sign_in(pages, population, _account(population, Role.PRACTITIONER))
+    token = sign_in(pages, population, new_username(population, Role.PRACTITIONER))
     born = kid.date_of_birth
     fields = {
         "given_name": kid.given_names.split()[0],
@@ -551,10 +490,10 @@ def test_the_search_page_finds_a_child_by_given_name_full_date_of_birth_and_post
         "dob_year": str(born.year),
         "postcode": kid.postcode,
     }
-    found = _post(pages, "/search", token, **fields)
+    found = post_form(pages, "/search", token, **fields)
     assert found.status_code == 200, found.text
     assert f'href="/children/{kid.identifier}"' in found.text
-    without_postcode = _post(pages, "/search", token, **{**fields, "postcode": ""})
+    without_postcode = post_form(pages, "/search", token, **{**fields, "postcode": ""})
     assert without_postcode.status_code == 400
     assert "a full postcode, like DD8 9AB" in without_postcode.text
 
@@ -573,16 +512,16 @@ def test_the_search_page_finds_a_child_by_given_name_full_date_of_birth_and_post
 @pytest.mark.parametrize("token", [None, "forged"], ids=["no-token", "forged-token"])
 def test_a_managers_form_post_without_the_right_csrf_token_is_refused(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
     path: str,
     fields: dict[str, str],
     token: str | None,
 ) -> None:
-    kid, involvement_id, _ = _sensitive(population, 4)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    _sign_in(pages, population, manager)
+    kid, involvement_id, _ = sensitive_involvement(population, 4)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in(pages, population, manager)
     target = f"/children/{kid.identifier}" + path.format(involvement=involvement_id)
-    refused = _post(pages, target, token, **fields)
+    refused = post_form(pages, target, token, **fields)
     assert refused.status_code == 403 and CSRF_REFUSAL in refused.text
     assert kid.postcode not in refused.text
     with population.engine.connect() as connection:
@@ -598,11 +537,11 @@ def test_a_managers_form_post_without_the_right_csrf_token_is_refused(
 
 def test_pages_and_json_answers_carry_the_security_headers(
     pages: TestClient,
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     kid = _shielded(population, 0)
-    manager = _account(population, Role.LA_MANAGER, authorities=(kid.authority,))
-    _sign_in(pages, population, manager)
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in(pages, population, manager)
     answers = [
         pages.get("/sign-in", headers=HTML),
         pages.get(f"/children/{kid.identifier}", headers=HTML),
@@ -629,7 +568,7 @@ def closed_port() -> Iterator[int]:
 
 
 def test_an_unreachable_elasticsearch_is_a_503_page_for_a_browser_and_json_for_the_api(
-    population: Population,  # noqa: F811
+    population: Population,
     closed_port: int,
 ) -> None:
     app_settings = fast_settings(population.settings)
@@ -640,9 +579,9 @@ def test_an_unreachable_elasticsearch_is_a_503_page_for_a_browser_and_json_for_t
     with client:
         app.state.es.close()
         app.state.es = make_client(unreachable, purpose="api")
-        username = _account(population, Role.PRACTITIONER)
-        token = _sign_in(client, population, username)
-        page = _post(client, "/search", token, given_name="Jo", family_name="Smith")
+        username = new_username(population, Role.PRACTITIONER)
+        token = sign_in(client, population, username)
+        page = post_form(client, "/search", token, given_name="Jo", family_name="Smith")
         assert page.status_code == 503 and page.headers["Retry-After"] == "5"
         assert page.headers["content-type"].startswith("text/html")
         assert '<h1 class="govuk-heading-l">Sorry, the service is unavailable</h1>' in page.text

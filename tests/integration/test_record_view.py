@@ -13,20 +13,12 @@ from sqlalchemy.orm import Session
 from db.access import Role
 from db.audit import MisuseRules, misuse_report
 from mappings import fold
-from tests.integration.search_support import (  # noqa: F401
-    Caller,
-    Kid,
-    Population,
-    app_client,
-    audit_rows,
-    make_caller,
-    population,
-)
+from tests.integration.search_support import Caller, Kid, Population, audit_rows, make_caller
 
 pytestmark = pytest.mark.integration
 
 
-def _shielded_with_school_and_gp(population: Population) -> Kid:  # noqa: F811
+def _shielded_with_school_and_gp(population: Population) -> Kid:
     with population.engine.connect() as connection:
         identifiers = set(
             connection.scalars(
@@ -52,8 +44,8 @@ def _break_glass(client: TestClient, caller: Caller, kid: Kid, reason: str) -> A
 
 
 def test_a_shielded_childs_view_withholds_every_location_field(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded_with_school_and_gp(population)
     caller = make_caller(population, Role.PRACTITIONER)
@@ -73,8 +65,8 @@ def test_a_shielded_childs_view_withholds_every_location_field(
 
 
 def test_the_manager_of_its_authority_sees_the_shielded_location(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded_with_school_and_gp(population)
     manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -84,8 +76,8 @@ def test_the_manager_of_its_authority_sees_the_shielded_location(
 
 
 def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded_with_school_and_gp(population)
     plain = make_caller(population, Role.PRACTITIONER)
@@ -125,8 +117,8 @@ def test_break_glass_shows_the_location_once_and_is_audited_and_reported(
     ],
 )
 def test_a_break_glass_reason_without_ten_letters_or_digits_is_refused(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     reason: str,
 ) -> None:
     kid = _shielded_with_school_and_gp(population)
@@ -143,8 +135,8 @@ def test_a_break_glass_reason_without_ten_letters_or_digits_is_refused(
     ids=["ten-spaces", "ten-zero-width-spaces", "a-real-reason"],
 )
 def test_a_break_glass_reason_in_the_address_is_refused_and_shows_no_location(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     reason: str,
 ) -> None:
     kid = _shielded_with_school_and_gp(population)
@@ -157,8 +149,8 @@ def test_a_break_glass_reason_in_the_address_is_refused_and_shows_no_location(
 
 
 def test_the_break_glass_of_an_unknown_child_is_a_404(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     protector = make_caller(population, Role.PRACTITIONER, child_protection=True)
     response = app_client.post(
@@ -170,8 +162,8 @@ def test_the_break_glass_of_an_unknown_child_is_a_404(
 
 
 def test_an_unknown_identifier_is_a_json_404_and_audited(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     caller = make_caller(population, Role.PRACTITIONER)
     response = app_client.get("/v1/children/1234567890", headers=caller.headers)
@@ -181,7 +173,7 @@ def test_an_unknown_identifier_is_a_json_404_and_audited(
     assert row.subject == "1234567890" and row.details["found"] is False
 
 
-def _sensitive(population: Population, count: int) -> list[tuple[Kid, int]]:  # noqa: F811
+def _sensitive(population: Population, count: int) -> list[tuple[Kid, int]]:
     with population.engine.connect() as connection:
         rows = connection.execute(
             text(
@@ -202,8 +194,8 @@ def _involvement(view: dict[str, Any], involvement_id: int) -> dict[str, Any]:
 
 
 def test_a_sensitive_service_shows_only_as_such_until_consent_is_recorded(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     (kid, involvement_id), _ = _sensitive(population, 2)
     caller = make_caller(population, Role.PRACTITIONER)
@@ -224,8 +216,8 @@ def test_a_sensitive_service_shows_only_as_such_until_consent_is_recorded(
 
 
 def test_a_child_protection_override_shows_the_service_and_is_audited_with_its_reason(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     _, (kid, involvement_id) = _sensitive(population, 2)
     manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -240,7 +232,7 @@ def test_a_child_protection_override_shows_the_service_and_is_audited_with_its_r
 
 
 def test_the_openapi_schema_describes_the_search_and_view_models_with_examples(
-    population: Population,  # noqa: F811
+    population: Population,
 ) -> None:
     from searchapi.main import create_app
 
@@ -277,7 +269,7 @@ _CONTACT_PARTS = {
 }
 
 
-def _with_contacts(population: Population, *, shielded: bool, offset: int = 0) -> Kid:  # noqa: F811
+def _with_contacts(population: Population, *, shielded: bool, offset: int = 0) -> Kid:
     with population.engine.connect() as connection:
         identifier = connection.scalar(
             text(_WITH_CONTACTS), {"shielded": shielded, "offset": offset}
@@ -285,7 +277,7 @@ def _with_contacts(population: Population, *, shielded: bool, offset: int = 0) -
     return next(kid for kid in population.kids if kid.identifier == identifier)
 
 
-def _services(population: Population, kid: Kid) -> list[tuple[str, str | None]]:  # noqa: F811
+def _services(population: Population, kid: Kid) -> list[tuple[str, str | None]]:
     with population.engine.connect() as connection:
         rows = connection.execute(text(_SERVICE_NAMES), {"identifier": kid.identifier}).all()
     return [(row.name, row.phone) for row in rows]
@@ -305,8 +297,8 @@ def _assert_all_shown(view: dict[str, Any], services: list[tuple[str, str | None
 
 
 def test_a_shielded_childs_carer_and_service_contacts_give_way_to_the_team(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _with_contacts(population, shielded=True)
     caller = make_caller(population, Role.PRACTITIONER)
@@ -337,8 +329,8 @@ def test_a_shielded_childs_carer_and_service_contacts_give_way_to_the_team(
 
 
 def test_the_manager_a_named_practitioner_and_break_glass_see_a_shielded_childs_contacts(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _with_contacts(population, shielded=True, offset=1)
     services = _services(population, kid)
@@ -360,8 +352,8 @@ def test_the_manager_a_named_practitioner_and_break_glass_see_a_shielded_childs_
 
 
 def test_an_unshielded_childs_carer_and_service_contacts_are_all_shown(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _with_contacts(population, shielded=False)
     caller = make_caller(population, Role.PRACTITIONER)

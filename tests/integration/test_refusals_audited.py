@@ -12,14 +12,7 @@ from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
 from db.access import Role
-from tests.integration.test_access_support import (  # noqa: F401
-    api,
-    bearer,
-    fast,
-    new_account,
-    new_authority,
-    session_token,
-)
+from tests.integration.access_support import bearer, new_account, new_authority, session_token
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +33,7 @@ def _rows(engine: Engine, request_id: str) -> list[Any]:
 
 
 @pytest.fixture
-def practitioner(engine: Engine, fast: Settings) -> dict[str, str]:  # noqa: F811
+def practitioner(engine: Engine, fast: Settings) -> dict[str, str]:
     account = new_account(
         engine, fast, roles=[Role.PRACTITIONER], authorities=[new_authority(engine)]
     )
@@ -78,7 +71,7 @@ def practitioner(engine: Engine, fast: Settings) -> dict[str, str]:  # noqa: F81
 )
 def test_a_refused_api_request_leaves_one_audit_row_with_its_reason(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     practitioner: dict[str, str],
     method: str,
     path: str,
@@ -107,8 +100,8 @@ def test_a_refused_api_request_leaves_one_audit_row_with_its_reason(
 
 def test_the_search_page_refusing_a_form_is_audited(
     engine: Engine,
-    api: TestClient,  # noqa: F811
-    fast: Settings,  # noqa: F811
+    api: TestClient,
+    fast: Settings,
 ) -> None:
     account = new_account(
         engine, fast, roles=[Role.PRACTITIONER], authorities=[new_authority(engine)]
@@ -129,7 +122,7 @@ def test_the_search_page_refusing_a_form_is_audited(
 
 def test_a_view_of_an_unknown_child_is_audited_once(
     engine: Engine,
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     practitioner: dict[str, str],
 ) -> None:
     practitioner.pop("X-User")
@@ -139,7 +132,7 @@ def test_a_view_of_an_unknown_child_is_audited_once(
     assert [(row.event, row.outcome) for row in rows] == [("view", "failure")]
 
 
-def test_a_stranger_leaves_no_refusal_row(engine: Engine, api: TestClient) -> None:  # noqa: F811
+def test_a_stranger_leaves_no_refusal_row(engine: Engine, api: TestClient) -> None:
     response = api.post("/v1/search", json={"given_name": "Evan"})
     assert response.status_code == 401
     assert _rows(engine, response.headers["X-Request-ID"]) == []

@@ -16,11 +16,9 @@ from searchapi.access import ROLE_GRANTS, Permission, permissions_of, refusal
 from searchapi.deps import PUBLIC, SessionDep
 from searchapi.guard import RouteInfo, iter_routes, undeclared_routes
 from searchapi.main import create_app
-from tests.integration.test_access_support import (  # noqa: F401
-    api,
+from tests.integration.access_support import (
     bearer,
     build_client,
-    fast,
     new_account,
     new_authority,
     session_token,
@@ -75,7 +73,7 @@ def test_an_app_with_a_route_that_declares_no_permission_does_not_start() -> Non
     ("method", "route"), _routes(), ids=lambda value: str(getattr(value, "path", value))
 )
 def test_every_route_refuses_a_request_without_credentials(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     method: str,
     route: RouteInfo,
 ) -> None:
@@ -89,7 +87,7 @@ def test_every_route_refuses_a_request_without_credentials(
 
 
 @pytest.fixture
-def tokens_by_role(engine: Engine, fast: Settings) -> dict[Role, str]:  # noqa: F811
+def tokens_by_role(engine: Engine, fast: Settings) -> dict[Role, str]:
     """A fresh session per role (a sign-out route under test ends the one it is given)."""
     authority = new_authority(engine)
     tokens = {}
@@ -103,7 +101,7 @@ def tokens_by_role(engine: Engine, fast: Settings) -> dict[Role, str]:  # noqa: 
     ("method", "route"), _routes(), ids=lambda value: str(getattr(value, "path", value))
 )
 def test_every_route_refuses_the_roles_that_lack_its_permission(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     tokens_by_role: dict[Role, str],
     method: str,
     route: RouteInfo,
@@ -133,7 +131,7 @@ def test_each_permission_of_a_role_route_is_held_by_some_role() -> None:
 
 
 def test_error_bodies_are_json_with_a_message_and_the_request_id(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
 ) -> None:
     for response in (
         api.get("/no/such/path"),
@@ -150,7 +148,7 @@ def test_error_bodies_are_json_with_a_message_and_the_request_id(
 
 
 @pytest.fixture
-def failing_app(fast: Settings) -> Iterator[tuple[FastAPI, TestClient]]:  # noqa: F811
+def failing_app(fast: Settings) -> Iterator[tuple[FastAPI, TestClient]]:
     app, client = build_client(fast)
 
     @app.get("/boom", dependencies=[PUBLIC])
@@ -195,7 +193,7 @@ def test_a_read_whose_audit_cannot_be_written_fails(
     assert "would have been shown" not in response.text
 
 
-def test_the_health_check_needs_no_credentials(api: TestClient) -> None:  # noqa: F811
+def test_the_health_check_needs_no_credentials(api: TestClient) -> None:
     assert api.get("/healthz").status_code in (200, 503)
 
 

@@ -15,15 +15,7 @@ from jellyfish import damerau_levenshtein_distance
 from db.access import Role
 from mappings import fold, normalise_postcode, phonetic_keys
 from mappings.dates import one_digit_variants
-from tests.integration.search_support import (  # noqa: F401
-    Caller,
-    Kid,
-    Population,
-    app_client,
-    audit_rows,
-    make_caller,
-    population,
-)
+from tests.integration.search_support import Caller, Kid, Population, audit_rows, make_caller
 
 pytestmark = pytest.mark.integration
 
@@ -245,14 +237,14 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def practitioner(population: Population) -> Caller:  # noqa: F811
+def practitioner(population: Population) -> Caller:
     return make_caller(population, Role.PRACTITIONER)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
 def test_the_expected_child_ranks_first(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
     case: Callable[[Population], Case],
 ) -> None:
@@ -269,8 +261,8 @@ def test_the_expected_child_ranks_first(
 
 
 def test_an_exact_match_outranks_a_fuzzy_one_of_the_same_field(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
 ) -> None:
     kid, body, _, _ = exact(population)
@@ -281,8 +273,8 @@ def test_an_exact_match_outranks_a_fuzzy_one_of_the_same_field(
 
 
 def test_every_search_is_audited_with_its_criteria_and_the_identifiers_shown(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     caller = make_caller(population, Role.PRACTITIONER)
     kid, body, _, _ = exact(population)
@@ -305,8 +297,8 @@ def test_every_search_is_audited_with_its_criteria_and_the_identifiers_shown(
     ids=["family-name-alone", "no-family-name", "postcode-and-gender", "no-second-criterion"],
 )
 def test_too_little_to_search_on_is_a_422_saying_what_to_add(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
     body: dict[str, Any],
 ) -> None:
@@ -316,8 +308,8 @@ def test_too_little_to_search_on_is_a_422_saying_what_to_add(
 
 
 def test_a_limit_above_fifty_is_refused(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
 ) -> None:
     body = {"family_name": "Smith", "birth_year": 2015, "limit": 51}
@@ -325,8 +317,8 @@ def test_a_limit_above_fifty_is_refused(
 
 
 def test_a_very_common_name_and_birth_year_gives_too_many_matches_and_no_list(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
 ) -> None:
     from collections import Counter
@@ -362,8 +354,8 @@ def test_a_very_common_name_and_birth_year_gives_too_many_matches_and_no_list(
     ],
 )
 def test_a_family_name_without_two_letters_does_not_walk_past_the_minimum_criteria(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
     body: dict[str, Any],
 ) -> None:
@@ -377,8 +369,8 @@ def _located(pop: Population) -> Kid:
 
 
 def test_a_given_name_with_the_full_date_of_birth_and_postcode_finds_the_child(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
 ) -> None:
     kid = _located(population)
@@ -401,8 +393,8 @@ def test_a_given_name_with_the_full_date_of_birth_and_postcode_finds_the_child(
 
 
 def test_without_the_family_name_a_child_elsewhere_with_the_same_name_and_birthday_is_not_listed(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
 ) -> None:
     kid = _located(population)
@@ -422,8 +414,8 @@ def test_without_the_family_name_a_child_elsewhere_with_the_same_name_and_birthd
 
 
 def test_an_identifier_alone_finds_its_child_and_only_that_child(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
     practitioner: Caller,
 ) -> None:
     kid = _first(population, lambda k: True)

@@ -9,20 +9,13 @@ from fastapi.testclient import TestClient
 
 from db.access import Role
 from mappings import fold
-from tests.integration.search_support import (  # noqa: F401
-    Caller,
-    Kid,
-    Population,
-    app_client,
-    make_caller,
-    population,
-)
-from tests.integration.test_access_support import new_authority  # noqa: E402
+from tests.integration.access_support import new_authority
+from tests.integration.search_support import Caller, Kid, Population, make_caller
 
 pytestmark = pytest.mark.integration
 
 
-def _shielded(population: Population) -> Kid:  # noqa: F811
+def _shielded(population: Population) -> Kid:
     kids = population.unique(
         lambda k: (fold(k.given_names), fold(k.family_name), k.date_of_birth),
         where=lambda k: k.shielded and k.status == "active",
@@ -59,8 +52,8 @@ def _location_probes(kid: Kid) -> list[dict[str, Any]]:
 
 
 def test_a_location_search_never_returns_a_shielded_child_to_a_caller_without_rights(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded(population)
     caller = make_caller(population, Role.PRACTITIONER)
@@ -70,8 +63,8 @@ def test_a_location_search_never_returns_a_shielded_child_to_a_caller_without_ri
 
 
 def test_a_name_and_birth_date_search_finds_a_shielded_child_without_its_location(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded(population)
     caller = make_caller(population, Role.PRACTITIONER)
@@ -81,8 +74,8 @@ def test_a_name_and_birth_date_search_finds_a_shielded_child_without_its_locatio
 
 
 def test_the_manager_of_its_authority_finds_it_by_postcode_and_sees_its_town(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded(population)
     manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -92,8 +85,8 @@ def test_the_manager_of_its_authority_finds_it_by_postcode_and_sees_its_town(
 
 
 def test_a_practitioner_named_by_the_manager_finds_it_by_postcode(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded(population)
     manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
@@ -115,8 +108,8 @@ def test_a_practitioner_named_by_the_manager_finds_it_by_postcode(
 
 
 def test_results_and_too_many_matches_do_not_depend_on_a_shielded_childs_location(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = _shielded(population)
     # A neighbour: a visible child in another outward code, whose postcode the shielded child
@@ -160,8 +153,8 @@ def test_results_and_too_many_matches_do_not_depend_on_a_shielded_childs_locatio
 
 
 def test_a_shield_applied_through_the_api_reaches_the_index_and_hides_the_child(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     kid = population.unique(
         lambda k: (fold(k.given_names), fold(k.family_name), k.date_of_birth),
@@ -190,8 +183,8 @@ def test_a_shield_applied_through_the_api_reaches_the_index_and_hides_the_child(
 
 
 def test_a_search_answers_503_with_retry_after_when_elasticsearch_is_unreachable(
-    population: Population,  # noqa: F811
-    app_client: TestClient,  # noqa: F811
+    population: Population,
+    app_client: TestClient,
 ) -> None:
     from elasticsearch import Elasticsearch
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -162,17 +161,3 @@ def build_client(
         app, base_url="https://testserver", raise_server_exceptions=False, client=(address, 50000)
     )
     return app, client
-
-
-@pytest.fixture
-def fast(settings: Settings) -> Settings:
-    """The settings of the app under test."""
-    return fast_settings(settings)
-
-
-@pytest.fixture
-def api(engine: Engine, fast: Settings) -> Iterator[TestClient]:
-    """A client of the real app; its lifespan connects to the test stack."""
-    _, client = build_client(fast)
-    with client:
-        yield client
