@@ -181,6 +181,9 @@ def _write_config(settings: Settings, paths: Paths) -> None:
                 "xpack.security.http.ssl.enabled: false",
                 "xpack.security.transport.ssl.enabled: false",
                 "action.destructive_requires_name: true",
+                # Indices are made only on purpose (the reindex, with the mapping): a write to an
+                # index that a failed reindex has deleted is refused, never a stray index.
+                "action.auto_create_index: false",
                 "cluster.routing.allocation.disk.threshold_enabled: false",
                 "",
             ]

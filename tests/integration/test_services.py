@@ -130,3 +130,15 @@ def test_download_needs_maven_and_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     settings = Settings(var_dir=tmp_path / "var", downloads_dir=tmp_path / "downloads")
     with pytest.raises(ServiceError, match="Maven"):
         es_service._download(es_service.Paths.of(settings))
+
+
+def test_a_write_to_a_missing_index_is_refused_and_creates_none(
+    elasticsearch_ready: None, settings: Settings
+) -> None:
+    # A sync batch may still write to the index of a reindex that failed and deleted it.
+    auth = settings.elasticsearch_credentials(purpose="indexer")["basic_auth"]
+    index = f"{_es_url(settings)}/{settings.index_alias}-v1-deleted"
+    written = httpx.put(f"{index}/_doc/1", json={"identifier": "1"}, auth=auth, timeout=10)
+    assert written.status_code == 404, written.text
+    assert written.json()["error"]["type"] == "index_not_found_exception"
+    assert httpx.head(index, auth=auth, timeout=10).status_code == 404
