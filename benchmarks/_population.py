@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, pool, text
 from contactpoint.demo_data import write_demo_file
 from contactpoint.services import up
 from contactpoint.settings import Settings
-from db.loader import load_file
+from db.load import load_file
 from db.migrate import upgrade
 from db.session import make_engine
 

@@ -21,7 +21,7 @@ from sqlalchemy import text  # noqa: E402
 from contactpoint.demo_data import write_demo_file  # noqa: E402
 from contactpoint.services import up  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
-from db.loader import load_file  # noqa: E402
+from db.load import load_file  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Base  # noqa: E402
 from db.session import make_engine  # noqa: E402

@@ -48,7 +48,7 @@ from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.services import down, status, up  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 from db.access import NewUser, Principal, Role, create_client, create_user  # noqa: E402
-from db.loader import load_file  # noqa: E402
+from db.load import load_file  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.session import make_engine  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402

@@ -102,7 +102,7 @@ def load(
     ] = None,
 ) -> None:
     """Upsert the children of a JSON Lines FILE; exit 1 when any line was rejected."""
-    from db.loader import load_file
+    from db.load import load_file
     from db.session import get_engine
 
     settings = get_settings()

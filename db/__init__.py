@@ -3,10 +3,8 @@
 Migrations: `db.migrate.upgrade` (imported from there, so that loading never imports Alembic).
 """
 
-from db.load_result import LoadResult
-from db.loader import load_file
+from db.load import LoadResult, Rejection, ValidLine, load_file, validate_line
 from db.session import get_engine, make_engine, session_scope
-from db.validation import Rejection, ValidLine, validate_line
 
 __all__ = [
     "LoadResult",

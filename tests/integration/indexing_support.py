@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, pool, text
 
 from contactpoint.demo_data import write_demo_file
 from contactpoint.settings import Settings
-from db.loader import load_file
+from db.load import load_file
 from indexer.indices import alias_state, delete_indices
 
 # The child records and the index's bookkeeping; users, clients and the audit are left alone.

@@ -11,9 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
-from db.load_result import LoadResult
-from db.loader import load_file
-from db.validation import Rejection
+from db.load import LoadResult, Rejection, load_file
 from tests.integration.load_support import child_line, identifier, truncate_tables, write_lines
 
 _SNAPSHOT_TABLES = ("child", "carer", "involvement", "organisation", "practitioner", "shield")

@@ -11,8 +11,8 @@ from typing import Any, Final, cast
 from psycopg2.extensions import connection as Psycopg2Connection
 from sqlalchemy import Connection, text
 
-from db.import_line import Address, ChildRecord, LocalAuthority, Organisation
-from db.validation import ValidLine
+from db.load.import_line import Address, ChildRecord, LocalAuthority, Organisation
+from db.load.validation import ValidLine
 from db.vocabulary import SENSITIVE_KINDS
 
 _ADDRESS: Final = "line1 text, line2 text, line3 text, line4 text, town text, postcode text"

@@ -1,8 +1,8 @@
 """Bulk load of an import file: validate each line, then upsert batches with set-based SQL.
 
-Lines are validated and encoded into batches (db.load_batches, in a child process for large
-files); each batch is then one transaction (db.load_writer): COPY into TEMP staging tables and
-a few INSERT ... SELECT statements (db.load_apply). When PostgreSQL rejects a batch for its
+Lines are validated and encoded into batches (db.load.batches, in a child process for large
+files); each batch is then one transaction (db.load.writer): COPY into TEMP staging tables and
+a few INSERT ... SELECT statements (db.load.apply). When PostgreSQL rejects a batch for its
 data, the batch is retried child by child under SAVEPOINTs, so only the bad children are
 rejected, with the database's reason.
 """
@@ -30,10 +30,10 @@ from rich.progress import (
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from db.load_batches import Batch, ReadTally, read_batches, read_batches_in_child
-from db.load_result import LoadResult
-from db.load_staging import create_staging_tables, drop_staging_tables
-from db.load_writer import WriteTotals, write_batch
+from db.load.batches import Batch, ReadTally, read_batches, read_batches_in_child
+from db.load.result import LoadResult
+from db.load.staging import create_staging_tables, drop_staging_tables
+from db.load.writer import WriteTotals, write_batch
 
 __all__ = ["LoadResult", "load_file"]
 

@@ -7,7 +7,7 @@ from typing import Final
 import psycopg2
 from sqlalchemy.exc import DBAPIError
 
-from db.import_line import ChildRecord
+from db.load.import_line import ChildRecord
 
 # SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the data is
 # wrong, so the child is rejected. Anything else (connection lost, ...) aborts the load.

@@ -12,7 +12,7 @@ from typing import Final
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from db.import_line import ChildRecord, Involvement, Organisation
+from db.load.import_line import ChildRecord, Involvement, Organisation
 
 LINE_FIELD: Final = "(line)"
 MAX_LINE_CHARACTERS: Final = 100_000
