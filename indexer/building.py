@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 
-from mappings.document import ChildRecord, build_child_document
+from mappings.document import IndexedChild, build_child_document
 
 Built = tuple[list[tuple[str, int, bytes]], float]
 
 
-def _build_chunk(records: list[ChildRecord]) -> Built:
+def _build_chunk(records: list[IndexedChild]) -> Built:
     """(identifier, version, serialised document) of each record, and the seconds it took."""
     started = time.perf_counter()
     built = [
@@ -46,7 +46,7 @@ def _actions(built: list[tuple[str, int, bytes]], index: str) -> Iterator[dict[s
 
 
 def built_actions(
-    records: Iterable[ChildRecord],
+    records: Iterable[IndexedChild],
     *,
     index: str,
     workers: int,

@@ -33,7 +33,7 @@ from indexer.indices import (
 from indexer.progress import progress_bar
 from indexer.source import count_children, iter_all_children
 from indexer.sync import Writer, drain
-from mappings.document import ChildRecord
+from mappings.document import IndexedChild
 from mappings.index_definition import physical_index_name
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class ReindexReport:
         return self.documents / self.seconds if self.seconds else 0.0
 
 
-def _timed_records(records: Iterator[ChildRecord], stages: StageTimes) -> Iterator[ChildRecord]:
+def _timed_records(records: Iterator[IndexedChild], stages: StageTimes) -> Iterator[IndexedChild]:
     while True:
         started = time.perf_counter()
         try:
@@ -81,7 +81,7 @@ def _timed_records(records: Iterator[ChildRecord], stages: StageTimes) -> Iterat
 
 
 def _timed_actions(
-    records: Iterator[ChildRecord], *, index: str, stages: StageTimes
+    records: Iterator[IndexedChild], *, index: str, stages: StageTimes
 ) -> Iterator[dict[str, Any]]:
     for record in records:
         started = time.perf_counter()

@@ -4,7 +4,7 @@ Pure code only: nothing here talks to PostgreSQL or Elasticsearch.
 """
 
 from mappings import fields
-from mappings.document import ChildRecord, Gender, Status, build_child_document
+from mappings.document import Gender, IndexedChild, Status, build_child_document
 from mappings.fields import LOCATION_DISPLAY_FIELDS, LOCATION_FIELDS, LOCATION_SEARCH_FIELDS
 from mappings.index_definition import (
     ALIAS,
@@ -52,7 +52,7 @@ __all__ = [
     "PHONETIC_REWRITES",
     "STREET_SUFFIXES",
     "UK_POSTCODE_RE",
-    "ChildRecord",
+    "IndexedChild",
     "DateParts",
     "Gender",
     "NameKeys",

@@ -14,7 +14,7 @@ from mappings import (
     LOCATION_DISPLAY_FIELDS,
     LOCATION_FIELDS,
     LOCATION_SEARCH_FIELDS,
-    ChildRecord,
+    IndexedChild,
     address_tokens,
     build_child_document,
     family_name_keys,
@@ -24,7 +24,7 @@ from mappings import (
     phonetic_keys,
 )
 
-CHILD = ChildRecord(
+CHILD = IndexedChild(
     identifier="9434765919",
     given_names="Zoë Mae",
     family_name="O'Brien-Smith",
