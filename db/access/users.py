@@ -23,10 +23,11 @@ from db.access.credentials import (
     pin_problem,
     provisioning_uri,
 )
-from db.access.errors import Conflict, Forbidden, InvalidInput, NotFound
+from db.access.errors import Forbidden
 from db.access.roles import AUTHORITY_ROLES, Role
 from db.access.sessions import revoke_user_sessions
 from db.audit import AuditContext, AuditEventType, record_audit
+from db.errors import Conflict, InvalidInput, NotFound
 from db.models import AppUser, LocalAuthority, UserAuthority
 from db.normalise import has_control_characters
 
