@@ -1,18 +1,6 @@
-"""PostgreSQL: the models, migrations, sessions and the bulk loader of ContactPoint.
+"""PostgreSQL: the models, migrations, sessions, access, audit and bulk load of ContactPoint.
 
+Import what you need from its modules (`db.models`, `db.session`, `db.load`, ...): this file
+imports nothing, so that the API, which imports `db.models`, never loads the loader (nor rich).
 Migrations: `db.migrate.upgrade` (imported from there, so that loading never imports Alembic).
 """
-
-from db.load import LoadResult, Rejection, ValidLine, load_file, validate_line
-from db.session import get_engine, make_engine, session_scope
-
-__all__ = [
-    "LoadResult",
-    "Rejection",
-    "ValidLine",
-    "get_engine",
-    "load_file",
-    "make_engine",
-    "session_scope",
-    "validate_line",
-]

@@ -15,11 +15,13 @@ from mappings import (
     LOCATION_FIELDS,
     LOCATION_SEARCH_FIELDS,
     IndexedChild,
-    address_tokens,
     build_child_document,
+    index_mappings,
+)
+from mappings.normalise import (
+    address_tokens,
     family_name_keys,
     given_name_keys,
-    index_mappings,
     nickname_groups,
     phonetic_keys,
 )
