@@ -25,7 +25,7 @@ def demo_file(settings: Settings, *, children: int, seed: int) -> Path:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        write_demo_file(path=path, children=children, seed=seed, progress=False)
+        write_demo_file(path=path, children=children, seed=seed)
         print(f"generated {path} in {time.perf_counter() - started:.1f} s")
     return path
 
@@ -45,9 +45,7 @@ def prepare(settings: Settings, *, children: int, seed: int) -> Engine:
         owner.dispose()
         path = demo_file(settings, children=children, seed=seed)
         started = time.perf_counter()
-        result = load_file(
-            engine=engine, path=path, batch_size=settings.load_batch_size, progress=False
-        )
+        result = load_file(engine=engine, path=path, batch_size=settings.load_batch_size)
         print(f"loaded {result.inserted} children in {time.perf_counter() - started:.1f} s")
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM index_outbox"))

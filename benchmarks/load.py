@@ -51,7 +51,7 @@ def main() -> None:
     if not data.exists():
         data.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        write_demo_file(path=data, children=args.children, seed=args.seed, progress=False)
+        write_demo_file(path=data, children=args.children, seed=args.seed)
         print(f"generated {data} in {time.perf_counter() - started:.1f} s")
 
     engine = make_engine(settings.effective_database_url())
@@ -59,9 +59,7 @@ def main() -> None:
     for run in range(1, args.runs + 1):
         _empty_database(settings.effective_migration_url())
         started = time.perf_counter()
-        result = load_file(
-            engine=engine, path=data, batch_size=settings.load_batch_size, progress=False
-        )
+        result = load_file(engine=engine, path=data, batch_size=settings.load_batch_size)
         elapsed = time.perf_counter() - started
         if result.rejected or result.inserted != args.children:
             raise SystemExit(

@@ -70,7 +70,7 @@ def _prepare(children: int, seed: int) -> None:
     if not data.exists():
         data.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        write_demo_file(path=data, children=children, seed=seed, progress=False)
+        write_demo_file(path=data, children=children, seed=seed)
         print(f"generated {data} in {time.perf_counter() - started:.0f} s")
     owner = make_engine(settings.effective_migration_url())
     with owner.begin() as connection:
@@ -82,7 +82,7 @@ def _prepare(children: int, seed: int) -> None:
         )
     owner.dispose()
     started = time.perf_counter()
-    load_file(engine=engine, path=data, batch_size=settings.load_batch_size, progress=False)
+    load_file(engine=engine, path=data, batch_size=settings.load_batch_size)
     print(f"loaded {children} children in {time.perf_counter() - started:.0f} s")
     es = make_client(settings, purpose="indexer")
     started = time.perf_counter()

@@ -102,16 +102,18 @@ def load(
     ] = None,
 ) -> None:
     """Upsert the children of a JSON Lines FILE; exit 1 when any line was rejected."""
+    from contactpoint.cli_progress import load_progress
     from db.load import load_file
     from db.session import get_engine
 
     settings = get_settings()
-    result = load_file(
-        engine=get_engine(),
-        path=file,
-        batch_size=batch_size or settings.load_batch_size,
-        progress=progress,
-    )
+    with load_progress(total_bytes=file.stat().st_size, enabled=progress) as advance:
+        result = load_file(
+            engine=get_engine(),
+            path=file,
+            batch_size=batch_size or settings.load_batch_size,
+            progress=advance,
+        )
     for rejection in result.rejected:
         typer.echo(f"line {rejection.line}: {rejection.field}: {rejection.reason}", err=True)
     if report is not None:
@@ -132,9 +134,11 @@ def demo_data(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Write a synthetic population of CHILDREN in the import format; same seed, same file."""
+    from contactpoint.cli_progress import demo_data_progress
     from contactpoint.demo_data import write_demo_file
 
-    written = write_demo_file(path=out, children=children, seed=seed, progress=progress)
+    with demo_data_progress(total=children, enabled=progress) as advance:
+        written = write_demo_file(path=out, children=children, seed=seed, progress=advance)
     typer.echo(f"wrote {written} children to {out}")
 
 

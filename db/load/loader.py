@@ -11,31 +11,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import psycopg2
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from db.load.batches import Batch, ReadTally, read_batches, read_batches_in_child
+from db.load.batches import ReadTally, read_batches, read_batches_in_child
 from db.load.result import LoadResult
 from db.load.staging import create_staging_tables, drop_staging_tables
 from db.load.writer import WriteTotals, write_batch
 
-__all__ = ["LoadResult", "load_file"]
+__all__ = ["LoadProgress", "LoadResult", "load_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,44 +33,13 @@ logger = logging.getLogger(__name__)
 PARALLEL_FROM_BYTES: Final = 8 * 1024 * 1024
 
 
-class _Progress:
-    """A rich progress bar on stderr over the bytes of the file, with children per second."""
+class LoadProgress(Protocol):
+    """Told as a load advances: bytes of the file read and children written since the last call.
 
-    def __init__(self, bar: Progress | None, total: int) -> None:
-        self._bar = bar
-        self._task = bar.add_task("loading", total=total, rate="") if bar is not None else None
-        self._started = time.perf_counter()
-        self._children = 0
+    The bytes add up to the file's size once the load is done; drawing is the caller's (the CLI).
+    """
 
-    def written(self, batch: Batch) -> None:
-        self._children += len(batch.lines)
-        if self._bar is None or self._task is None:
-            return
-        elapsed = max(time.perf_counter() - self._started, 1e-9)
-        rate = f"{self._children:,} children, {self._children / elapsed:,.0f}/s"
-        self._bar.update(self._task, completed=batch.done_bytes, rate=rate)
-
-    def done(self, total: int) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=total)
-
-
-@contextmanager
-def _progress(total: int, *, enabled: bool) -> Iterator[_Progress]:
-    if not enabled:
-        yield _Progress(None, total)
-        return
-    bar = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    )
-    with bar:
-        yield _Progress(bar, total)
+    def __call__(self, *, read_bytes: int, children: int) -> None: ...
 
 
 def _clean_up(conn: Connection) -> None:
@@ -101,13 +60,13 @@ def load_file(
     engine: Engine,
     path: Path,
     batch_size: int,
-    progress: bool,
+    progress: LoadProgress | None = None,
     parallel: bool | None = None,
 ) -> LoadResult:
     """Upsert the children of the JSON Lines file at `path` (docs/import-format.md).
 
-    `parallel` validates in a child process while this one writes; by default, for files of
-    PARALLEL_FROM_BYTES or more.
+    `progress` is told after each batch is written. `parallel` validates in a child process
+    while this one writes; by default, for files of PARALLEL_FROM_BYTES or more.
     """
     started = time.perf_counter()
     today = date.today()
@@ -117,17 +76,22 @@ def load_file(
     read = read_batches_in_child if parallel else read_batches
     tally = ReadTally()
     totals = WriteTotals()
-    with _progress(size, enabled=progress) as bar, engine.connect() as conn:
+    reported = 0
+    with engine.connect() as conn:
         with conn.begin():
             create_staging_tables(conn)
         try:
             with closing(read(path, batch_size=batch_size, today=today, tally=tally)) as batches:
                 for batch in batches:
                     write_batch(conn, batch, today=today, totals=totals)
-                    bar.written(batch)
+                    if progress is not None:
+                        progress(read_bytes=batch.done_bytes - reported, children=len(batch.lines))
+                    reported = batch.done_bytes
         finally:
             _clean_up(conn)
-        bar.done(size)
+    if progress is not None and size > reported:
+        # Blank or rejected lines after the last batch.
+        progress(read_bytes=size - reported, children=0)
     result = LoadResult(
         lines=tally.lines,
         inserted=totals.inserted,
