@@ -17,7 +17,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch import exceptions as es_exceptions
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from indexer.actions import index_action
 from indexer.building import built_actions
@@ -30,6 +30,7 @@ from indexer.indices import (
     merge_segments,
     swap_alias,
 )
+from indexer.outbox import build_started_at, queue_changed_since, set_build_state
 from indexer.progress import progress_bar
 from indexer.source import count_children, iter_all_children
 from indexer.sync import Writer, drain
@@ -92,15 +93,7 @@ def _timed_actions(
 
 def _set_state(engine: Engine, name: str, state: str) -> None:
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO index_build (name, state) VALUES (:name, :state) "
-                "ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, "
-                "finished_at = CASE WHEN EXCLUDED.state = 'building' THEN NULL "
-                "ELSE clock_timestamp() END"
-            ),
-            {"name": name, "state": state},
-        )
+        set_build_state(connection=connection, name=name, state=state)
 
 
 def _bulk_snapshot(
@@ -258,17 +251,8 @@ def rollback(*, engine: Engine, client: Elasticsearch, alias: str) -> tuple[str,
         raise ReindexError("there is no previous index to roll back to")
     target = state.others[0]
     with engine.begin() as connection:
-        started = connection.execute(
-            text("SELECT started_at FROM index_build WHERE name = :name"), {"name": target}
-        ).scalar()
+        started = build_started_at(connection=connection, name=target)
         # The previous index misses what changed after its snapshot: queue those children.
-        connection.execute(
-            text(
-                "INSERT INTO index_outbox (child_id, identifier, record_version, operation) "
-                "SELECT id, identifier, record_version, 'upsert' FROM child "
-                "WHERE CAST(:since AS timestamptz) IS NULL OR updated_at >= :since"
-            ),
-            {"since": started},
-        )
+        queue_changed_since(connection=connection, since=started)
     swap_alias(client, alias=alias, new=target, old=state.live)
     return state.live, target

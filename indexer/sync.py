@@ -20,6 +20,7 @@ from indexer.actions import delete_action, index_action
 from indexer.bulk import BulkOutcome, TransientBulkError, write_with_retries
 from indexer.indices import alias_state
 from indexer.outbox import (
+    CHANNEL,
     OutboxRow,
     acknowledge,
     building_indices,
@@ -29,8 +30,6 @@ from indexer.outbox import (
 from indexer.source import children_by_id
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "index_outbox"
 
 Writer = Callable[[Elasticsearch, list[dict[str, Any]]], BulkOutcome]
 
