@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mappings.document import IndexedChild, build_child_document
@@ -29,8 +28,3 @@ def delete_action(*, identifier: str, record_version: int, index: str) -> dict[s
         "version": record_version,
         "version_type": "external",
     }
-
-
-def index_actions(records: Iterable[IndexedChild], *, index: str) -> Iterator[dict[str, Any]]:
-    for record in records:
-        yield index_action(record, index=index)
