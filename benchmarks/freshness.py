@@ -25,6 +25,7 @@ from sqlalchemy import text  # noqa: E402
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402
+from indexer.retry import RetryPolicy  # noqa: E402
 from indexer.sync import retrying_writer  # noqa: E402
 
 
@@ -46,7 +47,7 @@ def main() -> None:
         batch_size=settings.reindex_batch_size,
         threads=settings.reindex_threads,
         build_workers=settings.reindex_build_workers,
-        writer=retrying_writer(attempts=5, max_wait_s=5.0),
+        writer=retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0)),
         show_progress=False,
     )
     with engine.connect() as connection:

@@ -22,6 +22,7 @@ from _population import prepare  # noqa: E402
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402
+from indexer.retry import RetryPolicy  # noqa: E402
 from indexer.sync import retrying_writer  # noqa: E402
 
 
@@ -35,7 +36,7 @@ def main() -> None:
     settings = get_settings()
     engine = prepare(settings, children=args.children, seed=args.seed)
     client = make_client(settings, purpose="indexer")
-    writer = retrying_writer(attempts=5, max_wait_s=5.0)
+    writer = retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0))
     rates: list[float] = []
     for run in range(1, args.runs + 1):
         report = reindex(

@@ -52,6 +52,7 @@ from db.load import load_file  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.session import make_engine  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402
+from indexer.retry import RetryPolicy  # noqa: E402
 from indexer.sync import retrying_writer  # noqa: E402
 from searchapi.access import child_access  # noqa: E402
 from searchapi.search import search_body  # noqa: E402
@@ -94,7 +95,7 @@ def _prepare(children: int, seed: int) -> None:
         batch_size=settings.reindex_batch_size,
         threads=settings.reindex_threads,
         build_workers=settings.reindex_build_workers,
-        writer=retrying_writer(attempts=5, max_wait_s=5.0),
+        writer=retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0)),
         show_progress=False,
     )
     with engine.begin() as connection:

@@ -154,6 +154,7 @@ def reindex_command(
     from db.session import get_engine
     from indexer.reindex import ReindexError, reindex
     from indexer.reindex import rollback as rollback_index
+    from indexer.retry import RetryPolicy
     from indexer.sync import retrying_writer
 
     settings = get_settings()
@@ -173,10 +174,7 @@ def reindex_command(
             batch_size=settings.reindex_batch_size,
             threads=settings.reindex_threads,
             build_workers=settings.reindex_build_workers,
-            writer=retrying_writer(
-                attempts=settings.indexer_retry_attempts,
-                max_wait_s=settings.indexer_max_backoff_s,
-            ),
+            writer=retrying_writer(RetryPolicy.from_settings(settings)),
             show_progress=progress,
         )
     except ReindexError as exc:

@@ -21,6 +21,7 @@ from contactpoint.es_client import make_client
 from contactpoint.settings import Settings
 from db.access import Role
 from indexer.reindex import reindex
+from indexer.retry import RetryPolicy
 from indexer.sync import drain, retrying_writer
 from tests.integration.access_support import (
     bearer,
@@ -32,7 +33,7 @@ from tests.integration.indexing_support import load_demo, reset_everything
 
 CHILDREN = 20_000
 SEED = 6
-WRITER = retrying_writer(attempts=3, max_wait_s=0.5)
+WRITER = retrying_writer(RetryPolicy(attempts=3, max_wait_s=0.5))
 
 
 @dataclass(frozen=True)

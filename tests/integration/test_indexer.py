@@ -21,6 +21,7 @@ from indexer.bulk import BulkOutcome, write_once
 from indexer.indices import alias_state
 from indexer.outbox import queue_status, requeue_dead_letters
 from indexer.reindex import ReindexError, reindex, rollback
+from indexer.retry import RetryPolicy
 from indexer.sync import Writer, drain, process_batch, retrying_writer, run_forever
 from tests.integration.indexing_support import (
     database_versions,
@@ -32,7 +33,7 @@ from tests.integration.indexing_support import (
 
 pytestmark = pytest.mark.integration
 
-WRITER = retrying_writer(attempts=3, max_wait_s=0.5)
+WRITER = retrying_writer(RetryPolicy(attempts=3, max_wait_s=0.5))
 
 
 @pytest.fixture()
