@@ -48,7 +48,6 @@ def main() -> None:
         threads=settings.reindex_threads,
         build_workers=settings.reindex_build_workers,
         writer=retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0)),
-        show_progress=False,
     )
     with engine.connect() as connection:
         ids = (

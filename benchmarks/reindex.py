@@ -48,7 +48,6 @@ def main() -> None:
             threads=settings.reindex_threads,
             build_workers=settings.reindex_build_workers,
             writer=writer,
-            show_progress=False,
         )
         rates.append(report.rate)
         stages = report.stages

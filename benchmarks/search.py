@@ -96,7 +96,6 @@ def _prepare(children: int, seed: int) -> None:
         threads=settings.reindex_threads,
         build_workers=settings.reindex_build_workers,
         writer=retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0)),
-        show_progress=False,
     )
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM index_outbox"))

@@ -150,6 +150,7 @@ def reindex_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Rebuild the index from PostgreSQL and swap the read alias to it atomically."""
+    from contactpoint.cli_progress import reindex_progress
     from contactpoint.es_client import make_client
     from db.session import get_engine
     from indexer.reindex import ReindexError, reindex
@@ -166,17 +167,18 @@ def reindex_command(
             )
             typer.echo(f"alias {settings.index_alias} points at {new} again (was {old})")
             return
-        report = reindex(
-            engine=get_engine(),
-            client=client,
-            alias=settings.index_alias,
-            replicas=settings.index_replicas,
-            batch_size=settings.reindex_batch_size,
-            threads=settings.reindex_threads,
-            build_workers=settings.reindex_build_workers,
-            writer=retrying_writer(RetryPolicy.from_settings(settings)),
-            show_progress=progress,
-        )
+        with reindex_progress(enabled=progress) as on_progress:
+            report = reindex(
+                engine=get_engine(),
+                client=client,
+                alias=settings.index_alias,
+                replicas=settings.index_replicas,
+                batch_size=settings.reindex_batch_size,
+                threads=settings.reindex_threads,
+                build_workers=settings.reindex_build_workers,
+                writer=retrying_writer(RetryPolicy.from_settings(settings)),
+                on_progress=on_progress,
+            )
     except ReindexError as exc:
         _fail(f"{exc}; the alias {settings.index_alias!r} was left as it was")
     finally:

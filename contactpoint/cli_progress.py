@@ -1,7 +1,7 @@
-"""The command line's progress bars (rich, on stderr) for `load` and `demo-data`.
+"""The command line's progress bars (rich, on stderr) for `load`, `demo-data` and `reindex`.
 
-The loader and the demo data only report their progress through a callback; drawing is the
-command's, so that nothing under `db/` imports rich.
+The loader, the demo data and the reindex only report their progress through a callback;
+drawing is the command's, so that nothing under `db/` or `indexer/` imports rich.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from indexer.progress import ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from db.load import LoadProgress
@@ -89,3 +91,27 @@ def demo_data_progress(*, total: int, enabled: bool) -> Iterator[Callable[[int],
     with bar:
         task = bar.add_task("demo data", total=total)
         yield lambda children: bar.advance(task, children)
+
+
+@contextmanager
+def reindex_progress(*, enabled: bool) -> Iterator[ProgressCallback]:
+    """The reindex's `on_progress(done, total)`, drawing its bar; a no-op when disabled."""
+    if not enabled:
+        yield no_progress
+        return
+    bar = Progress(
+        TextColumn("reindex"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _ChildrenPerSecond(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    with bar:
+        task = bar.add_task("reindex", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield on_progress

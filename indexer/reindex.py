@@ -31,7 +31,7 @@ from indexer.indices import (
     swap_alias,
 )
 from indexer.outbox import build_started_at, queue_changed_since, set_build_state
-from indexer.progress import progress_bar
+from indexer.progress import ProgressCallback, no_progress
 from indexer.source import count_children, iter_all_children
 from indexer.sync import Writer, drain
 from mappings.document import IndexedChild
@@ -104,7 +104,7 @@ def _bulk_snapshot(
     batch_size: int,
     threads: int,
     build_workers: int,
-    show_progress: bool,
+    on_progress: ProgressCallback,
     stages: StageTimes,
 ) -> int:
     """Stream the snapshot into `index`; returns the number of documents written."""
@@ -124,8 +124,8 @@ def _bulk_snapshot(
     else:
         actions = _timed_actions(records, index=index, stages=stages)
     outcome = BulkOutcome()
-    with progress_bar(total=expected, label=f"reindex {index}", enabled=show_progress) as advance:
-        for ok, item in helpers.parallel_bulk(
+    for done, (ok, item) in enumerate(
+        helpers.parallel_bulk(
             client,
             actions,
             thread_count=threads,
@@ -133,9 +133,11 @@ def _bulk_snapshot(
             queue_size=threads * 2,
             raise_on_error=False,
             raise_on_exception=False,
-        ):
-            outcome.add(ok, item)
-            advance(1)
+        ),
+        start=1,
+    ):
+        outcome.add(ok, item)
+        on_progress(done, expected)
     stages.build_s += sum(build_seconds)
     failures = {**outcome.rejected, **outcome.retryable}
     if failures:
@@ -179,15 +181,19 @@ def reindex(
     threads: int,
     writer: Writer,
     build_workers: int = 0,
-    show_progress: bool = True,
+    on_progress: ProgressCallback = no_progress,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReindexReport:
-    """Build a new index from PostgreSQL, catch it up, verify it, and swap the alias to it."""
+    """Build a new index from PostgreSQL, catch it up, verify it, and swap the alias to it.
+
+    `on_progress(done, total)` is called as the snapshot's documents are written.
+    """
     started = time.perf_counter()
     name = physical_index_name(now(), alias=alias)
     previous = alias_state(client, alias=alias).live
     stages = StageTimes()
     create_for_bulk(client, name)
+    log.info("building %s from PostgreSQL", name)
     try:
         # Registered before the snapshot: changes committed after it are written here too.
         _set_state(engine, name, "building")
@@ -201,7 +207,7 @@ def reindex(
                     batch_size=batch_size,
                     threads=threads,
                     build_workers=build_workers,
-                    show_progress=show_progress,
+                    on_progress=on_progress,
                     stages=stages,
                 )
         finish_bulk(client, name, replicas=replicas)

@@ -46,7 +46,6 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
                 threads=settings.reindex_threads,
                 build_workers=settings.reindex_build_workers,
                 writer=writer,
-                show_progress=False,
             )
         run_forever(
             engine=engine,

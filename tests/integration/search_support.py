@@ -126,7 +126,6 @@ def build_population(
         batch_size=1000,
         threads=2,
         writer=WRITER,
-        show_progress=False,
     )
     es.indices.refresh(index=settings.index_alias)
     yield Population(engine=engine, settings=settings, es=es, kids=read_kids(engine))

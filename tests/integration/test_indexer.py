@@ -64,7 +64,6 @@ def _reindex(engine: Engine, client: Elasticsearch, settings: Settings) -> Any:
         threads=2,
         writer=WRITER,
         build_workers=1,
-        show_progress=False,
     )
 
 
@@ -115,7 +114,6 @@ def test_reindex_keeps_one_previous_index_for_rollback_and_deletes_older_ones(
             batch_size=100,
             threads=1,
             writer=WRITER,
-            show_progress=False,
             now=now,
         ).index
         for _ in range(3)
@@ -406,7 +404,6 @@ def test_a_failed_reindex_leaves_the_live_alias_untouched(
             batch_size=100,
             threads=1,
             writer=refusing_writer,
-            show_progress=False,
         )
     state = alias_state(client, alias=settings.index_alias)
     assert state.live == first.index
