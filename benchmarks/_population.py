@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, pool, text
@@ -14,9 +15,20 @@ from contactpoint.settings import Settings
 from db.load import load_file
 from db.migrate import upgrade
 from db.session import make_engine
+from indexer.reindex import ReindexOptions
+from indexer.retry import RetryPolicy
 
 CHILD_TABLES = "child, carer, involvement, shield, organisation, practitioner"
 BOOKKEEPING = "index_outbox, index_dead_letter, index_build"
+
+
+def reindex_options(settings: Settings) -> ReindexOptions:
+    """The configured reindex, with no replicas and bulk retries at most 5 s apart."""
+    return replace(
+        ReindexOptions.from_settings(settings),
+        replicas=0,
+        retry=RetryPolicy(attempts=5, max_wait_s=5.0),
+    )
 
 
 def demo_file(settings: Settings, *, children: int, seed: int) -> Path:

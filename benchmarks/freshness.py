@@ -19,14 +19,12 @@ import time
 os.environ.setdefault("PG_DATABASE", "contactpoint_bench_fresh")
 os.environ.setdefault("INDEX_ALIAS", "children-bench-fresh")
 
-from _population import percentiles, prepare  # noqa: E402
+from _population import percentiles, prepare, reindex_options  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402
-from indexer.retry import RetryPolicy  # noqa: E402
-from indexer.sync import retrying_writer  # noqa: E402
 
 
 def main() -> None:
@@ -43,11 +41,7 @@ def main() -> None:
         engine=engine,
         client=client,
         alias=settings.index_alias,
-        replicas=0,
-        batch_size=settings.reindex_batch_size,
-        threads=settings.reindex_threads,
-        build_workers=settings.reindex_build_workers,
-        writer=retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0)),
+        options=reindex_options(settings),
     )
     with engine.connect() as connection:
         ids = (

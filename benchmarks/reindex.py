@@ -17,13 +17,11 @@ import statistics
 os.environ.setdefault("PG_DATABASE", "contactpoint_bench_reindex")
 os.environ.setdefault("INDEX_ALIAS", "children-bench")
 
-from _population import prepare  # noqa: E402
+from _population import prepare, reindex_options  # noqa: E402
 
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402
-from indexer.retry import RetryPolicy  # noqa: E402
-from indexer.sync import retrying_writer  # noqa: E402
 
 
 def main() -> None:
@@ -36,18 +34,13 @@ def main() -> None:
     settings = get_settings()
     engine = prepare(settings, children=args.children, seed=args.seed)
     client = make_client(settings, purpose="indexer")
-    writer = retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0))
     rates: list[float] = []
     for run in range(1, args.runs + 1):
         report = reindex(
             engine=engine,
             client=client,
             alias=settings.index_alias,
-            replicas=0,
-            batch_size=settings.reindex_batch_size,
-            threads=settings.reindex_threads,
-            build_workers=settings.reindex_build_workers,
-            writer=writer,
+            options=reindex_options(settings),
         )
         rates.append(report.rate)
         stages = report.stages

@@ -31,6 +31,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from _population import reindex_options  # noqa: E402
 from _search_queries import (  # noqa: E402
     KINDS,
     BenchQuery,
@@ -52,8 +53,6 @@ from db.load import load_file  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.session import make_engine  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402
-from indexer.retry import RetryPolicy  # noqa: E402
-from indexer.sync import retrying_writer  # noqa: E402
 from searchapi.access import child_access  # noqa: E402
 from searchapi.search import search_body  # noqa: E402
 
@@ -91,11 +90,7 @@ def _prepare(children: int, seed: int) -> None:
         engine=engine,
         client=es,
         alias=settings.index_alias,
-        replicas=0,
-        batch_size=settings.reindex_batch_size,
-        threads=settings.reindex_threads,
-        build_workers=settings.reindex_build_workers,
-        writer=retrying_writer(RetryPolicy(attempts=5, max_wait_s=5.0)),
+        options=reindex_options(settings),
     )
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM index_outbox"))

@@ -153,10 +153,8 @@ def reindex_command(
     from contactpoint.cli_progress import reindex_progress
     from contactpoint.es_client import make_client
     from db.session import get_engine
-    from indexer.reindex import ReindexError, reindex
+    from indexer.reindex import ReindexError, ReindexOptions, reindex
     from indexer.reindex import rollback as rollback_index
-    from indexer.retry import RetryPolicy
-    from indexer.sync import retrying_writer
 
     settings = get_settings()
     client = make_client(settings, purpose="indexer")
@@ -172,11 +170,7 @@ def reindex_command(
                 engine=get_engine(),
                 client=client,
                 alias=settings.index_alias,
-                replicas=settings.index_replicas,
-                batch_size=settings.reindex_batch_size,
-                threads=settings.reindex_threads,
-                build_workers=settings.reindex_build_workers,
-                writer=retrying_writer(RetryPolicy.from_settings(settings)),
+                options=ReindexOptions.from_settings(settings),
                 on_progress=on_progress,
             )
     except ReindexError as exc:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch import exceptions as es_exceptions
@@ -32,16 +32,43 @@ from indexer.indices import (
 )
 from indexer.outbox import build_started_at, queue_changed_since, set_build_state
 from indexer.progress import ProgressCallback, no_progress
+from indexer.retry import RetryPolicy
 from indexer.source import count_children, iter_all_children
-from indexer.sync import Writer, drain
+from indexer.sync import Writer, drain, retrying_writer
 from mappings.document import IndexedChild
 from mappings.index_definition import physical_index_name
+
+if TYPE_CHECKING:
+    from contactpoint.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class ReindexError(RuntimeError):
     """The reindex failed; the live alias was left untouched."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexOptions:
+    """How a reindex runs: the new index's replicas, batch size, bulk threads, document-building
+    processes (0: in the reading process) and the bulk writes' retry policy."""
+
+    replicas: int = 0
+    batch_size: int = 2000
+    threads: int = 2
+    build_workers: int = 0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReindexOptions:
+        """The options configured for this deployment."""
+        return cls(
+            replicas=settings.index_replicas,
+            batch_size=settings.reindex_batch_size,
+            threads=settings.reindex_threads,
+            build_workers=settings.reindex_build_workers,
+            retry=RetryPolicy.from_settings(settings),
+        )
 
 
 @dataclass
@@ -176,18 +203,17 @@ def reindex(
     engine: Engine,
     client: Elasticsearch,
     alias: str,
-    replicas: int,
-    batch_size: int,
-    threads: int,
-    writer: Writer,
-    build_workers: int = 0,
+    options: ReindexOptions,
+    writer: Writer | None = None,
     on_progress: ProgressCallback = no_progress,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReindexReport:
     """Build a new index from PostgreSQL, catch it up, verify it, and swap the alias to it.
 
-    `on_progress(done, total)` is called as the snapshot's documents are written.
+    The catch-up writes queued changes with `writer` (by default retrying as `options.retry`
+    says); `on_progress(done, total)` is called as the snapshot's documents are written.
     """
+    catch_up_writer = writer or retrying_writer(options.retry)
     started = time.perf_counter()
     name = physical_index_name(now(), alias=alias)
     previous = alias_state(client, alias=alias).live
@@ -204,19 +230,23 @@ def reindex(
                     connection,
                     client,
                     index=name,
-                    batch_size=batch_size,
-                    threads=threads,
-                    build_workers=build_workers,
+                    batch_size=options.batch_size,
+                    threads=options.threads,
+                    build_workers=options.build_workers,
                     on_progress=on_progress,
                     stages=stages,
                 )
-        finish_bulk(client, name, replicas=replicas)
+        finish_bulk(client, name, replicas=options.replicas)
         caught_up = _verify(
             engine=engine,
             client=client,
             index=name,
             catch_up=lambda: drain(
-                engine=engine, client=client, alias=alias, limit=batch_size, writer=writer
+                engine=engine,
+                client=client,
+                alias=alias,
+                limit=options.batch_size,
+                writer=catch_up_writer,
             ),
         )
         swap_alias(client, alias=alias, new=name, old=previous)

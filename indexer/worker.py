@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 
 from contactpoint.settings import Settings
 from indexer.indices import alias_state
-from indexer.reindex import ReindexError, reindex
-from indexer.retry import RetryPolicy, is_transient, pausing
+from indexer.reindex import ReindexError, ReindexOptions, reindex
+from indexer.retry import is_transient, pausing
 from indexer.sync import retrying_writer, run_forever
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,8 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    writer = retrying_writer(RetryPolicy.from_settings(settings))
+    options = ReindexOptions.from_settings(settings)
+    writer = retrying_writer(options.retry)
 
     def serve_outbox() -> None:
         if stopping.is_set():
@@ -41,10 +42,7 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
                 engine=engine,
                 client=client,
                 alias=settings.index_alias,
-                replicas=settings.index_replicas,
-                batch_size=settings.reindex_batch_size,
-                threads=settings.reindex_threads,
-                build_workers=settings.reindex_build_workers,
+                options=options,
                 writer=writer,
             )
         run_forever(
