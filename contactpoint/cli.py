@@ -177,9 +177,10 @@ def reindex_command(
         _fail(f"{exc}; the alias {settings.index_alias!r} was left as it was")
     finally:
         client.close()
+    left = f", {report.requeued} left to it by the build after overload" if report.requeued else ""
     typer.echo(
         f"indexed {report.documents} children into {report.index} in {report.seconds:.1f} s "
-        f"({report.rate:,.0f}/s; caught up {report.caught_up} changes); alias "
+        f"({report.rate:,.0f}/s; caught up {report.caught_up} changes{left}); alias "
         f"{settings.index_alias} swapped from {report.previous}; "
         f"deleted {report.deleted or 'none'}; "
         f"then merged into one segment in {report.stages.merge_s:.1f} s"

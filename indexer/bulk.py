@@ -8,8 +8,11 @@ means a newer version is already indexed; only transient failures are retried, p
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,3 +143,41 @@ def write_with_retries(
         with try_:
             attempt()
     return total
+
+
+def _write_chunk(
+    client: Elasticsearch, chunk: list[dict[str, Any]], policy: RetryPolicy
+) -> BulkOutcome:
+    try:
+        return write_with_retries(client, chunk, policy=policy, chunk_size=len(chunk))
+    except TransientBulkError as exc:
+        return exc.outcome
+
+
+def write_chunks_with_retries(
+    client: Elasticsearch,
+    actions: Iterable[dict[str, Any]],
+    *,
+    policy: RetryPolicy,
+    chunk_size: int,
+    threads: int,
+) -> Iterator[BulkOutcome]:
+    """Write `actions` in chunks, `threads` requests at a time, each chunk retried as
+    write_with_retries does; yields each chunk's outcome, in order.
+
+    A chunk whose transient failures outlast the retries is yielded with them left in
+    `retryable`, not raised: the caller decides what becomes of them.
+    """
+    source = iter(actions)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bulk") as pool:
+        in_flight: deque[Future[BulkOutcome]] = deque()
+        while True:
+            # A few chunks ahead of the writers, never the whole stream in memory.
+            while len(in_flight) < threads * 2:
+                chunk = list(itertools.islice(source, chunk_size))
+                if not chunk:
+                    break
+                in_flight.append(pool.submit(_write_chunk, client, chunk, policy))
+            if not in_flight:
+                return
+            yield in_flight.popleft().result()

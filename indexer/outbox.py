@@ -81,6 +81,24 @@ def dead_letter(
     )
 
 
+def queue_children(*, connection: Connection, identifiers: Sequence[str]) -> int:
+    """Queue some children again at their current state; returns how many were queued.
+
+    A child deleted meanwhile is not queued: its deletion queued a change of its own.
+    """
+    if not identifiers:
+        return 0
+    queued = connection.execute(
+        text(
+            "INSERT INTO index_outbox (child_id, identifier, record_version, operation) "
+            "SELECT id, identifier, record_version, 'upsert' FROM child "
+            "WHERE identifier = ANY(:identifiers)"
+        ),
+        {"identifiers": list(identifiers)},
+    )
+    return int(queued.rowcount or 0)
+
+
 def queue_changed_since(*, connection: Connection, since: datetime | None) -> None:
     """Queue every child changed at or after `since` (every child when it is None)."""
     connection.execute(

@@ -4,6 +4,10 @@ Searches go on throughout: the read alias keeps pointing at the live index until
 swap. Changes committed while the build runs reach the new index too: the build is registered
 in `index_build` before the snapshot is taken, and every indexer (this one's catch-up included)
 writes queued changes to the building index as well as to the live one.
+
+Overload does not throw a build away: each bulk chunk is retried per document (`indexer.retry`),
+and a document still refused after the last try is queued in the outbox, which the catch-up
+drains before the count is verified. A document Elasticsearch rejects (a 400) fails the build.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
 from sqlalchemy import Connection, Engine
 
 from indexer.actions import index_action
 from indexer.building import built_actions
-from indexer.bulk import BulkOutcome
+from indexer.bulk import write_chunks_with_retries
 from indexer.indices import (
     alias_state,
     create_for_bulk,
@@ -30,7 +34,12 @@ from indexer.indices import (
     merge_segments,
     swap_alias,
 )
-from indexer.outbox import build_started_at, queue_changed_since, set_build_state
+from indexer.outbox import (
+    build_started_at,
+    queue_changed_since,
+    queue_children,
+    set_build_state,
+)
 from indexer.progress import ProgressCallback, no_progress
 from indexer.retry import RetryPolicy
 from indexer.source import count_children, iter_all_children
@@ -88,6 +97,8 @@ class ReindexReport:
     documents: int
     seconds: float
     caught_up: int
+    # Documents the bulk build left to the catch-up (overload that outlasted the retries).
+    requeued: int = 0
     deleted: list[str] = field(default_factory=list)
     stages: StageTimes = field(default_factory=StageTimes)
 
@@ -123,54 +134,74 @@ def _set_state(engine: Engine, name: str, state: str) -> None:
         set_build_state(connection=connection, name=name, state=state)
 
 
+@dataclass
+class _Snapshot:
+    """What the bulk build wrote, and the documents it left to the catch-up."""
+
+    documents: int = 0
+    left: dict[str, str] = field(default_factory=dict)
+
+
 def _bulk_snapshot(
     connection: Connection,
     client: Elasticsearch,
     *,
     index: str,
-    batch_size: int,
-    threads: int,
-    build_workers: int,
+    options: ReindexOptions,
     on_progress: ProgressCallback,
     stages: StageTimes,
-) -> int:
-    """Stream the snapshot into `index`; returns the number of documents written."""
+) -> _Snapshot:
+    """Stream the snapshot into `index`, each chunk retried as `options.retry` says.
+
+    A document Elasticsearch rejects fails the build. A document still refused for overload
+    (or an outage) after the retries is left, with its reason, for the catch-up to write.
+    """
     expected = count_children(connection=connection)
     records = _timed_records(
-        iter_all_children(connection=connection, batch_size=batch_size), stages
+        iter_all_children(connection=connection, batch_size=options.batch_size), stages
     )
     build_seconds: list[float] = []
-    if build_workers > 0:
+    if options.build_workers > 0:
         actions: Iterator[dict[str, Any]] = built_actions(
             records,
             index=index,
-            workers=build_workers,
-            chunk_size=batch_size,
+            workers=options.build_workers,
+            chunk_size=options.batch_size,
             build_seconds=build_seconds,
         )
     else:
         actions = _timed_actions(records, index=index, stages=stages)
-    outcome = BulkOutcome()
-    for done, (ok, item) in enumerate(
-        helpers.parallel_bulk(
-            client,
-            actions,
-            thread_count=threads,
-            chunk_size=batch_size,
-            queue_size=threads * 2,
-            raise_on_error=False,
-            raise_on_exception=False,
-        ),
-        start=1,
+    snapshot = _Snapshot()
+    rejected: dict[str, str] = {}
+    done = 0
+    for outcome in write_chunks_with_retries(
+        client,
+        actions,
+        policy=options.retry,
+        chunk_size=options.batch_size,
+        threads=options.threads,
     ):
-        outcome.add(ok, item)
+        snapshot.documents += len(outcome.written) + len(outcome.superseded)
+        rejected.update((doc_id, why) for (_, doc_id), why in outcome.rejected.items())
+        snapshot.left.update((doc_id, why) for (_, doc_id), why in outcome.retryable.items())
+        done += sum(map(len, (outcome.written, outcome.superseded)))
+        done += sum(map(len, (outcome.rejected, outcome.retryable)))
         on_progress(done, expected)
     stages.build_s += sum(build_seconds)
-    failures = {**outcome.rejected, **outcome.retryable}
-    if failures:
-        sample = "; ".join(f"{doc_id}: {why}" for (_, doc_id), why in list(failures.items())[:3])
-        raise ReindexError(f"{len(failures)} documents were not indexed ({sample})")
-    return len(outcome.written) + len(outcome.superseded)
+    if rejected:
+        sample = "; ".join(f"{doc_id}: {why}" for doc_id, why in list(rejected.items())[:3])
+        raise ReindexError(f"{len(rejected)} documents were not indexed ({sample})")
+    return snapshot
+
+
+def _leave_to_catch_up(engine: Engine, left: dict[str, str]) -> int:
+    """Queue the children whose documents the build could not write; returns how many."""
+    if not left:
+        return 0
+    sample = "; ".join(f"{doc_id}: {why}" for doc_id, why in list(left.items())[:3])
+    log.warning("%d documents left to the catch-up after the retries (%s)", len(left), sample)
+    with engine.begin() as connection:
+        return queue_children(connection=connection, identifiers=sorted(left))
 
 
 def _verify(
@@ -226,16 +257,16 @@ def reindex(
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
-                documents = _bulk_snapshot(
+                snapshot = _bulk_snapshot(
                     connection,
                     client,
                     index=name,
-                    batch_size=options.batch_size,
-                    threads=options.threads,
-                    build_workers=options.build_workers,
+                    options=options,
                     on_progress=on_progress,
                     stages=stages,
                 )
+        # Committed after the snapshot, so the catch-up below reads them.
+        requeued = _leave_to_catch_up(engine, snapshot.left)
         finish_bulk(client, name, replicas=options.replicas)
         caught_up = _verify(
             engine=engine,
@@ -272,9 +303,10 @@ def reindex(
     return ReindexReport(
         index=name,
         previous=previous,
-        documents=documents,
+        documents=snapshot.documents,
         seconds=serving_after,
         caught_up=caught_up,
+        requeued=requeued,
         deleted=stale,
         stages=stages,
     )
