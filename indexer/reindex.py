@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from indexer.actions import index_action
-from indexer.building import built_actions
-from indexer.bulk import write_chunks_with_retries
 from indexer.indices import (
     alias_state,
     create_for_bulk,
@@ -42,9 +39,9 @@ from indexer.outbox import (
 )
 from indexer.progress import ProgressCallback, no_progress
 from indexer.retry import RetryPolicy
-from indexer.source import count_children, iter_all_children
+from indexer.snapshot import StageTimes, write_snapshot
+from indexer.source import count_children
 from indexer.sync import Writer, drain, retrying_writer
-from mappings.document import IndexedChild
 from mappings.index_definition import physical_index_name
 
 if TYPE_CHECKING:
@@ -81,16 +78,6 @@ class ReindexOptions:
 
 
 @dataclass
-class StageTimes:
-    """Seconds spent reading PostgreSQL and building documents (in worker processes, if any),
-    and merging the new index's segments once it serves."""
-
-    read_s: float = 0.0
-    build_s: float = 0.0
-    merge_s: float = 0.0
-
-
-@dataclass
 class ReindexReport:
     index: str
     previous: str | None
@@ -107,91 +94,9 @@ class ReindexReport:
         return self.documents / self.seconds if self.seconds else 0.0
 
 
-def _timed_records(records: Iterator[IndexedChild], stages: StageTimes) -> Iterator[IndexedChild]:
-    while True:
-        started = time.perf_counter()
-        try:
-            record = next(records)
-        except StopIteration:
-            stages.read_s += time.perf_counter() - started
-            return
-        stages.read_s += time.perf_counter() - started
-        yield record
-
-
-def _timed_actions(
-    records: Iterator[IndexedChild], *, index: str, stages: StageTimes
-) -> Iterator[dict[str, Any]]:
-    for record in records:
-        started = time.perf_counter()
-        action = index_action(record, index=index)
-        stages.build_s += time.perf_counter() - started
-        yield action
-
-
 def _set_state(engine: Engine, name: str, state: str) -> None:
     with engine.begin() as connection:
         set_build_state(connection=connection, name=name, state=state)
-
-
-@dataclass
-class _Snapshot:
-    """What the bulk build wrote, and the documents it left to the catch-up."""
-
-    documents: int = 0
-    left: dict[str, str] = field(default_factory=dict)
-
-
-def _bulk_snapshot(
-    connection: Connection,
-    client: Elasticsearch,
-    *,
-    index: str,
-    options: ReindexOptions,
-    on_progress: ProgressCallback,
-    stages: StageTimes,
-) -> _Snapshot:
-    """Stream the snapshot into `index`, each chunk retried as `options.retry` says.
-
-    A document Elasticsearch rejects fails the build. A document still refused for overload
-    (or an outage) after the retries is left, with its reason, for the catch-up to write.
-    """
-    expected = count_children(connection=connection)
-    records = _timed_records(
-        iter_all_children(connection=connection, batch_size=options.batch_size), stages
-    )
-    build_seconds: list[float] = []
-    if options.build_workers > 0:
-        actions: Iterator[dict[str, Any]] = built_actions(
-            records,
-            index=index,
-            workers=options.build_workers,
-            chunk_size=options.batch_size,
-            build_seconds=build_seconds,
-        )
-    else:
-        actions = _timed_actions(records, index=index, stages=stages)
-    snapshot = _Snapshot()
-    rejected: dict[str, str] = {}
-    done = 0
-    for outcome in write_chunks_with_retries(
-        client,
-        actions,
-        policy=options.retry,
-        chunk_size=options.batch_size,
-        threads=options.threads,
-    ):
-        snapshot.documents += len(outcome.written) + len(outcome.superseded)
-        rejected.update((doc_id, why) for (_, doc_id), why in outcome.rejected.items())
-        snapshot.left.update((doc_id, why) for (_, doc_id), why in outcome.retryable.items())
-        done += sum(map(len, (outcome.written, outcome.superseded)))
-        done += sum(map(len, (outcome.rejected, outcome.retryable)))
-        on_progress(done, expected)
-    stages.build_s += sum(build_seconds)
-    if rejected:
-        sample = "; ".join(f"{doc_id}: {why}" for doc_id, why in list(rejected.items())[:3])
-        raise ReindexError(f"{len(rejected)} documents were not indexed ({sample})")
-    return snapshot
 
 
 def _leave_to_catch_up(engine: Engine, left: dict[str, str]) -> int:
@@ -257,14 +162,20 @@ def reindex(
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
-                snapshot = _bulk_snapshot(
+                snapshot = write_snapshot(
                     connection,
                     client,
                     index=name,
-                    options=options,
+                    batch_size=options.batch_size,
+                    threads=options.threads,
+                    build_workers=options.build_workers,
+                    retry=options.retry,
                     on_progress=on_progress,
                     stages=stages,
                 )
+        if snapshot.rejected:
+            sample = "; ".join(f"{i}: {why}" for i, why in list(snapshot.rejected.items())[:3])
+            raise ReindexError(f"{len(snapshot.rejected)} documents were not indexed ({sample})")
         # Committed after the snapshot, so the catch-up below reads them.
         requeued = _leave_to_catch_up(engine, snapshot.left)
         finish_bulk(client, name, replicas=options.replicas)
