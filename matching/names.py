@@ -1,0 +1,205 @@
+"""Comparison levels of given names and family names.
+
+A name is prepared once (`NameValue`) with the same normalisation functions that build the index
+document (`mappings.normalise`), then compared level by level; the first level that applies wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+from mappings.normalise import family_name_keys, given_name_keys
+
+__all__ = [
+    "FAMILY_LEVELS",
+    "GIVEN_LEVELS",
+    "NameValue",
+    "family_level",
+    "family_name_value",
+    "given_level",
+    "given_name_value",
+]
+
+# Order matters: the first that applies wins. A shared whole word comes before the levels of
+# sound and spelling, since an equal word would also share every key and lie within any edit.
+GIVEN_LEVELS = (
+    "exact",
+    "folded",
+    "subset",
+    "overlap",
+    "nickname",
+    "phonetic",
+    "one_edit",
+    "two_edits",
+    "swapped",
+    "else",
+)
+FAMILY_LEVELS = (
+    "exact",
+    "folded",
+    "subset",
+    "overlap",
+    "phonetic",
+    "one_edit",
+    "two_edits",
+    "swapped",
+    "else",
+)
+MISSING = -1
+_G = {name: index for index, name in enumerate(GIVEN_LEVELS)}
+_F = {name: index for index, name in enumerate(FAMILY_LEVELS)}
+
+# Edits are only counted on words long enough for an edit not to make any name another:
+# one edit from three letters, two from five (the query builder's rule too).
+_ONE_EDIT_MIN = 3
+_TWO_EDITS_MIN = 5
+_osa = OSA.distance
+
+
+@dataclass(frozen=True, slots=True)
+class NameValue:
+    """A name prepared for comparison: its spellings, words and keys."""
+
+    plain: str  # case-folded with whitespace collapsed, accents and punctuation kept
+    folded: str
+    joined: str  # folded without spaces: "mary anne" and "maryanne" agree
+    words: frozenset[str]
+    # The joined name, then its words, with their lengths: what edits are counted on.
+    strings: tuple[tuple[str, int], ...]
+    phonetic: frozenset[str]
+    nicknames: frozenset[str]
+
+
+def _value(text: str, *, given: bool) -> NameValue | None:
+    keys = given_name_keys(text) if given else family_name_keys(text)
+    words = tuple(dict.fromkeys(keys.folded.split()))
+    if not words:
+        return None
+    return NameValue(
+        plain=" ".join(text.casefold().split()),
+        folded=keys.folded,
+        joined="".join(words),
+        words=frozenset(words),
+        strings=tuple((x, len(x)) for x in dict.fromkeys(("".join(words), *words))),
+        phonetic=frozenset(keys.phonetic),
+        nicknames=frozenset(keys.nicknames),
+    )
+
+
+@lru_cache(maxsize=131_072)
+def given_name_value(text: str | None) -> NameValue | None:
+    """Given names prepared for comparison; None when they hold no letter or digit."""
+    return None if text is None else _value(text, given=True)
+
+
+@lru_cache(maxsize=131_072)
+def family_name_value(text: str | None) -> NameValue | None:
+    """A family name prepared for comparison; None when it holds no letter or digit."""
+    return None if text is None else _value(text, given=False)
+
+
+def _edits(a: NameValue, b: NameValue) -> int:
+    """1 when the whole names, or a word of each, are one edit apart (words of 3+ letters),
+    2 when two apart (5+ letters), else 0. Edits are optimal string alignment: insertions,
+    deletions, substitutions and transpositions of adjacent letters."""
+    # The hottest loop of scoring and training: lengths are precomputed, and pairs whose
+    # lengths differ by more than two are skipped without computing a distance.
+    found = 0
+    for x, x_length in a.strings:
+        for y, y_length in b.strings:
+            difference = x_length - y_length
+            if difference > 2 or difference < -2:
+                continue
+            shorter = y_length if difference > 0 else x_length
+            if shorter < _ONE_EDIT_MIN:
+                continue
+            distance = _osa(x, y, score_cutoff=2)
+            if distance <= 1:
+                return 1
+            if distance == 2 and shorter >= _TWO_EDITS_MIN:
+                found = 2
+    return found
+
+
+def _agrees_loosely(a: NameValue, b: NameValue) -> bool:
+    return a.joined == b.joined or not a.words.isdisjoint(b.words) or _edits(a, b) == 1
+
+
+def _swapped(
+    a: NameValue, b: NameValue, *, a_other: NameValue | None, b_other: NameValue | None
+) -> bool:
+    """Whether a name agrees with the other side's other name field (given and family
+    exchanged): same spelling, a shared word, or one edit apart (a typo too)."""
+    if b_other is not None and _agrees_loosely(a, b_other):
+        return True
+    return a_other is not None and _agrees_loosely(a_other, b)
+
+
+def _spelling_level(a: NameValue, b: NameValue) -> str | None:
+    """The first of exact, folded, subset and overlap that applies, or None."""
+    if a.plain == b.plain:
+        return "exact"
+    if a.folded == b.folded or a.joined == b.joined:
+        return "folded"
+    if a.words <= b.words or b.words <= a.words:
+        return "subset"
+    if not a.words.isdisjoint(b.words):
+        return "overlap"
+    return None
+
+
+def given_level(
+    a: NameValue | None,
+    b: NameValue | None,
+    *,
+    a_family: NameValue | None = None,
+    b_family: NameValue | None = None,
+) -> int:
+    """The index in GIVEN_LEVELS at which given names `a` and `b` agree, or MISSING.
+
+    `b_family` is the other side's family name, for the swapped level.
+    """
+    if a is None or b is None:
+        return MISSING
+    spelling = _spelling_level(a, b)
+    if spelling is not None:
+        return _G[spelling]
+    if not a.nicknames.isdisjoint(b.nicknames):
+        return _G["nickname"]
+    if not a.phonetic.isdisjoint(b.phonetic):
+        return _G["phonetic"]
+    edits = _edits(a, b)
+    if edits:
+        return _G["one_edit"] if edits == 1 else _G["two_edits"]
+    if _swapped(a, b, a_other=a_family, b_other=b_family):
+        return _G["swapped"]
+    return _G["else"]
+
+
+def family_level(
+    a: NameValue | None,
+    b: NameValue | None,
+    *,
+    a_given: NameValue | None = None,
+    b_given: NameValue | None = None,
+) -> int:
+    """The index in FAMILY_LEVELS at which family names `a` and `b` agree, or MISSING.
+
+    `b_given` is the other side's given names, for the swapped level.
+    """
+    if a is None or b is None:
+        return MISSING
+    spelling = _spelling_level(a, b)
+    if spelling is not None:
+        return _F[spelling]
+    if not a.phonetic.isdisjoint(b.phonetic):
+        return _F["phonetic"]
+    edits = _edits(a, b)
+    if edits:
+        return _F["one_edit"] if edits == 1 else _F["two_edits"]
+    if _swapped(a, b, a_other=a_given, b_other=b_given):
+        return _F["swapped"]
+    return _F["else"]
