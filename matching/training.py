@@ -153,6 +153,11 @@ def _m_values(comparison: Comparison, trained: list[dict[str, Any]]) -> list[flo
     )
 
 
+def _readable(value: float) -> float:
+    """Ten significant digits: 0.8 rather than 0.7999999999999998 in the model file."""
+    return float(f"{value:.10g}")
+
+
 def _blended(comparison: Comparison, m: list[float], prior_share: float) -> list[float]:
     priors = _normalised([level.prior_m for level in comparison.levels])
     return [(1.0 - prior_share) * x + prior_share * p for x, p in zip(m, priors, strict=True)]
@@ -205,7 +210,7 @@ def _parameters(
         )
         parameters[comparison.name] = ComparisonParameters(
             levels={
-                level.name: LevelParameters(m=m_value, u=u_value)
+                level.name: LevelParameters(m=_readable(m_value), u=_readable(u_value))
                 for level, m_value, u_value in zip(comparison.levels, m, u, strict=True)
             },
             m_source=source,
