@@ -15,6 +15,7 @@ from matching import (
     ModelMismatchError,
     ModelMissingError,
     fingerprint,
+    load_default_model,
     load_model,
     save_model,
 )
@@ -143,6 +144,13 @@ def test_the_fingerprint_changes_when_a_level_changes() -> None:
         given, levels=(replace(given.levels[0], description="equal"), *given.levels[1:])
     )
     assert fingerprint((reworded, *COMPARISONS[1:])) != fingerprint()
+
+
+def test_the_shipped_model_loads_and_fits_the_current_levels() -> None:
+    model = load_default_model()
+    assert set(model.comparisons) == {c.name for c in COMPARISONS}
+    assert model.training["splink_version"].startswith("5.0")
+    assert model.frequencies.population == model.training["rows"]
 
 
 def test_a_model_can_take_the_prior_of_a_larger_population() -> None:

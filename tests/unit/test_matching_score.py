@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from matching import MatchModel, MatchRecord, Scored, score
+from matching import MatchModel, MatchRecord, Scored, load_default_model, score
 from tests.unit.matching_support import LEVEL_U, hand_model
 
 BORN = date(2019, 3, 4)
@@ -57,6 +57,20 @@ def test_the_child_agreeing_on_date_postcode_and_given_name_outranks_common_fami
     ranked = score(QUERY, [*smiths, right], model)
     assert ranked[0].record == right
     assert ranked[0].probability > 1_000 * ranked[1].probability
+
+
+def test_the_shipped_model_ranks_the_right_child_above_common_family_names() -> None:
+    model = load_default_model()
+    right = MatchRecord(
+        given_names="Molly Sienna", family_name="Okafor", date_of_birth=BORN, postcode="EB3 5AB"
+    )
+    smiths = [
+        MatchRecord(
+            given_names="Oscar", family_name="Smith", date_of_birth=BORN, postcode="LS6 2AB"
+        ),
+        MatchRecord(given_names="Mollie", family_name="Smith", date_of_birth=date(2016, 1, 9)),
+    ]
+    assert score(QUERY, [*smiths, right], model)[0].record == right
 
 
 def test_probability_rises_with_the_match_weight() -> None:
