@@ -7,6 +7,7 @@ that the service never loads Splink.
 """
 
 from matching.comparisons import COMPARISONS, CoarseLevel, Comparison, Level, fingerprint
+from matching.documents import prepared_from_document
 from matching.frequencies import Frequencies, count_frequencies
 from matching.model import (
     ComparisonParameters,
@@ -21,6 +22,7 @@ from matching.model import (
     load_model,
     save_model,
 )
+from matching.prepared import Prepared, prepare
 from matching.records import MatchRecord
 from matching.scorer import FieldScore, Scored, score
 
@@ -39,12 +41,15 @@ __all__ = [
     "ModelMalformedError",
     "ModelMismatchError",
     "ModelMissingError",
+    "Prepared",
     "Scored",
     "count_frequencies",
     "default_model_path",
     "fingerprint",
     "load_default_model",
     "load_model",
+    "prepare",
+    "prepared_from_document",
     "save_model",
     "score",
 ]

@@ -46,7 +46,10 @@ def birth_value(day: date | None, year: int | None = None) -> BirthValue | None:
     """The date of birth prepared for comparison; a year alone when only `year` is known."""
     if day is not None:
         return BirthValue(
-            year=day.year, day=day, digits=day.strftime("%Y%m%d"), swapped=swapped_day_month(day)
+            year=day.year,
+            day=day,
+            digits=f"{day.year:04d}{day.month:02d}{day.day:02d}",
+            swapped=swapped_day_month(day),
         )
     if year is not None:
         return BirthValue(year=year, day=None, digits="", swapped=None)
@@ -94,7 +97,9 @@ def dob_level(a: BirthValue | None, b: BirthValue | None) -> int:
         return _L["exact"]
     if a.swapped == b.day:
         return _L["day_month_swapped"]
-    if _one_digit_apart(a.digits, b.digits):
+    # Year, month and day all different is at least three digits: skip the digit count.
+    same_part = a.year == b.year or a.day.month == b.day.month or a.day.day == b.day.day
+    if same_part and _one_digit_apart(a.digits, b.digits):
         return _L["one_digit"]
     if abs(a.year - b.year) == 1 and a.digits[4:] == b.digits[4:]:
         return _L["year_off_by_one"]

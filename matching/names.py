@@ -6,8 +6,9 @@ document (`mappings.normalise`), then compared level by level; the first level t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import cast
 
 from rapidfuzz.distance import OSA
 
@@ -20,7 +21,9 @@ __all__ = [
     "family_level",
     "family_name_value",
     "given_level",
+    "clear_name_memos",
     "given_name_value",
+    "name_value_from_keys",
 ]
 
 # Order matters: the first that applies wins. A shared whole word comes before the levels of
@@ -73,32 +76,91 @@ class NameValue:
     nicknames: frozenset[str]
 
 
-def _value(text: str, *, given: bool) -> NameValue | None:
-    keys = given_name_keys(text) if given else family_name_keys(text)
-    words = tuple(dict.fromkeys(keys.folded.split()))
+def name_value_from_keys(
+    text: str, *, folded: str, phonetic: Iterable[str], nicknames: Iterable[str] = ()
+) -> NameValue | None:
+    """A name prepared from keys already computed by `mappings.normalise` (an index document
+    stores them): `text` as registered, its folded form, phonetic keys and nickname groups."""
+    words = tuple(dict.fromkeys(folded.split()))
     if not words:
         return None
+    joined = "".join(words)
     return NameValue(
         plain=" ".join(text.casefold().split()),
-        folded=keys.folded,
-        joined="".join(words),
+        folded=folded,
+        joined=joined,
         words=frozenset(words),
-        strings=tuple((x, len(x)) for x in dict.fromkeys(("".join(words), *words))),
-        phonetic=frozenset(keys.phonetic),
-        nicknames=frozenset(keys.nicknames),
+        strings=tuple((x, len(x)) for x in dict.fromkeys((joined, *words))),
+        phonetic=frozenset(phonetic),
+        nicknames=frozenset(nicknames),
     )
 
 
-@lru_cache(maxsize=131_072)
-def given_name_value(text: str | None) -> NameValue | None:
-    """Given names prepared for comparison; None when they hold no letter or digit."""
-    return None if text is None else _value(text, given=True)
+_MEMO_SIZE = 131_072
+_ABSENT = object()
+# Names recur a great deal (common names are very common): one memo per field, emptied whole
+# when full, which is simpler than least-recently-used bookkeeping and refills at once.
+_GIVEN_MEMO: dict[str, NameValue | None] = {}
+_FAMILY_MEMO: dict[str, NameValue | None] = {}
 
 
-@lru_cache(maxsize=131_072)
-def family_name_value(text: str | None) -> NameValue | None:
-    """A family name prepared for comparison; None when it holds no letter or digit."""
-    return None if text is None else _value(text, given=False)
+def _memoised(
+    memo: dict[str, NameValue | None],
+    text: str | None,
+    *,
+    given: bool,
+    folded: str | None,
+    phonetic: Iterable[str],
+    nicknames: Iterable[str],
+) -> NameValue | None:
+    if text is None:
+        return None
+    found = memo.get(text, _ABSENT)
+    if found is not _ABSENT:
+        return cast(NameValue | None, found)
+    if folded is None:
+        keys = given_name_keys(text) if given else family_name_keys(text)
+        folded, phonetic, nicknames = keys.folded, keys.phonetic, keys.nicknames
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    value = memo[text] = name_value_from_keys(
+        text, folded=folded, phonetic=phonetic, nicknames=nicknames
+    )
+    return value
+
+
+def given_name_value(
+    text: str | None,
+    *,
+    folded: str | None = None,
+    phonetic: Iterable[str] = (),
+    nicknames: Iterable[str] = (),
+) -> NameValue | None:
+    """Given names prepared for comparison; None when they hold no letter or digit.
+
+    A caller holding the keys `mappings.normalise.given_name_keys` computed for `text` (an index
+    document stores them) passes them as `folded`, `phonetic` and `nicknames`, sparing their
+    computation.
+    """
+    return _memoised(
+        _GIVEN_MEMO, text, given=True, folded=folded, phonetic=phonetic, nicknames=nicknames
+    )
+
+
+def family_name_value(
+    text: str | None, *, folded: str | None = None, phonetic: Iterable[str] = ()
+) -> NameValue | None:
+    """A family name prepared for comparison; None when it holds no letter or digit (keys as
+    for `given_name_value`)."""
+    return _memoised(
+        _FAMILY_MEMO, text, given=False, folded=folded, phonetic=phonetic, nicknames=()
+    )
+
+
+def clear_name_memos() -> None:
+    """Forget every prepared name (for benchmarks of the cold case)."""
+    _GIVEN_MEMO.clear()
+    _FAMILY_MEMO.clear()
 
 
 def _edits(a: NameValue, b: NameValue) -> int:
@@ -124,8 +186,19 @@ def _edits(a: NameValue, b: NameValue) -> int:
     return found
 
 
+def _one_edit_apart(a: NameValue, b: NameValue) -> bool:
+    """The whole names, or a word of each (3+ letters), one edit apart."""
+    for x, x_length in a.strings:
+        for y, y_length in b.strings:
+            difference = x_length - y_length
+            if -1 <= difference <= 1 and min(x_length, y_length) >= _ONE_EDIT_MIN:
+                if _osa(x, y, score_cutoff=1) <= 1:
+                    return True
+    return False
+
+
 def _agrees_loosely(a: NameValue, b: NameValue) -> bool:
-    return a.joined == b.joined or not a.words.isdisjoint(b.words) or _edits(a, b) == 1
+    return a.joined == b.joined or not a.words.isdisjoint(b.words) or _one_edit_apart(a, b)
 
 
 def _swapped(

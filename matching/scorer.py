@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,18 +39,29 @@ class Scored:
     `probability` the posterior probability that the candidate is the child sought."""
 
     index: int  # position in the candidates given
-    record: MatchRecord
+    record: MatchRecord | Prepared  # the candidate as given
     match_weight: float
     probability: float
-    fields: tuple[FieldScore, ...]
+    # Per comparison, the level index (-1 missing) and the weight; `fields` names them. Built
+    # on demand: most of the 200 candidates scored are never shown.
+    level_indices: tuple[int, ...]
+    weights: tuple[float, ...]
+
+    @property
+    def fields(self) -> tuple[FieldScore, ...]:
+        """How each field compared, in the order of COMPARISONS."""
+        return tuple(
+            FieldScore(name, None if level == MISSING else names[level], weight)
+            for name, names, level, weight in zip(
+                _NAMES, _LEVEL_NAMES, self.level_indices, self.weights, strict=True
+            )
+        )
 
 
 def _levels(query: Prepared, candidates: Sequence[Prepared]) -> np.ndarray:
-    levels = np.empty((len(candidates), len(COMPARISONS)), dtype=np.intp)
     functions = [c.level_of for c in COMPARISONS]
-    for i, candidate in enumerate(candidates):
-        levels[i] = [level_of(query, candidate) for level_of in functions]
-    return levels
+    rows = [[level_of(query, candidate) for level_of in functions] for candidate in candidates]
+    return np.array(rows, dtype=np.intp).reshape(len(candidates), len(functions))
 
 
 def _term_frequency_weights(
@@ -60,39 +72,40 @@ def _term_frequency_weights(
         comparison = COMPARISONS[j]
         key = comparison.frequency_key
         assert key is not None  # _TF_COMPARISONS holds only comparisons with a key
-        for i in np.flatnonzero(np.isin(levels[:, j], list(_TF_LEVELS[j]))):
-            share = model.frequencies.share(comparison.name, key(prepared[int(i)]))
+        for i in np.flatnonzero(np.isin(levels[:, j], list(_TF_LEVELS[j]))).tolist():
+            share = model.frequencies.share(comparison.name, key(prepared[i]))
             if share is not None:
-                weights[i, j] = np.log2(model.m_values[j, levels[i, j]] / share)
+                weights[i, j] = math.log2(model.m_values[j, levels[i, j]] / share)
 
 
-def score(query: MatchRecord, candidates: Sequence[MatchRecord], model: MatchModel) -> list[Scored]:
-    """Score every candidate against `query`, best first (ties keep the order given)."""
+def score(
+    query: MatchRecord, candidates: Sequence[MatchRecord | Prepared], model: MatchModel
+) -> list[Scored]:
+    """Score every candidate against `query`, best first (ties keep the order given).
+
+    A candidate is a MatchRecord, or already prepared (`prepared_from_document` of its hit).
+    """
     if not candidates:
         return []
     wanted = prepare(query)
-    prepared = [prepare(candidate) for candidate in candidates]
+    prepared = [c if isinstance(c, Prepared) else prepare(c) for c in candidates]
     levels = _levels(wanted, prepared)
     # One row of model.weights per comparison; index -1 (missing) is the last column, 0.
     weights = model.weights[np.arange(len(COMPARISONS)), levels]
     _term_frequency_weights(weights, levels, prepared, model)
     totals = weights.sum(axis=1) + model.prior_weight
     probabilities = 1.0 / (1.0 + np.exp2(-totals))
-    order = np.argsort(-totals, kind="stable")
+    order = np.argsort(-totals, kind="stable").tolist()
+    level_rows, weight_rows = levels.tolist(), weights.tolist()
+    total_list, probability_list = totals.tolist(), probabilities.tolist()
     return [
         Scored(
-            index=int(i),
+            index=i,
             record=candidates[i],
-            match_weight=float(totals[i]),
-            probability=float(probabilities[i]),
-            fields=tuple(
-                FieldScore(
-                    comparison=_NAMES[j],
-                    level=None if levels[i, j] == MISSING else _LEVEL_NAMES[j][levels[i, j]],
-                    weight=float(weights[i, j]),
-                )
-                for j in range(len(COMPARISONS))
-            ),
+            match_weight=total_list[i],
+            probability=probability_list[i],
+            level_indices=tuple(level_rows[i]),
+            weights=tuple(weight_rows[i]),
         )
         for i in order
     ]
