@@ -1,7 +1,9 @@
-"""`contactpoint matching train`: train the match model on the children in PostgreSQL.
+"""`contactpoint matching train` and `matching frequencies`: the match engine's offline work.
 
-The children are read here (through db/ sessions) and handed to `matching.training` as plain
-records; the model file it returns is written to --out.
+The children are read here (through db/ sessions) and handed to `matching` as plain records:
+`matching.training` returns the model file written to --out, `matching.count_frequencies` the
+value frequencies that `rebuild_match_frequencies` stores in PostgreSQL (for the reindex to
+call) and `load_match_frequencies` reads back.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from matching import MatchRecord
+    from matching import Frequencies, MatchRecord
 
-matching_app = typer.Typer(help="The match engine: train its model.", no_args_is_help=True)
+matching_app = typer.Typer(
+    help="The match engine: train its model, rebuild its frequencies.", no_args_is_help=True
+)
 
 _READ_BATCH = 10_000
 
@@ -74,6 +78,41 @@ def _children(session: Session, sample: int | None) -> Iterator[MatchRecord]:
             town=row.town,
             gender=row.gender,
         )
+
+
+def rebuild_match_frequencies(*, session: Session) -> Frequencies:
+    """Count the values of every child and replace the stored frequencies with the counts."""
+    from db.match_frequencies import replace_match_frequencies
+    from matching import count_frequencies
+
+    frequencies = count_frequencies(_children(session, None))
+    replace_match_frequencies(
+        session=session, population=frequencies.population, counts=frequencies.counts
+    )
+    return frequencies
+
+
+def load_match_frequencies(*, session: Session) -> Frequencies | None:
+    """The stored frequencies, ready to put into a model (`dataclasses.replace(model,
+    frequencies=...)`), or None when they were never built."""
+    from db.match_frequencies import read_match_frequencies
+    from matching import Frequencies
+
+    stored = read_match_frequencies(session=session)
+    if stored is None:
+        return None
+    return Frequencies(population=stored.population, counts=stored.counts)
+
+
+@matching_app.command("frequencies")
+def frequencies_command() -> None:
+    """Rebuild the value frequencies in PostgreSQL from the children."""
+    from db.session import session_scope
+
+    with session_scope() as session:
+        frequencies = rebuild_match_frequencies(session=session)
+    sizes = ", ".join(f"{name} {len(table)}" for name, table in frequencies.counts.items())
+    typer.echo(f"counted the values of {frequencies.population} children; stored {sizes}")
 
 
 @matching_app.command("train")

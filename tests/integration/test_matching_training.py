@@ -1,32 +1,41 @@
-"""`contactpoint matching train` on children in the real PostgreSQL.
+"""`contactpoint matching train` and `matching frequencies` on children in the real PostgreSQL.
 
 With some children recorded twice (as a second source records them: a first given name alone,
 a typo, day and month exchanged, a postcode character wrong), EM learns m from the data, and
 the m/u are sane. With the demo population alone, which holds no duplicates, the prior m stays.
+The value frequencies are rebuilt whole in PostgreSQL and read back as the engine counts them.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import Engine, create_engine, pool, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from contactpoint.cli import app
+from contactpoint.cli_matching import load_match_frequencies
 from contactpoint.demo_data import check_digit, generate_children
 from contactpoint.settings import Settings
-from matching import COMPARISONS, MatchModel, load_model
+from mappings import fold
+from matching import COMPARISONS, MatchModel, MatchRecord, count_frequencies, load_model
 
 pytestmark = pytest.mark.integration
 
 CHILDREN = 1_500
 # What the suite's other modules load and empty too (the audit and users are left alone).
-_TABLES = "child, carer, involvement, shield, organisation, practitioner, index_outbox"
+_TABLES = (
+    "child, carer, involvement, shield, organisation, practitioner, index_outbox, "
+    "match_frequency, match_frequency_total"
+)
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 
@@ -78,6 +87,20 @@ def _recorded_again(rng: random.Random, child: dict[str, Any], n: int) -> dict[s
         letter = rng.choice([c for c in _INWARD_LETTERS if c != postcode[-1]])
         again["address"]["postcode"] = postcode[:-1] + letter
     return again
+
+
+def _match_records(children: list[dict[str, Any]]) -> list[MatchRecord]:
+    return [
+        MatchRecord(
+            given_names=child["given_names"],
+            family_name=child["family_name"],
+            date_of_birth=date.fromisoformat(child["date_of_birth"]),
+            postcode=child["address"]["postcode"],
+            town=child["address"]["town"],
+            gender=child["gender"],
+        )
+        for child in children
+    ]
 
 
 def _write(path: Path, lines: list[dict[str, Any]]) -> Path:
@@ -148,3 +171,42 @@ def test_on_the_demo_population_alone_the_prior_m_stays_and_u_comes_from_the_dat
         assert levels[comparison.levels[0].name].m == pytest.approx(comparison.levels[0].prior_m)
         assert levels[comparison.levels[0].name].m > levels[comparison.levels[0].name].u
         assert levels["else"].weight < 0
+
+
+def test_frequencies_are_rebuilt_whole_in_postgresql_and_read_back(
+    empty_tables: None, tmp_path: Path, engine: Engine
+) -> None:
+    children = list(generate_children(count=400, seed=23))
+    runner = CliRunner()
+    path = _write(tmp_path / "c.jsonl", children)
+    assert runner.invoke(app, ["load", "--no-progress", str(path)]).exit_code == 0
+    rebuilt = runner.invoke(app, ["matching", "frequencies"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "counted the values of 400 children" in rebuilt.output
+
+    with Session(engine) as session:
+        stored = load_match_frequencies(session=session)
+    assert stored is not None
+    assert stored == count_frequencies(_match_records(children))
+    family = Counter(fold(child["family_name"]) for child in children)
+    common, holders = family.most_common(1)[0]
+    assert holders >= 2 and stored.counts["family_name"][common] == holders
+
+    # Fewer children, rebuilt: the counts are replaced, none of the old ones stay.
+    with engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM child WHERE family_name <> :f"), {"f": children[0]["family_name"]}
+        )
+    assert runner.invoke(app, ["matching", "frequencies"]).exit_code == 0
+    with Session(engine) as session:
+        again = load_match_frequencies(session=session)
+    left = [c for c in children if c["family_name"] == children[0]["family_name"]]
+    assert again == count_frequencies(_match_records(left))
+    assert set(again.counts["family_name"]) <= {fold(children[0]["family_name"])}
+
+
+def test_without_a_rebuild_there_are_no_stored_frequencies(
+    empty_tables: None, engine: Engine
+) -> None:
+    with Session(engine) as session:
+        assert load_match_frequencies(session=session) is None
