@@ -108,8 +108,9 @@ def _postcode_key(p: Prepared) -> str | None:
 
 
 def _name_levels(*, given: bool) -> tuple[Level, ...]:
-    field = "given names" if given else "family name"
+    field = "given names" if given else "family names"
     other = "family name" if given else "given names"
+    shortened = "Molly / Molly Sienna" if given else "Brown / Taylor-Brown"
     rows: list[tuple[str, str, float]] = [
         ("exact", "the same, ignoring case and spacing", 0.80 if given else 0.85),
         ("folded", "the same once folded (accents, apostrophes, hyphens, spaces)", 0.03),
@@ -117,7 +118,7 @@ def _name_levels(*, given: bool) -> tuple[Level, ...]:
         # is shortened less often.
         (
             "subset",
-            "every word of one is a word of the other (Molly / Molly Sienna)",
+            f"every word of one is a word of the other ({shortened})",
             0.07 if given else 0.03,
         ),
         ("overlap", "at least one word in common", 0.01),
