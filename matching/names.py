@@ -18,10 +18,10 @@ __all__ = [
     "FAMILY_LEVELS",
     "GIVEN_LEVELS",
     "NameValue",
+    "clear_name_memos",
     "family_level",
     "family_name_value",
     "given_level",
-    "clear_name_memos",
     "given_name_value",
     "name_value_from_keys",
 ]
