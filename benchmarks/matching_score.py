@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from contactpoint.demo_data import generate_children
-from mappings import ChildRecord, build_child_document
+from mappings import IndexedChild, build_child_document
 from mappings.normalise import family_name_keys, fold, given_name_keys, phonetic_keys
 from matching import (
     MatchRecord,
@@ -67,7 +67,7 @@ def _records(children: int, seed: int) -> list[MatchRecord]:
 def _document(record: MatchRecord) -> dict[str, object]:
     assert record.date_of_birth is not None
     return build_child_document(
-        ChildRecord(
+        IndexedChild(
             identifier=record.identifier or "",
             given_names=record.given_names or "",
             family_name=record.family_name or "",

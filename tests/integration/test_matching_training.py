@@ -25,7 +25,7 @@ from contactpoint.cli import app
 from contactpoint.cli_matching import load_match_frequencies
 from contactpoint.demo_data import check_digit, generate_children
 from contactpoint.settings import Settings
-from mappings import fold
+from mappings.normalise import fold
 from matching import COMPARISONS, MatchModel, MatchRecord, count_frequencies, load_model
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mappings import ChildRecord, build_child_document
+from mappings import IndexedChild, build_child_document
 from matching import MatchRecord, prepare, prepared_from_document, score
 from tests.unit.matching_support import hand_model
 
-CHILD = ChildRecord(
+CHILD = IndexedChild(
     identifier="9434765919",
     given_names="Zoë Mae",
     family_name="O'Brien-Smith",
@@ -28,7 +28,7 @@ CHILD = ChildRecord(
 )
 
 
-def _record(child: ChildRecord) -> MatchRecord:
+def _record(child: IndexedChild) -> MatchRecord:
     return MatchRecord(
         given_names=child.given_names,
         family_name=child.family_name,
