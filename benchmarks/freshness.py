@@ -7,8 +7,10 @@ Runs `contactpoint indexer run` as a child process on a database and alias of it
 the updates at a steady rate, and polls Elasticsearch for each change. Prints p50/p95/p99
 seconds with the index's refresh interval.
 
-The children are reused from an earlier run when they are the ones asked for (the header says
-so); the index is built afresh by every run.
+Each run writes markers of its own (family names holding the run's id): no marker can be in the
+index before this run commits it, and the script checks that none is. The children are reused
+from an earlier run when they are the ones asked for (the header says so); the index is built
+afresh by every run.
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ os.environ.setdefault("INDEX_ALIAS", "children-bench-fresh")
 from _header import es_heap, print_header, write_report  # noqa: E402
 from _population import percentiles, prepare, reindex_population  # noqa: E402
 from elasticsearch import Elasticsearch  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 
 SEED = 3
+_LISTENERS = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+)
 
 
 @dataclass
@@ -51,9 +57,39 @@ class Tracker:
             return [marker for marker in self.committed if marker not in self.seen]
 
 
-def markers(count: int) -> list[str]:
-    """The family names written: letters and digits only, so the index folds them to themselves."""
-    return [f"fresh{n:05d}" for n in range(count)]
+def markers(run_id: str, count: int) -> list[str]:
+    """This run's family names: letters and digits only, so the index folds them to themselves."""
+    return [f"fresh{run_id}n{n:05d}" for n in range(count)]
+
+
+def _present(client: Elasticsearch, alias: str, names: list[str]) -> int:
+    """How many of `names` the index already holds."""
+    client.indices.refresh(index=alias)
+    found = 0
+    for start in range(0, len(names), 1000):
+        chunk = names[start : start + 1000]
+        query = {"terms": {"family_name_folded": chunk}}
+        found += int(client.count(index=alias, query=query)["count"])
+    return found
+
+
+def _start_indexer(engine: Engine) -> subprocess.Popen[bytes]:
+    """`contactpoint indexer run`, once it listens for the outbox's notifications."""
+    with engine.connect() as connection:
+        before = int(connection.execute(text(_LISTENERS)).scalar_one())
+    indexer = subprocess.Popen(
+        [sys.executable, "-m", "contactpoint", "indexer", "run"], stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if indexer.poll() is not None:
+            raise SystemExit(f"the indexer exited with {indexer.returncode} before listening")
+        with engine.connect() as connection:
+            if int(connection.execute(text(_LISTENERS)).scalar_one()) > before:
+                return indexer
+        time.sleep(0.1)
+    indexer.terminate()
+    raise SystemExit("the indexer did not start listening within 120 s")
 
 
 def _poll(
@@ -119,15 +155,15 @@ def main() -> None:
             .scalars()
             .all()
         )
-    names = markers(len(ids))
+    names = markers(run_id, len(ids))
+    present_before = _present(client, alias, names)
+    if present_before:
+        raise SystemExit(f"{present_before} of this run's markers are in the index already")
 
     tracker = Tracker()
     done = threading.Event()
-    indexer = subprocess.Popen(
-        [sys.executable, "-m", "contactpoint", "indexer", "run"], stderr=subprocess.DEVNULL
-    )
+    indexer = _start_indexer(engine)
     try:
-        time.sleep(3.0)  # the indexer connects and listens
         deadline = time.monotonic() + args.updates / args.rate + 60
         poller = threading.Thread(target=_poll, args=(client, alias, tracker, done, deadline))
         poller.start()
@@ -154,13 +190,15 @@ def main() -> None:
     print(
         f"freshness: {len(delays)} of {len(committed)} updates searchable "
         f"({missing} not within the deadline) at {args.rate:g} updates/s; seconds from commit "
-        f"to searchable: p50 {cuts['p50']:.2f}, p95 {cuts['p95']:.2f}, p99 {cuts['p99']:.2f}"
+        f"to searchable: p50 {cuts['p50']:.2f}, p95 {cuts['p95']:.2f}, p99 {cuts['p99']:.2f} "
+        f"(every marker written by this run, none in the index before it)"
     )
     write_report(
         args.json,
         {
             "header": header,
             "run": run_id,
+            "present_before": present_before,
             "written": list(committed),
             "polled": sorted(tracker.polled),
             "seen": sorted(seen),
