@@ -1,11 +1,21 @@
 """Search benchmark: recall of corrupted queries, latency through the API and straight to ES,
 and a PostgreSQL pg_trgm + fuzzystrmatch baseline on the same data and queries.
 
-Usage: .venv/bin/python benchmarks/search.py [--children 1000000] [--queries 200] [--keep-up]
+Usage: .venv/bin/python benchmarks/search.py [--children 1000000] [--queries 200] [--warm 100]
+                                             [--query-seed N] [--rebuild] [--keep-up]
+                                             [--json PATH]
 
 Runs on a stack of its own (var/bench-search, ports 55436/59204, database
-contactpoint_bench_search) so no dev or test data is touched; the demo file is reused from
-var/bench. Servers the benchmark started are stopped at the end unless --keep-up.
+contactpoint_bench_search, alias children-bench-search) so no dev or test data is touched.
+Servers the benchmark started are stopped at the end unless --keep-up.
+
+What a run reuses, it says in its header: the children (when the database holds the ones asked
+for) and the index (only when this same committed code built it of these children). Each run
+draws new queries (a new --query-seed, printed, unless one is given) and warms every path with
+queries of other children, which are not timed. Each timed query is sent once through the API
+and once straight to Elasticsearch, so no cache of either process has seen it; recall is that
+of the API's answers. The run checks that the audit holds every search it sent to the API and
+that Elasticsearch ran every query.
 """
 
 from __future__ import annotations
@@ -18,12 +28,14 @@ for _key, _value in {
     "ES_PORT": "59204",
     "ES_TRANSPORT_PORT": "59304",
     "PG_DATABASE": "contactpoint_bench_search",
+    "INDEX_ALIAS": "children-bench-search",
     "ES_HEAP": "2g",
 }.items():
     os.environ.setdefault(_key, _value)
 
 import argparse  # noqa: E402
-import random  # noqa: E402
+import math  # noqa: E402
+import secrets  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -31,105 +43,36 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from _population import reindex_options  # noqa: E402
+from _header import es_heap, pg_setting, print_header, write_report  # noqa: E402
+from _population import (  # noqa: E402
+    audited_searches,
+    bench_account,
+    ensure_index,
+    practitioner,
+    prepare,
+)
 from _search_queries import (  # noqa: E402
     KINDS,
     BenchQuery,
     build_queries,
+    latency_figures,
     latency_table,
     pg_baseline,
+    recall,
     recall_table,
     run_concurrent,
 )
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from elasticsearch import Elasticsearch  # noqa: E402
 
-from contactpoint.demo_data import write_demo_file  # noqa: E402
 from contactpoint.es_client import make_client  # noqa: E402
-from contactpoint.services import down, status, up  # noqa: E402
-from contactpoint.settings import get_settings  # noqa: E402
-from db.access import NewUser, Principal, Role, create_client, create_user  # noqa: E402
-from db.load import load_file  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.session import make_engine  # noqa: E402
-from indexer.reindex import reindex  # noqa: E402
+from contactpoint.services import down, status  # noqa: E402
+from contactpoint.settings import Settings, get_settings  # noqa: E402
 from searchapi.access import child_access  # noqa: E402
 from searchapi.search import search_body  # noqa: E402
 
-
-def _prepare(children: int, seed: int) -> None:
-    settings = get_settings()
-    engine = make_engine(settings.effective_database_url())
-    with engine.connect() as connection:
-        have = connection.execute(text("SELECT count(*) FROM child")).scalar_one()
-    if have == children:
-        print(f"reusing the {children} children already loaded")
-        engine.dispose()
-        return
-    data = Path("var/bench") / f"demo-{children}-{seed}.jsonl"
-    if not data.exists():
-        data.parent.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
-        write_demo_file(path=data, children=children, seed=seed)
-        print(f"generated {data} in {time.perf_counter() - started:.0f} s")
-    owner = make_engine(settings.effective_migration_url())
-    with owner.begin() as connection:
-        connection.execute(
-            text(
-                "TRUNCATE child, carer, involvement, shield, organisation, practitioner,"
-                " index_outbox RESTART IDENTITY CASCADE"
-            )
-        )
-    owner.dispose()
-    started = time.perf_counter()
-    load_file(engine=engine, path=data, batch_size=settings.load_batch_size)
-    print(f"loaded {children} children in {time.perf_counter() - started:.0f} s")
-    es = make_client(settings, purpose="indexer")
-    started = time.perf_counter()
-    reindex(
-        engine=engine,
-        client=es,
-        alias=settings.index_alias,
-        options=reindex_options(settings),
-    )
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM index_outbox"))
-    print(f"reindexed in {time.perf_counter() - started:.0f} s")
-    es.close()
-    engine.dispose()
-
-
-def _api_key() -> tuple[str, str]:
-    """A practitioner account and a CMS client key acting for it."""
-    settings = get_settings()
-    engine = make_engine(settings.effective_database_url())
-    suffix = random.randrange(10**9)
-    with Session(engine) as session, session.begin():
-        authority = session.execute(text("SELECT code FROM local_authority LIMIT 1")).scalar_one()
-        username = f"bench-{suffix}"
-        create_user(
-            session=session,
-            settings=settings.model_copy(update={"argon2_time_cost": 1}),
-            actor=Principal.operator(),
-            request_id=None,
-            new=NewUser(
-                username=username,
-                roles=frozenset({Role.PRACTITIONER}),
-                authorities=frozenset({authority}),
-            ),
-            password="benchmark password 1",
-            pin="2580",
-        )
-        issued = create_client(
-            session=session,
-            actor=Principal.operator(),
-            request_id=None,
-            name=f"bench-cms-{suffix}",
-            roles=frozenset({Role.PRACTITIONER}),
-            authority=authority,
-        )
-    engine.dispose()
-    return issued.key, username
+SERVERS = ("postgres", "elasticsearch")
+CONCURRENCY = (1, 8, 32)
+PG_QUERIES = 300
 
 
 def _free_port() -> int:
@@ -156,34 +99,88 @@ def _start_api(port: int, workers: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the API did not start")
 
 
+def _not_running(settings: Settings) -> tuple[str, ...]:
+    """The local servers that are not running (those the benchmark starts, and stops after)."""
+    # Not "unhealthy": a server that runs without the benchmark's database yet is not ours.
+    return tuple(
+        name
+        for name, (line, _) in zip(SERVERS, status(settings, which=SERVERS), strict=True)
+        if line.startswith(f"{name}: not running")
+    )
+
+
+def _queries_run(client: Elasticsearch, index: str) -> int:
+    """Searches Elasticsearch has run on `index` since it opened (its query phases)."""
+    stats = client.indices.stats(index=index, metric="search")
+    return int(stats["_all"]["primaries"]["search"]["query_total"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--children", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200, help="per corruption kind")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--warm", type=int, default=100, help="warm-up queries, not timed")
+    parser.add_argument("--seed", type=int, default=7, help="of the demo children")
+    parser.add_argument(
+        "--query-seed", type=int, default=None, help="draws the queries (default: a new one)"
+    )
     parser.add_argument(
         "--workers", type=int, default=None, help="uvicorn worker processes (API_WORKERS)"
     )
+    parser.add_argument("--rebuild", action="store_true", help="load and index afresh")
     parser.add_argument("--keep-up", action="store_true")
+    parser.add_argument("--json", type=Path, default=None, help="write the report here")
     args = parser.parse_args()
 
     settings = get_settings()
-    was_running = all(ok for _, ok in status(settings))
-    for line in up(settings):
-        print(line)
+    run_id = secrets.token_hex(4)
+    query_seed = args.query_seed if args.query_seed is not None else secrets.randbelow(10**6)
+    workers = args.workers or settings.api_workers
+    started = _not_running(settings)
     api: subprocess.Popen[bytes] | None = None
     try:
-        upgrade(url=settings.effective_migration_url(), revision="head")
-        _prepare(args.children, args.seed)
-        engine = make_engine(settings.effective_database_url())
-        queries: list[BenchQuery] = build_queries(engine, per_kind=args.queries, seed=args.seed)
-        print(f"{len(queries)} queries over {', '.join(KINDS)}")
-        key, username = _api_key()
+        population = prepare(settings, children=args.children, seed=args.seed, rebuild=args.rebuild)
+        engine = population.engine
+        indexer_es = make_client(settings, purpose="indexer")
+        index, index_reused_at = ensure_index(settings, population, indexer_es)
+        queries: list[BenchQuery] = build_queries(engine, per_kind=args.queries, seed=query_seed)
+        if len(queries) < len(CONCURRENCY):
+            raise SystemExit(f"{len(queries)} queries: too few for {len(CONCURRENCY)} rounds")
+        targets = frozenset(query.target for query in queries)
+        warm = build_queries(
+            engine,
+            per_kind=math.ceil(args.warm / len(KINDS)),
+            seed=query_seed + 1,
+            exclude=targets,
+        )[: args.warm]
+        header = print_header(
+            "search.py",
+            children=args.children,
+            fields={
+                **population.header_fields(),
+                "index": "built" if index_reused_at is None else "reused",
+                # Started by this run (cold), or running before it (warm from earlier work).
+                "servers": "+".join(started) + "-started" if started else "running",
+                "run": run_id,
+                "query_seed": query_seed,
+                "queries": len(queries),
+                "per_kind": args.queries,
+                "warm": len(warm),
+                "concurrency": "/".join(map(str, CONCURRENCY)),
+                "api_workers": workers,
+                "es_heap": es_heap(indexer_es),
+                "pg_shared_buffers": pg_setting(engine, "shared_buffers"),
+            },
+        )
+        print(
+            f"{len(queries)} queries over {', '.join(KINDS)}; {len(warm)} more of other "
+            "children to warm up, not timed"
+        )
+        account = bench_account(settings, engine, suffix=run_id)
         port = _free_port()
-        api = _start_api(port, args.workers or settings.api_workers)
-        headers = {"Authorization": f"Bearer {key}", "X-On-Behalf-Of": username}
-        principal = Principal(user_id=None, username=username, roles=frozenset({Role.PRACTITIONER}))
-        access = child_access(principal, named_children=frozenset())
+        api = _start_api(port, workers)
+        headers = {"Authorization": f"Bearer {account.key}", "X-On-Behalf-Of": account.username}
+        access = child_access(practitioner(account), named_children=frozenset())
         es = make_client(settings, purpose="api")
 
         def direct(query: BenchQuery) -> list[str]:
@@ -205,31 +202,76 @@ def main() -> None:
                 raise RuntimeError(f"the API answered {response.status}: {response.data[:200]!r}")
             return [result["identifier"] for result in orjson.loads(response.data)["results"]]
 
-        # Warm both paths (and the caches) before measuring.
-        run_concurrent(queries[:100], lambda c, q: through_api(c, q), headers, 4)
-        run_concurrent(queries[:100], lambda c, q: direct(q), headers, 4)
-        found, _ = run_concurrent(queries, lambda c, q: through_api(c, q), headers, 8)
-        print(recall_table({"elasticsearch (API)": found}, queries))
+        queries_before = _queries_run(indexer_es, index)
+        # Warm both paths (and the caches) with queries that are not timed.
+        run_concurrent(warm, lambda c, q: through_api(c, q), headers, 4)
+        run_concurrent(warm, lambda c, q: direct(q), headers, 4)
+        # Each timed query once per path: a third of them at each concurrency.
+        found: list[list[str]] = [[] for _ in queries]
         rows = []
-        for concurrency in (1, 8, 32):
-            sample = queries if concurrency > 1 else queries[: min(len(queries), 400)]
-            _, api_times = run_concurrent(
+        latency: dict[str, dict[str, object]] = {}
+        for share, concurrency in enumerate(CONCURRENCY):
+            positions = range(share, len(queries), len(CONCURRENCY))
+            sample = [queries[i] for i in positions]
+            api_found, api_times = run_concurrent(
                 sample, lambda c, q: through_api(c, q), headers, concurrency
             )
             _, es_times = run_concurrent(sample, lambda c, q: direct(q), headers, concurrency)
+            for i, answer in zip(positions, api_found, strict=True):
+                found[i] = answer
             rows.append((concurrency, api_times, es_times))
+            latency[f"c{concurrency}"] = {
+                "queries": len(sample),
+                "api": latency_figures(api_times),
+                "es": latency_figures(es_times),
+            }
+        api_sent = len(warm) + len(queries)
+        direct_sent = len(warm) + len(queries)
+        audited = audited_searches(engine, username=account.username)
+        es_queries = _queries_run(indexer_es, index) - queries_before
+        if audited != api_sent or es_queries < api_sent + direct_sent:
+            raise SystemExit(
+                f"of {api_sent} searches through the API {audited} were audited, and "
+                f"Elasticsearch ran {es_queries} queries of the {api_sent + direct_sent} sent"
+            )
+        print(recall_table({"elasticsearch (API)": found}, queries))
         print(latency_table(rows))
-        pg_found, pg_times = pg_baseline(settings, queries[: min(len(queries), 300)])
-        print(recall_table({"postgresql pg_trgm": pg_found}, queries[: len(pg_found)]))
+        pg_sample = queries[: min(len(queries), PG_QUERIES)]
+        pg_found, pg_times = pg_baseline(settings, pg_sample, warm=warm)
+        print(recall_table({"postgresql pg_trgm": pg_found}, pg_sample))
         print(latency_table([(1, pg_times, pg_times)], label="postgresql c=1"))
+        print(
+            f"every timed search was new work: {audited} searches through the API audited "
+            f"(of {api_sent} sent), {es_queries} queries run by Elasticsearch on {index} "
+            f"(of {api_sent + direct_sent} sent), {len(pg_found)} run by PostgreSQL"
+        )
+        write_report(
+            args.json,
+            {
+                "header": header,
+                "run": run_id,
+                "index": index,
+                "api_sent": api_sent,
+                "direct_sent": direct_sent,
+                "audited": audited,
+                "es_queries": es_queries,
+                "queries": [{"kind": q.kind, "target": q.target} for q in queries],
+                "warm_targets": sorted({q.target for q in warm}),
+                "recall": recall(queries, found),
+                "latency_ms": latency,
+                "pg_recall": recall(pg_sample, pg_found),
+                "pg_latency_ms": latency_figures(pg_times),
+            },
+        )
         es.close()
+        indexer_es.close()
         engine.dispose()
     finally:
         if api is not None:
             api.terminate()
             api.wait(timeout=30)
-        if not was_running and not args.keep_up:
-            for line in down(settings):
+        if started and not args.keep_up:
+            for line in down(settings, which=started):
                 print(line)
 
 

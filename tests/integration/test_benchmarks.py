@@ -1,0 +1,163 @@
+"""Every benchmark script, run small twice on the real servers: the second run's figures come
+from work that run did (not from data, indices or caches an earlier run left), and each prints
+one header line naming what it ran on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+SCRIPTS = ("freshness.py", "load.py", "matching_score.py", "reindex.py", "search.py")
+CHILDREN = 200
+# Databases and aliases of the tests' own on the test stack.
+PLACES = {
+    "freshness.py": ("contactpoint_benchtest_fresh", "children-benchtest-fresh"),
+    "load.py": ("contactpoint_benchtest_load", "children-benchtest-load"),
+    "reindex.py": ("contactpoint_benchtest_reindex", "children-benchtest-reindex"),
+    "search.py": ("contactpoint_benchtest_search", "children-benchtest-search"),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a script printed and the report it wrote (--json)."""
+
+    stdout: str
+    report: dict[str, Any]
+
+    @property
+    def header(self) -> dict[str, Any]:
+        fields: dict[str, Any] = self.report["header"]
+        return fields
+
+
+def _run(script: str, tmp_path: Path, *args: str) -> Run:
+    report = tmp_path / f"{script}-{len(list(tmp_path.iterdir()))}.json"
+    env = dict(os.environ)
+    if script in PLACES:
+        env["PG_DATABASE"], env["INDEX_ALIAS"] = PLACES[script]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args, "--json", str(report)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run = Run(stdout=done.stdout, report=json.loads(report.read_text()))
+    headers = [line for line in done.stdout.splitlines() if line.startswith("# ")]
+    assert len(headers) == 1, done.stdout
+    assert headers[0].startswith(f"# {script} commit={run.header['commit']} ")
+    assert f" children={CHILDREN} " in headers[0]
+    assert f" data={run.header['data']} " in headers[0]
+    return run
+
+
+def test_every_benchmark_script_is_run_twice_here() -> None:
+    scripts = sorted(path.name for path in BENCHMARKS.glob("*.py") if not path.name.startswith("_"))
+    assert scripts == sorted(SCRIPTS)
+
+
+def test_load_benchmark_inserts_every_child_on_every_run(
+    postgres_ready: None, tmp_path: Path
+) -> None:
+    first = _run("load.py", tmp_path, "--children", str(CHILDREN), "--runs", "1")
+    second = _run("load.py", tmp_path, "--children", str(CHILDREN), "--runs", "2")
+
+    assert second.header["demo_file"] == "reused"
+    for run in (*first.report["runs"], *second.report["runs"]):
+        assert (run["inserted"], run["updated"], run["unchanged"]) == (CHILDREN, 0, 0)
+        assert run["rejected"] == 0
+
+
+def test_reindex_benchmark_builds_a_new_index_on_every_run(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    first = _run("reindex.py", tmp_path, "--children", str(CHILDREN), "--runs", "1", "--rebuild")
+    second = _run("reindex.py", tmp_path, "--children", str(CHILDREN), "--runs", "2")
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    first_indices = {run["index"] for run in first.report["runs"]}
+    for run in second.report["runs"]:
+        assert run["index"] not in first_indices
+        assert run["index"] not in run["existed_before"]
+        assert run["documents"] == CHILDREN
+    assert len({run["index"] for run in second.report["runs"]}) == 2
+
+
+def test_freshness_second_run_polls_only_markers_it_wrote(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--updates", "20", "--rate", "20")
+    first = _run("freshness.py", tmp_path, *args, "--rebuild")
+    second = _run("freshness.py", tmp_path, *args)
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    assert first.report["run"] != second.report["run"]
+    written = second.report["written"]
+    assert len(written) == 20
+    assert all(second.report["run"] in marker for marker in written)
+    assert set(written).isdisjoint(first.report["written"])
+    assert second.report["present_before"] == 0
+    assert second.report["polled"]
+    assert set(second.report["polled"]) <= set(written)
+    assert sorted(second.report["seen"]) == sorted(written)
+    assert len(second.report["delays_s"]) == 20
+
+
+def test_search_second_run_times_only_searches_it_sent(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--queries", "1", "--warm", "5", "--workers", "1")
+    first = _run("search.py", tmp_path, *args, "--rebuild")
+    second = _run("search.py", tmp_path, *args)
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    assert first.header["index"] == "built"
+    # The index is reused only when the same committed code built it.
+    clean = not str(second.header["commit"]).endswith("-dirty")
+    assert second.header["index"] == ("reused" if clean else "built")
+    assert second.header["servers"] == "running"
+    assert first.header["query_seed"] != second.header["query_seed"]
+    report = second.report
+    sent = report["header"]["warm"] + report["header"]["queries"]
+    assert report["api_sent"] == report["direct_sent"] == sent
+    assert report["audited"] == sent
+    assert report["es_queries"] >= 2 * sent
+    targets = {query["target"] for query in report["queries"]}
+    assert targets.isdisjoint(report["warm_targets"])
+    # Each timed query once per path, at one of the concurrencies.
+    assert report["recall"]["overall"][2] == len(report["queries"])
+    assert sum(round_["queries"] for round_ in report["latency_ms"].values()) == len(
+        report["queries"]
+    )
+
+
+def test_match_scoring_benchmark_scores_every_query_afresh_on_every_run(tmp_path: Path) -> None:
+    args = ("--children", str(CHILDREN), "--queries", "20", "--candidates", "50")
+    first = _run("matching_score.py", tmp_path, *args)
+    second = _run("matching_score.py", tmp_path, *args)
+
+    for run in (first, second):
+        assert run.header["data"] == "built"
+        assert {mode: len(values) for mode, values in run.report["timings_ms"].items()} == {
+            "records, warm caches": 20,
+            "records, cold caches": 20,
+            "documents, cold caches": 20,
+        }
+        assert all(value > 0 for values in run.report["timings_ms"].values() for value in values)
+    # The same seed gives the same work, scored again: the same children are found first.
+    assert second.report["found_first"] == first.report["found_first"]
