@@ -9,6 +9,7 @@ COPY contactpoint ./contactpoint
 COPY db ./db
 COPY indexer ./indexer
 COPY mappings ./mappings
+COPY matching ./matching
 COPY searchapi ./searchapi
 RUN pip install --no-cache-dir --no-deps . && useradd --system --no-create-home contactpoint
 USER contactpoint

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from _header import commit, is_clean
@@ -29,13 +29,12 @@ from contactpoint.services import status, up
 from contactpoint.settings import Settings
 from db.access import NewUser, Principal, Role, create_client, create_user
 from db.audit import AuditContext
-from db.load_result import LoadResult
-from db.loader import load_file
+from db.load import LoadResult, load_file
 from db.migrate import upgrade
 from db.models import Base
 from db.session import make_engine
-from indexer.reindex import ReindexReport, reindex
-from indexer.sync import retrying_writer
+from indexer.reindex import ReindexOptions, ReindexReport, reindex
+from indexer.retry import RetryPolicy
 
 SERVERS = ("postgres", "elasticsearch")
 CHILD_TABLES = "child, carer, involvement, shield, organisation, practitioner"
@@ -51,6 +50,15 @@ CREATE TABLE IF NOT EXISTS bench_population (
     indexed_at text
 )
 """
+
+
+def reindex_options(settings: Settings) -> ReindexOptions:
+    """The configured reindex, with no replicas and bulk retries at most 5 s apart."""
+    return replace(
+        ReindexOptions.from_settings(settings),
+        replicas=0,
+        retry=RetryPolicy(attempts=5, max_wait_s=5.0),
+    )
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ def demo_file(settings: Settings, *, children: int, seed: int) -> DemoFile:
             return DemoFile(path=path, reused=True, written_at=str(written.get("written_at")))
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    write_demo_file(path=path, children=children, seed=seed, progress=False)
+    write_demo_file(path=path, children=children, seed=seed)
     written_at = commit()
     note.write_text(json.dumps({"children": children, "seed": seed, "written_at": written_at}))
     print(f"generated {path} in {time.perf_counter() - started:.1f} s")
@@ -132,7 +140,7 @@ def demo_file(settings: Settings, *, children: int, seed: int) -> DemoFile:
 
 def load_demo(*, engine: Engine, path: Path, batch_size: int) -> LoadResult:
     """Load the demo file (the loader, as `contactpoint load` runs it)."""
-    return load_file(engine=engine, path=path, batch_size=batch_size, progress=False)
+    return load_file(engine=engine, path=path, batch_size=batch_size)
 
 
 def empty_database(settings: Settings) -> None:
@@ -224,12 +232,7 @@ def reindex_population(
         engine=population.engine,
         client=client,
         alias=settings.index_alias,
-        replicas=0,
-        batch_size=settings.reindex_batch_size,
-        threads=settings.reindex_threads,
-        build_workers=settings.reindex_build_workers,
-        writer=retrying_writer(attempts=5, max_wait_s=5.0),
-        show_progress=False,
+        options=reindex_options(settings),
     )
     owner = _owner_engine(settings)
     with owner.begin() as connection:

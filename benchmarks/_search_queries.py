@@ -15,7 +15,7 @@ import urllib3
 from sqlalchemy import Engine, create_engine, pool, text
 
 from contactpoint.settings import Settings
-from mappings import fold, nickname_groups, phonetic_keys
+from mappings.normalise import fold, nickname_groups, phonetic_keys
 from searchapi.query_builder import Criteria
 from searchapi.search_schemas import SearchRequest
 

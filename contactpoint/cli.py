@@ -13,6 +13,7 @@ import typer
 
 from contactpoint.cli_access import audit_app, clients_app, users_app
 from contactpoint.cli_demo import demo_users
+from contactpoint.cli_matching import matching_app
 from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
 from contactpoint.settings import get_settings
 
@@ -26,6 +27,7 @@ app.add_typer(indexer_app, name="indexer")
 app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.add_typer(matching_app, name="matching")
 app.command("demo-users")(demo_users)
 audit_app.command("seal")(audit_seal)
 audit_app.command("verify")(audit_verify)
@@ -102,16 +104,18 @@ def load(
     ] = None,
 ) -> None:
     """Upsert the children of a JSON Lines FILE; exit 1 when any line was rejected."""
-    from db.loader import load_file
+    from contactpoint.cli_progress import load_progress
+    from db.load import load_file
     from db.session import get_engine
 
     settings = get_settings()
-    result = load_file(
-        engine=get_engine(),
-        path=file,
-        batch_size=batch_size or settings.load_batch_size,
-        progress=progress,
-    )
+    with load_progress(total_bytes=file.stat().st_size, enabled=progress) as advance:
+        result = load_file(
+            engine=get_engine(),
+            path=file,
+            batch_size=batch_size or settings.load_batch_size,
+            progress=advance,
+        )
     for rejection in result.rejected:
         typer.echo(f"line {rejection.line}: {rejection.field}: {rejection.reason}", err=True)
     if report is not None:
@@ -132,9 +136,11 @@ def demo_data(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Write a synthetic population of CHILDREN in the import format; same seed, same file."""
+    from contactpoint.cli_progress import demo_data_progress
     from contactpoint.demo_data import write_demo_file
 
-    written = write_demo_file(path=out, children=children, seed=seed, progress=progress)
+    with demo_data_progress(total=children, enabled=progress) as advance:
+        written = write_demo_file(path=out, children=children, seed=seed, progress=advance)
     typer.echo(f"wrote {written} children to {out}")
 
 
@@ -146,11 +152,11 @@ def reindex_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Rebuild the index from PostgreSQL and swap the read alias to it atomically."""
+    from contactpoint.cli_progress import reindex_progress
     from contactpoint.es_client import make_client
     from db.session import get_engine
-    from indexer.reindex import ReindexError, reindex
+    from indexer.reindex import ReindexError, ReindexOptions, reindex
     from indexer.reindex import rollback as rollback_index
-    from indexer.sync import retrying_writer
 
     settings = get_settings()
     client = make_client(settings, purpose="indexer")
@@ -161,27 +167,22 @@ def reindex_command(
             )
             typer.echo(f"alias {settings.index_alias} points at {new} again (was {old})")
             return
-        report = reindex(
-            engine=get_engine(),
-            client=client,
-            alias=settings.index_alias,
-            replicas=settings.index_replicas,
-            batch_size=settings.reindex_batch_size,
-            threads=settings.reindex_threads,
-            build_workers=settings.reindex_build_workers,
-            writer=retrying_writer(
-                attempts=settings.indexer_retry_attempts,
-                max_wait_s=settings.indexer_max_backoff_s,
-            ),
-            show_progress=progress,
-        )
+        with reindex_progress(enabled=progress) as on_progress:
+            report = reindex(
+                engine=get_engine(),
+                client=client,
+                alias=settings.index_alias,
+                options=ReindexOptions.from_settings(settings),
+                on_progress=on_progress,
+            )
     except ReindexError as exc:
         _fail(f"{exc}; the alias {settings.index_alias!r} was left as it was")
     finally:
         client.close()
+    left = f", {report.requeued} left to it by the build after overload" if report.requeued else ""
     typer.echo(
         f"indexed {report.documents} children into {report.index} in {report.seconds:.1f} s "
-        f"({report.rate:,.0f}/s; caught up {report.caught_up} changes); alias "
+        f"({report.rate:,.0f}/s; caught up {report.caught_up} changes{left}); alias "
         f"{settings.index_alias} swapped from {report.previous}; "
         f"deleted {report.deleted or 'none'}; "
         f"then merged into one segment in {report.stages.merge_s:.1f} s"

@@ -31,11 +31,11 @@ def _fail(message: str) -> None:
 
 def _run(action: Callable[[], T]) -> T:
     """Run a service call; its refusals become a one-line error and exit status 1."""
-    from db.access import AccessError
+    from db.errors import DomainError
 
     try:
         return action()
-    except AccessError as exc:
+    except DomainError as exc:
         _fail(exc.message)
         raise AssertionError("unreachable") from exc
 

@@ -9,22 +9,9 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+from typing import Any, TextIO
 
 from contactpoint.demo_households import REFERENCE_DATE, household
 from contactpoint.demo_services import catalogue
@@ -90,45 +77,32 @@ def generate_children(*, count: int, seed: int) -> Iterator[dict[str, Any]]:
         yield from children
 
 
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        text = "" if speed is None else f"{speed:,.0f} children/s"
-        return Text(text, style="progress.data.speed")
+def _write_chunk(out: TextIO, lines: list[str], progress: Callable[[int], None] | None) -> int:
+    out.write("\n".join(lines) + "\n")
+    count = len(lines)
+    lines.clear()
+    if progress is not None:
+        progress(count)
+    return count
 
 
-def _progress(*, enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("demo data"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
+def write_demo_file(
+    *, path: Path, children: int, seed: int, progress: Callable[[int], None] | None = None
+) -> int:
+    """Write `children` children of `seed` to `path` as JSON Lines; return how many were written.
 
-
-def write_demo_file(*, path: Path, children: int, seed: int, progress: bool = True) -> int:
-    """Write `children` children of `seed` to `path` as JSON Lines; return how many were written."""
+    `progress` is told how many children each write added (the CLI draws the bar).
+    """
     partial = path.with_name(path.name + ".part")
     written = 0
-    with _progress(enabled=progress) as bar:
-        task = bar.add_task("demo data", total=children)
-        with partial.open("w", encoding="utf-8", newline="\n") as out:
-            lines: list[str] = []
-            for child in generate_children(count=children, seed=seed):
-                lines.append(_ENCODER.encode(child))
-                if len(lines) == _CHUNK:
-                    out.write("\n".join(lines) + "\n")
-                    written += len(lines)
-                    bar.update(task, completed=written)
-                    lines.clear()
-            if lines:
-                out.write("\n".join(lines) + "\n")
-                written += len(lines)
-                bar.update(task, completed=written)
+    with partial.open("w", encoding="utf-8", newline="\n") as out:
+        lines: list[str] = []
+        for child in generate_children(count=children, seed=seed):
+            lines.append(_ENCODER.encode(child))
+            if len(lines) == _CHUNK:
+                written += _write_chunk(out, lines, progress)
+        if lines:
+            written += _write_chunk(out, lines, progress)
     # The whole file or none: an interrupted run leaves only the .part file behind.
     os.replace(partial, path)
     return written

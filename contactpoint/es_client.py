@@ -13,12 +13,17 @@ Purpose = Literal["api", "indexer"]
 
 
 def make_client(settings: Settings, *, purpose: Purpose) -> Elasticsearch:
-    """A client with the credentials of `purpose`; retries only connection errors and timeouts."""
+    """A client with the credentials of `purpose`; retries only connection errors and timeouts.
+
+    Never a status (429, 503, ...): the indexer retries those per document with backoff, and the
+    bulk path turns the client's retries off (the policy is in indexer/retry.py).
+    """
     return Elasticsearch(
         settings.effective_elasticsearch_url(),
         request_timeout=settings.es_request_timeout_s,
         retry_on_timeout=True,
-        max_retries=2,
+        retry_on_status=(),
+        max_retries=settings.es_max_retries,
         connections_per_node=settings.es_connections_per_node,
         # orjson: bulk bodies of millions of documents are serialised several times faster.
         serializer=OrjsonSerializer(),

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     es_java_home: Path | None = None
     es_start_timeout_s: float = 180.0
     es_request_timeout_s: float = 30.0
+    # The client's own retries of one request after a timeout or a lost connection (on another
+    # node; never after a status, never a bulk request): see indexer/retry.py.
+    es_max_retries: int = 2
     # Kept-alive connections per node and process: at least the requests served at once (the
     # API's thread pool), or the ones over it open and close a connection each time.
     es_connections_per_node: int = 40
@@ -64,7 +67,11 @@ class Settings(BaseSettings):
     # Indexer.
     indexer_batch_size: int = 500
     indexer_poll_interval_s: float = 1.0
+    # Tries of a bulk write's transient failures, per document, and the first wait between
+    # them; the waits double up to INDEXER_MAX_BACKOFF_S, as do the indexer's pauses after a
+    # failed round (indexer/retry.py).
     indexer_retry_attempts: int = 5
+    indexer_retry_first_wait_s: float = 0.2
     indexer_max_backoff_s: float = 30.0
     reindex_batch_size: int = 2000
     reindex_threads: int = 2

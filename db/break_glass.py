@@ -14,8 +14,9 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.access import Conflict, InvalidInput, Principal
+from db.access import Principal
 from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
+from db.errors import Conflict, InvalidInput
 from db.models import BreakGlassReview, Child, ReviewOutcome
 from db.normalise import reason_error
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.access import Conflict, NotFound
 from db.access.users import get_user
 from db.audit import AuditContext, AuditEventType, record_audit
 from db.child_records import active_shield
+from db.errors import Conflict, NotFound
 from db.models import Child, Involvement, Shield, ShieldAccess
 
 

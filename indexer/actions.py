@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-from mappings.document import ChildRecord, build_child_document
+from mappings.document import IndexedChild, build_child_document
 
 
-def index_action(record: ChildRecord, *, index: str) -> dict[str, Any]:
+def index_action(record: IndexedChild, *, index: str) -> dict[str, Any]:
     """Index a child's document unless the index already holds a newer version of it."""
     return {
         "_op_type": "index",
@@ -29,8 +28,3 @@ def delete_action(*, identifier: str, record_version: int, index: str) -> dict[s
         "version": record_version,
         "version_type": "external",
     }
-
-
-def index_actions(records: Iterable[ChildRecord], *, index: str) -> Iterator[dict[str, Any]]:
-    for record in records:
-        yield index_action(record, index=index)

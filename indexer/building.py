@@ -17,36 +17,24 @@ from typing import Any
 
 import orjson
 
-from mappings.document import ChildRecord, build_child_document
+from indexer.actions import index_action
+from mappings.document import IndexedChild
 
-Built = tuple[list[tuple[str, int, bytes]], float]
+Built = tuple[list[dict[str, Any]], float]
 
 
-def _build_chunk(records: list[ChildRecord]) -> Built:
-    """(identifier, version, serialised document) of each record, and the seconds it took."""
+def _build_chunk(records: list[IndexedChild], index: str) -> Built:
+    """The index action of each record, its document serialised, and the seconds it took."""
     started = time.perf_counter()
-    built = [
-        (record.identifier, record.record_version, orjson.dumps(build_child_document(record)))
-        for record in records
-    ]
-    return built, time.perf_counter() - started
-
-
-def _actions(built: list[tuple[str, int, bytes]], index: str) -> Iterator[dict[str, Any]]:
-    for identifier, version, source in built:
-        yield {
-            "_op_type": "index",
-            "_index": index,
-            "_id": identifier,
-            "version": version,
-            "version_type": "external",
-            # Already serialised: the bulk helper sends bytes as they are.
-            "_source": source,
-        }
+    actions = [index_action(record, index=index) for record in records]
+    for action in actions:
+        # Serialised here, in the worker process: the bulk helper sends bytes as they are.
+        action["_source"] = orjson.dumps(action["_source"])
+    return actions, time.perf_counter() - started
 
 
 def built_actions(
-    records: Iterable[ChildRecord],
+    records: Iterable[IndexedChild],
     *,
     index: str,
     workers: int,
@@ -66,9 +54,9 @@ def built_actions(
                 chunk = list(itertools.islice(source, chunk_size))
                 if not chunk:
                     break
-                in_flight.append(pool.submit(_build_chunk, chunk))
+                in_flight.append(pool.submit(_build_chunk, chunk, index))
             if not in_flight:
                 return
             built, seconds = in_flight.popleft().result()
             build_seconds.append(seconds)
-            yield from _actions(built, index)
+            yield from built

@@ -2,39 +2,28 @@
 
 Per-document results are kept apart from per-request failures: a document Elasticsearch rejects
 (a 4xx such as a mapping error) is reported with its reason and never retried; a version conflict
-means a newer version is already indexed; only 429s, 5xx and connection failures are retried.
+means a newer version is already indexed; only transient failures are retried, per document, as
+`indexer.retry` sets out.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from elasticsearch import exceptions as es_exceptions
-from tenacity import (
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from indexer.retry import RETRYABLE_STATUSES, TRANSIENT_TRANSPORT_ERRORS, RetryPolicy
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 DocKey = tuple[str, str]
-
-
-class TransientBulkError(RuntimeError):
-    """Some documents could not be written for reasons that may pass (overload, outage)."""
-
-    def __init__(self, failures: Mapping[DocKey, str]) -> None:
-        self.failures = dict(failures)
-        sample = "; ".join(f"{key[1]}: {reason}" for key, reason in list(self.failures.items())[:3])
-        super().__init__(f"{len(self.failures)} documents not written ({sample})")
 
 
 @dataclass
@@ -56,11 +45,25 @@ class BulkOutcome:
             self.written.add(key)
         elif status == 409:
             self.superseded.add(key)
-        elif not isinstance(status, int) or status in RETRYABLE_STATUSES or status >= 500:
+        elif not isinstance(status, int) or status in RETRYABLE_STATUSES:
+            # No status: nobody said what became of the document, so it is tried again.
             self.retryable[key] = _reason(result)
         else:
             self.rejected[key] = _reason(result)
         return key
+
+
+class TransientBulkError(RuntimeError):
+    """Some documents could not be written for reasons that may pass (overload, outage).
+
+    `failures` names each document left and why; `outcome` is what the write did achieve.
+    """
+
+    def __init__(self, failures: Mapping[DocKey, str], outcome: BulkOutcome | None = None) -> None:
+        self.failures = dict(failures)
+        self.outcome = outcome if outcome is not None else BulkOutcome(retryable=self.failures)
+        sample = "; ".join(f"{key[1]}: {reason}" for key, reason in list(self.failures.items())[:3])
+        super().__init__(f"{len(self.failures)} documents not written ({sample})")
 
 
 def _reason(result: Mapping[str, Any]) -> str:
@@ -79,13 +82,14 @@ def write_once(
 ) -> BulkOutcome:
     """One pass of `actions` through the bulk API, without retries.
 
-    A connection failure part-way leaves the documents not yet answered as retryable.
+    A lost connection or a timeout part-way leaves the documents not yet answered as retryable.
     """
     outcome = BulkOutcome()
     answered: set[DocKey] = set()
     try:
         for ok, item in helpers.streaming_bulk(
-            client,
+            # The client retries no bulk request: write_with_retries retries per document.
+            client.options(max_retries=0),
             actions,
             chunk_size=chunk_size,
             max_retries=0,
@@ -94,7 +98,7 @@ def write_once(
             yield_ok=True,
         ):
             answered.add(outcome.add(ok, item))
-    except es_exceptions.TransportError as exc:
+    except TRANSIENT_TRANSPORT_ERRORS as exc:
         for action in actions:
             key = action_key(action)
             if key not in answered:
@@ -106,13 +110,13 @@ def write_with_retries(
     client: Elasticsearch,
     actions: list[dict[str, Any]],
     *,
-    attempts: int,
-    max_wait_s: float,
+    policy: RetryPolicy,
     chunk_size: int = 500,
 ) -> BulkOutcome:
     """Write `actions`, retrying only the documents that failed for transient reasons.
 
-    Raises TransientBulkError when some still fail after `attempts` tries.
+    Raises TransientBulkError, naming the documents left, when some still fail after
+    `policy.attempts` tries.
     """
     total = BulkOutcome()
     pending = list(actions)
@@ -123,24 +127,57 @@ def write_with_retries(
         total.written |= outcome.written
         total.superseded |= outcome.superseded
         total.rejected.update(outcome.rejected)
+        total.retryable = outcome.retryable
         if outcome.retryable:
             pending = [a for a in pending if action_key(a) in outcome.retryable]
             log.warning("bulk: %d documents to retry", len(pending))
-            raise TransientBulkError(outcome.retryable)
+            raise TransientBulkError(outcome.retryable, total)
         pending = []
 
-    try:
-        for try_ in Retrying(
-            retry=retry_if_exception_type(TransientBulkError),
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(multiplier=0.2, max=max_wait_s),
-            reraise=False,
-        ):
-            with try_:
-                attempt()
-    except RetryError as exc:
-        last = exc.last_attempt.exception()
-        if isinstance(last, TransientBulkError):
-            raise last from None
-        raise
+    for try_ in Retrying(
+        retry=retry_if_exception_type(TransientBulkError),
+        stop=stop_after_attempt(policy.attempts),
+        wait=policy.wait(),
+        reraise=True,
+    ):
+        with try_:
+            attempt()
     return total
+
+
+def _write_chunk(
+    client: Elasticsearch, chunk: list[dict[str, Any]], policy: RetryPolicy
+) -> BulkOutcome:
+    try:
+        return write_with_retries(client, chunk, policy=policy, chunk_size=len(chunk))
+    except TransientBulkError as exc:
+        return exc.outcome
+
+
+def write_chunks_with_retries(
+    client: Elasticsearch,
+    actions: Iterable[dict[str, Any]],
+    *,
+    policy: RetryPolicy,
+    chunk_size: int,
+    threads: int,
+) -> Iterator[BulkOutcome]:
+    """Write `actions` in chunks, `threads` requests at a time, each chunk retried as
+    write_with_retries does; yields each chunk's outcome, in order.
+
+    A chunk whose transient failures outlast the retries is yielded with them left in
+    `retryable`, not raised: the caller decides what becomes of them.
+    """
+    source = iter(actions)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bulk") as pool:
+        in_flight: deque[Future[BulkOutcome]] = deque()
+        while True:
+            # A few chunks ahead of the writers, never the whole stream in memory.
+            while len(in_flight) < threads * 2:
+                chunk = list(itertools.islice(source, chunk_size))
+                if not chunk:
+                    break
+                in_flight.append(pool.submit(_write_chunk, client, chunk, policy))
+            if not in_flight:
+                return
+            yield in_flight.popleft().result()

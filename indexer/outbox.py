@@ -1,4 +1,9 @@
-"""The transactional outbox: claim, acknowledge, dead-letter, and report on queued changes."""
+"""The indexer's bookkeeping in PostgreSQL: the outbox, dead letters and index builds.
+
+Every statement on `index_outbox`, `index_dead_letter` and `index_build` is here (the triggers
+that fill the outbox are in the migrations): the outbox consumer, the reindex and the commands
+call these functions, so what one writes and another reads is visible in one file.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, text
+
+# The triggers NOTIFY this channel whenever they queue a change.
+CHANNEL = "index_outbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,57 @@ def dead_letter(
             for row in rows
         ],
     )
+
+
+def queue_children(*, connection: Connection, identifiers: Sequence[str]) -> int:
+    """Queue some children again at their current state; returns how many were queued.
+
+    A child deleted meanwhile is not queued: its deletion queued a change of its own.
+    """
+    if not identifiers:
+        return 0
+    queued = connection.execute(
+        text(
+            "INSERT INTO index_outbox (child_id, identifier, record_version, operation) "
+            "SELECT id, identifier, record_version, 'upsert' FROM child "
+            "WHERE identifier = ANY(:identifiers)"
+        ),
+        {"identifiers": list(identifiers)},
+    )
+    return int(queued.rowcount or 0)
+
+
+def queue_changed_since(*, connection: Connection, since: datetime | None) -> None:
+    """Queue every child changed at or after `since` (every child when it is None)."""
+    connection.execute(
+        text(
+            "INSERT INTO index_outbox (child_id, identifier, record_version, operation) "
+            "SELECT id, identifier, record_version, 'upsert' FROM child "
+            "WHERE CAST(:since AS timestamptz) IS NULL OR updated_at >= :since"
+        ),
+        {"since": since},
+    )
+
+
+def set_build_state(*, connection: Connection, name: str, state: str) -> None:
+    """Record a physical index as 'building', 'done' or 'failed'."""
+    connection.execute(
+        text(
+            "INSERT INTO index_build (name, state) VALUES (:name, :state) "
+            "ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, "
+            "finished_at = CASE WHEN EXCLUDED.state = 'building' THEN NULL "
+            "ELSE clock_timestamp() END"
+        ),
+        {"name": name, "state": state},
+    )
+
+
+def build_started_at(*, connection: Connection, name: str) -> datetime | None:
+    """When the build of a physical index began, or None for an index built elsewhere."""
+    started: datetime | None = connection.execute(
+        text("SELECT started_at FROM index_build WHERE name = :name"), {"name": name}
+    ).scalar()
+    return started
 
 
 def building_indices(*, connection: Connection) -> list[str]:

@@ -1,48 +1,16 @@
-"""A progress bar on stderr with documents per second."""
+"""How long-running indexer work reports its progress; drawing it is the caller's business.
+
+The indexer draws nothing (the `contactpoint` command draws a bar): it calls
+`on_progress(done, total)` as the work advances.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+# on_progress(done, total): `done` of `total` units (documents) are finished.
+ProgressCallback = Callable[[int, int], None]
 
 
-class _RateColumn(ProgressColumn):
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} {self.unit}/s" if speed else f"- {self.unit}/s")
-
-
-@contextmanager
-def progress_bar(
-    *, total: int, label: str, enabled: bool, unit: str = "docs"
-) -> Iterator[Callable[[int], None]]:
-    """Yield an `advance(n)` function; a no-op when disabled."""
-    if not enabled:
-        yield lambda _n: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(unit),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda n: progress.advance(task, n)
+def no_progress(done: int, total: int) -> None:
+    """Report nothing."""

@@ -4,24 +4,25 @@ Searches go on throughout: the read alias keeps pointing at the live index until
 swap. Changes committed while the build runs reach the new index too: the build is registered
 in `index_build` before the snapshot is taken, and every indexer (this one's catch-up included)
 writes queued changes to the building index as well as to the live one.
+
+Overload does not throw a build away: each bulk chunk is retried per document (`indexer.retry`),
+and a document still refused after the last try is queued in the outbox, which the catch-up
+drains before the count is verified. A document Elasticsearch rejects (a 400) fails the build.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 
-from indexer.actions import index_action
-from indexer.building import built_actions
-from indexer.bulk import BulkOutcome
 from indexer.indices import (
     alias_state,
     create_for_bulk,
@@ -30,11 +31,21 @@ from indexer.indices import (
     merge_segments,
     swap_alias,
 )
-from indexer.progress import progress_bar
-from indexer.source import count_children, iter_all_children
-from indexer.sync import Writer, drain
-from mappings.document import ChildRecord
+from indexer.outbox import (
+    build_started_at,
+    queue_changed_since,
+    queue_children,
+    set_build_state,
+)
+from indexer.progress import ProgressCallback, no_progress
+from indexer.retry import RetryPolicy
+from indexer.snapshot import StageTimes, write_snapshot
+from indexer.source import count_children
+from indexer.sync import Writer, drain, retrying_writer
 from mappings.index_definition import physical_index_name
+
+if TYPE_CHECKING:
+    from contactpoint.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +54,27 @@ class ReindexError(RuntimeError):
     """The reindex failed; the live alias was left untouched."""
 
 
-@dataclass
-class StageTimes:
-    """Seconds spent reading PostgreSQL and building documents (in worker processes, if any),
-    and merging the new index's segments once it serves."""
+@dataclass(frozen=True, slots=True)
+class ReindexOptions:
+    """How a reindex runs: the new index's replicas, batch size, bulk threads, document-building
+    processes (0: in the reading process) and the bulk writes' retry policy."""
 
-    read_s: float = 0.0
-    build_s: float = 0.0
-    merge_s: float = 0.0
+    replicas: int = 0
+    batch_size: int = 2000
+    threads: int = 2
+    build_workers: int = 0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReindexOptions:
+        """The options configured for this deployment."""
+        return cls(
+            replicas=settings.index_replicas,
+            batch_size=settings.reindex_batch_size,
+            threads=settings.reindex_threads,
+            build_workers=settings.reindex_build_workers,
+            retry=RetryPolicy.from_settings(settings),
+        )
 
 
 @dataclass
@@ -60,6 +84,8 @@ class ReindexReport:
     documents: int
     seconds: float
     caught_up: int
+    # Documents the bulk build left to the catch-up (overload that outlasted the retries).
+    requeued: int = 0
     deleted: list[str] = field(default_factory=list)
     stages: StageTimes = field(default_factory=StageTimes)
 
@@ -68,87 +94,19 @@ class ReindexReport:
         return self.documents / self.seconds if self.seconds else 0.0
 
 
-def _timed_records(records: Iterator[ChildRecord], stages: StageTimes) -> Iterator[ChildRecord]:
-    while True:
-        started = time.perf_counter()
-        try:
-            record = next(records)
-        except StopIteration:
-            stages.read_s += time.perf_counter() - started
-            return
-        stages.read_s += time.perf_counter() - started
-        yield record
-
-
-def _timed_actions(
-    records: Iterator[ChildRecord], *, index: str, stages: StageTimes
-) -> Iterator[dict[str, Any]]:
-    for record in records:
-        started = time.perf_counter()
-        action = index_action(record, index=index)
-        stages.build_s += time.perf_counter() - started
-        yield action
-
-
 def _set_state(engine: Engine, name: str, state: str) -> None:
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO index_build (name, state) VALUES (:name, :state) "
-                "ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, "
-                "finished_at = CASE WHEN EXCLUDED.state = 'building' THEN NULL "
-                "ELSE clock_timestamp() END"
-            ),
-            {"name": name, "state": state},
-        )
+        set_build_state(connection=connection, name=name, state=state)
 
 
-def _bulk_snapshot(
-    connection: Connection,
-    client: Elasticsearch,
-    *,
-    index: str,
-    batch_size: int,
-    threads: int,
-    build_workers: int,
-    show_progress: bool,
-    stages: StageTimes,
-) -> int:
-    """Stream the snapshot into `index`; returns the number of documents written."""
-    expected = count_children(connection=connection)
-    records = _timed_records(
-        iter_all_children(connection=connection, batch_size=batch_size), stages
-    )
-    build_seconds: list[float] = []
-    if build_workers > 0:
-        actions: Iterator[dict[str, Any]] = built_actions(
-            records,
-            index=index,
-            workers=build_workers,
-            chunk_size=batch_size,
-            build_seconds=build_seconds,
-        )
-    else:
-        actions = _timed_actions(records, index=index, stages=stages)
-    outcome = BulkOutcome()
-    with progress_bar(total=expected, label=f"reindex {index}", enabled=show_progress) as advance:
-        for ok, item in helpers.parallel_bulk(
-            client,
-            actions,
-            thread_count=threads,
-            chunk_size=batch_size,
-            queue_size=threads * 2,
-            raise_on_error=False,
-            raise_on_exception=False,
-        ):
-            outcome.add(ok, item)
-            advance(1)
-    stages.build_s += sum(build_seconds)
-    failures = {**outcome.rejected, **outcome.retryable}
-    if failures:
-        sample = "; ".join(f"{doc_id}: {why}" for (_, doc_id), why in list(failures.items())[:3])
-        raise ReindexError(f"{len(failures)} documents were not indexed ({sample})")
-    return len(outcome.written) + len(outcome.superseded)
+def _leave_to_catch_up(engine: Engine, left: dict[str, str]) -> int:
+    """Queue the children whose documents the build could not write; returns how many."""
+    if not left:
+        return 0
+    sample = "; ".join(f"{doc_id}: {why}" for doc_id, why in list(left.items())[:3])
+    log.warning("%d documents left to the catch-up after the retries (%s)", len(left), sample)
+    with engine.begin() as connection:
+        return queue_children(connection=connection, identifiers=sorted(left))
 
 
 def _verify(
@@ -181,43 +139,56 @@ def reindex(
     engine: Engine,
     client: Elasticsearch,
     alias: str,
-    replicas: int,
-    batch_size: int,
-    threads: int,
-    writer: Writer,
-    build_workers: int = 0,
-    show_progress: bool = True,
+    options: ReindexOptions,
+    writer: Writer | None = None,
+    on_progress: ProgressCallback = no_progress,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReindexReport:
-    """Build a new index from PostgreSQL, catch it up, verify it, and swap the alias to it."""
+    """Build a new index from PostgreSQL, catch it up, verify it, and swap the alias to it.
+
+    The catch-up writes queued changes with `writer` (by default retrying as `options.retry`
+    says); `on_progress(done, total)` is called as the snapshot's documents are written.
+    """
+    catch_up_writer = writer or retrying_writer(options.retry)
     started = time.perf_counter()
     name = physical_index_name(now(), alias=alias)
     previous = alias_state(client, alias=alias).live
     stages = StageTimes()
     create_for_bulk(client, name)
+    log.info("building %s from PostgreSQL", name)
     try:
         # Registered before the snapshot: changes committed after it are written here too.
         _set_state(engine, name, "building")
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
-                documents = _bulk_snapshot(
+                snapshot = write_snapshot(
                     connection,
                     client,
                     index=name,
-                    batch_size=batch_size,
-                    threads=threads,
-                    build_workers=build_workers,
-                    show_progress=show_progress,
+                    batch_size=options.batch_size,
+                    threads=options.threads,
+                    build_workers=options.build_workers,
+                    retry=options.retry,
+                    on_progress=on_progress,
                     stages=stages,
                 )
-        finish_bulk(client, name, replicas=replicas)
+        if snapshot.rejected:
+            sample = "; ".join(f"{i}: {why}" for i, why in list(snapshot.rejected.items())[:3])
+            raise ReindexError(f"{len(snapshot.rejected)} documents were not indexed ({sample})")
+        # Committed after the snapshot, so the catch-up below reads them.
+        requeued = _leave_to_catch_up(engine, snapshot.left)
+        finish_bulk(client, name, replicas=options.replicas)
         caught_up = _verify(
             engine=engine,
             client=client,
             index=name,
             catch_up=lambda: drain(
-                engine=engine, client=client, alias=alias, limit=batch_size, writer=writer
+                engine=engine,
+                client=client,
+                alias=alias,
+                limit=options.batch_size,
+                writer=catch_up_writer,
             ),
         )
         swap_alias(client, alias=alias, new=name, old=previous)
@@ -243,9 +214,10 @@ def reindex(
     return ReindexReport(
         index=name,
         previous=previous,
-        documents=documents,
+        documents=snapshot.documents,
         seconds=serving_after,
         caught_up=caught_up,
+        requeued=requeued,
         deleted=stale,
         stages=stages,
     )
@@ -258,17 +230,8 @@ def rollback(*, engine: Engine, client: Elasticsearch, alias: str) -> tuple[str,
         raise ReindexError("there is no previous index to roll back to")
     target = state.others[0]
     with engine.begin() as connection:
-        started = connection.execute(
-            text("SELECT started_at FROM index_build WHERE name = :name"), {"name": target}
-        ).scalar()
+        started = build_started_at(connection=connection, name=target)
         # The previous index misses what changed after its snapshot: queue those children.
-        connection.execute(
-            text(
-                "INSERT INTO index_outbox (child_id, identifier, record_version, operation) "
-                "SELECT id, identifier, record_version, 'upsert' FROM child "
-                "WHERE CAST(:since AS timestamptz) IS NULL OR updated_at >= :since"
-            ),
-            {"since": started},
-        )
+        queue_changed_since(connection=connection, since=started)
     swap_alias(client, alias=alias, new=target, old=state.live)
     return state.live, target

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from mappings.document import ChildRecord
+from mappings.document import IndexedChild
 
 _SELECT = """
 SELECT c.id, c.identifier, c.given_names, c.family_name, c.gender, c.date_of_birth,
@@ -23,8 +23,8 @@ LEFT JOIN organisation gp ON gp.id = c.gp_practice_id
 """
 
 
-def _record(row: Any) -> ChildRecord:
-    return ChildRecord(
+def _record(row: Any) -> IndexedChild:
+    return IndexedChild(
         identifier=row.identifier,
         given_names=row.given_names,
         family_name=row.family_name,
@@ -43,7 +43,7 @@ def _record(row: Any) -> ChildRecord:
     )
 
 
-def children_by_id(*, connection: Connection, child_ids: Sequence[int]) -> dict[int, ChildRecord]:
+def children_by_id(*, connection: Connection, child_ids: Sequence[int]) -> dict[int, IndexedChild]:
     """The current records of some children; a deleted child is simply absent."""
     if not child_ids:
         return {}
@@ -51,7 +51,7 @@ def children_by_id(*, connection: Connection, child_ids: Sequence[int]) -> dict[
     return {row.id: _record(row) for row in rows}
 
 
-def iter_all_children(*, connection: Connection, batch_size: int) -> Iterator[ChildRecord]:
+def iter_all_children(*, connection: Connection, batch_size: int) -> Iterator[IndexedChild]:
     """Every child, streamed through a server-side cursor (never the whole table in memory).
 
     Run it inside a REPEATABLE READ transaction to read one consistent snapshot.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import select
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,17 +19,17 @@ from indexer.actions import delete_action, index_action
 from indexer.bulk import BulkOutcome, TransientBulkError, write_with_retries
 from indexer.indices import alias_state
 from indexer.outbox import (
+    CHANNEL,
     OutboxRow,
     acknowledge,
     building_indices,
     claim_batch,
     dead_letter,
 )
+from indexer.retry import RetryPolicy, is_transient, pausing
 from indexer.source import children_by_id
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "index_outbox"
 
 Writer = Callable[[Elasticsearch, list[dict[str, Any]]], BulkOutcome]
 
@@ -112,11 +111,11 @@ def process_batch(
     )
 
 
-def retrying_writer(*, attempts: int, max_wait_s: float) -> Writer:
-    """The default writer: transient failures are retried with backoff and jitter."""
+def retrying_writer(policy: RetryPolicy) -> Writer:
+    """The default writer: transient failures are retried per document (`indexer.retry`)."""
 
     def write(client: Elasticsearch, actions: list[dict[str, Any]]) -> BulkOutcome:
-        return write_with_retries(client, actions, attempts=attempts, max_wait_s=max_wait_s)
+        return write_with_retries(client, actions, policy=policy)
 
     return write
 
@@ -154,20 +153,22 @@ def run_forever(
         dbapi.autocommit = True
         with dbapi.cursor() as cur:
             cur.execute(f"LISTEN {CHANNEL}")
-        backoff = 0.5
+        # A batch left queued, no index yet or Elasticsearch gone: pause, then drain again.
+        # PostgreSQL gone ends this loop: its listening connection is gone with it.
+        pause = pausing(
+            what="indexing",
+            pause_on=lambda exc: (
+                isinstance(exc, TransientBulkError | NoLiveIndexError) or is_transient(exc)
+            ),
+            max_pause_s=max_backoff_s,
+            should_stop=should_stop,
+        )
         while not should_stop():
-            try:
-                processed = drain(
-                    engine=engine, client=client, alias=alias, limit=limit, writer=writer
-                )
-                backoff = 0.5
-                if processed:
-                    log.info("indexed %d queued changes", processed)
-            except (TransientBulkError, NoLiveIndexError) as exc:
-                log.warning("indexing paused for %.1f s: %s", backoff, exc)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, max_backoff_s)
-                continue
+            processed = pause(
+                drain, engine=engine, client=client, alias=alias, limit=limit, writer=writer
+            )
+            if processed:
+                log.info("indexed %d queued changes", processed)
             # Sleep until a trigger's NOTIFY or the poll interval, whichever comes first.
             if select.select([dbapi], [], [], poll_interval_s)[0]:
                 dbapi.poll()

@@ -8,13 +8,13 @@ import threading
 from types import FrameType
 
 from elasticsearch import Elasticsearch
-from elasticsearch import exceptions as es_exceptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from contactpoint.settings import Settings
 from indexer.indices import alias_state
-from indexer.reindex import ReindexError, reindex
+from indexer.reindex import ReindexError, ReindexOptions, reindex
+from indexer.retry import is_transient, pausing
 from indexer.sync import retrying_writer, run_forever
 
 log = logging.getLogger(__name__)
@@ -30,39 +30,41 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    writer = retrying_writer(
-        attempts=settings.indexer_retry_attempts, max_wait_s=settings.indexer_max_backoff_s
-    )
-    backoff = 1.0
-    while not stopping.is_set():
-        try:
-            if alias_state(client, alias=settings.index_alias).live is None:
-                log.info("no live index yet: building the first one")
-                reindex(
-                    engine=engine,
-                    client=client,
-                    alias=settings.index_alias,
-                    replicas=settings.index_replicas,
-                    batch_size=settings.reindex_batch_size,
-                    threads=settings.reindex_threads,
-                    build_workers=settings.reindex_build_workers,
-                    writer=writer,
-                    show_progress=False,
-                )
-            run_forever(
+    options = ReindexOptions.from_settings(settings)
+    writer = retrying_writer(options.retry)
+
+    def serve_outbox() -> None:
+        if stopping.is_set():
+            return
+        if alias_state(client, alias=settings.index_alias).live is None:
+            log.info("no live index yet: building the first one")
+            reindex(
                 engine=engine,
                 client=client,
                 alias=settings.index_alias,
-                limit=settings.indexer_batch_size,
+                options=options,
                 writer=writer,
-                poll_interval_s=settings.indexer_poll_interval_s,
-                max_backoff_s=settings.indexer_max_backoff_s,
-                should_stop=stopping.is_set,
             )
-            backoff = 1.0
-        except (OperationalError, es_exceptions.TransportError, ReindexError) as exc:
-            log.warning("indexer paused for %.0f s: %s", backoff, exc)
-            # Interrupted at once by SIGTERM/SIGINT: a paused indexer stops without delay.
-            stopping.wait(backoff)
-            backoff = min(backoff * 2, settings.indexer_max_backoff_s)
+        run_forever(
+            engine=engine,
+            client=client,
+            alias=settings.index_alias,
+            limit=settings.indexer_batch_size,
+            writer=writer,
+            poll_interval_s=settings.indexer_poll_interval_s,
+            max_backoff_s=settings.indexer_max_backoff_s,
+            should_stop=stopping.is_set,
+        )
+
+    def pause(seconds: float) -> None:
+        # Interrupted at once by SIGTERM/SIGINT: a paused indexer stops without delay.
+        stopping.wait(seconds)
+
+    pausing(
+        what="indexer",
+        pause_on=lambda exc: isinstance(exc, OperationalError | ReindexError) or is_transient(exc),
+        max_pause_s=settings.indexer_max_backoff_s,
+        should_stop=stopping.is_set,
+        sleep=pause,
+    )(serve_outbox)
     log.info("indexer stopped")

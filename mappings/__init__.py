@@ -1,10 +1,11 @@
 """The children index: its definition, the document builder, and normalisation shared with queries.
 
-Pure code only: nothing here talks to PostgreSQL or Elasticsearch.
+Pure code only: nothing here talks to PostgreSQL or Elasticsearch. The normalisation functions
+have one public list, `mappings.normalise` (import them from there); this file names the rest.
 """
 
-from mappings import fields
-from mappings.document import ChildRecord, Gender, Status, build_child_document
+from mappings import fields, normalise
+from mappings.document import Gender, IndexedChild, Status, build_child_document
 from mappings.fields import LOCATION_DISPLAY_FIELDS, LOCATION_FIELDS, LOCATION_SEARCH_FIELDS
 from mappings.index_definition import (
     ALIAS,
@@ -14,70 +15,21 @@ from mappings.index_definition import (
     index_settings,
     physical_index_name,
 )
-from mappings.normalise import (
-    APOSTROPHES,
-    PHONETIC_REWRITES,
-    STREET_SUFFIXES,
-    UK_POSTCODE_RE,
-    DateParts,
-    NameKeys,
-    address_text,
-    address_tokens,
-    date_parts,
-    family_name_keys,
-    fold,
-    given_name_keys,
-    inward_code,
-    name_tokens,
-    nickname_groups,
-    nickname_groups_of_tokens,
-    normalise_outward_code,
-    normalise_postcode,
-    outward_code,
-    phonetic_keys,
-    phonetic_keys_of_tokens,
-    postcode_sector,
-    spelling_variant,
-    swapped_day_month,
-)
 
 __all__ = [
     "ALIAS",
-    "APOSTROPHES",
     "INDEX_NAME_PREFIX",
     "INDEX_VERSION",
     "LOCATION_DISPLAY_FIELDS",
     "LOCATION_FIELDS",
     "LOCATION_SEARCH_FIELDS",
-    "PHONETIC_REWRITES",
-    "STREET_SUFFIXES",
-    "UK_POSTCODE_RE",
-    "ChildRecord",
-    "DateParts",
     "Gender",
-    "NameKeys",
+    "IndexedChild",
     "Status",
-    "address_text",
-    "address_tokens",
     "build_child_document",
-    "date_parts",
-    "family_name_keys",
     "fields",
-    "fold",
-    "given_name_keys",
     "index_mappings",
     "index_settings",
-    "inward_code",
-    "name_tokens",
-    "nickname_groups",
-    "nickname_groups_of_tokens",
-    "normalise_outward_code",
-    "normalise_postcode",
-    "outward_code",
-    "phonetic_keys",
-    "phonetic_keys_of_tokens",
+    "normalise",
     "physical_index_name",
-    "postcode_sector",
-    "spelling_variant",
-    "swapped_day_month",
 ]

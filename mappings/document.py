@@ -21,15 +21,16 @@ from mappings.normalise import (
     swapped_day_month,
 )
 
-__all__ = ["LOCATION_FIELDS", "ChildRecord", "Gender", "Status", "build_child_document"]
+__all__ = ["LOCATION_FIELDS", "Gender", "IndexedChild", "Status", "build_child_document"]
 
 Gender = Literal["male", "female", "other", "unknown"]
 Status = Literal["active", "archived"]
 
 
 @dataclass(frozen=True, slots=True)
-class ChildRecord:
-    """One child as the indexer reads it: only what search needs and the result list shows.
+class IndexedChild:
+    """One child as the indexer reads it to index: only what search needs and the result list
+    shows (not `db.models.Child`, the row, nor `db.load.import_line.ImportedChild`, a line).
 
     Carers, contact details and involvements are left out on purpose: the record view reads them
     from PostgreSQL, and what is not in the index cannot leak from it.
@@ -56,7 +57,7 @@ def _folded_or_none(text: str | None) -> str | None:
     return None if text is None else fold(text) or None
 
 
-def build_child_document(child: ChildRecord) -> dict[str, Any]:
+def build_child_document(child: IndexedChild) -> dict[str, Any]:
     """The Elasticsearch document of a child: every search key precomputed, plus a display block.
 
     A postcode that does not validate (PostgreSQL should never hold one) leaves the postcode

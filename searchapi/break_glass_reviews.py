@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from db.access import Forbidden, NotFound, Principal
+from db.access import Forbidden, Principal
 from db.break_glass import get_review, open_reviews
+from db.errors import NotFound
 from db.models import BreakGlassReview
 from searchapi.access import review_refusal
 from searchapi.review_schemas import BreakGlassReviewView

@@ -9,7 +9,7 @@ neither.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import anyio
@@ -117,10 +117,7 @@ def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> 
             client_address=client_address_of(request),
         )
     else:
-        limits = SessionLimits(
-            idle=timedelta(seconds=settings.session_idle_timeout_s),
-            absolute=timedelta(seconds=settings.session_absolute_timeout_s),
-        )
+        limits = SessionLimits.from_settings(settings)
         principal = principal_for_session(session=session, token=credential, limits=limits, now=now)
         if not address_within(
             client_address_of(request), networks_of_setting(settings.sign_in_networks)

@@ -19,24 +19,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contactpoint.settings import get_settings
-from db.access import (
-    AccessError,
-    AccountLocked,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotAuthenticated,
-    NotFound,
-    TooManyAttempts,
-)
+from db.access import AccountLocked, Forbidden, NotAuthenticated, TooManyAttempts
 from db.audit import was_kept
+from db.errors import Conflict, DomainError, InvalidInput, NotFound
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
 from searchapi.pages.render import page_error, wants_page
 from searchapi.refusals import mark_audited, note_denial, note_refusal
 
 log = logging.getLogger(__name__)
 
-_STATUS: dict[type[AccessError], int] = {
+# One status per kind of refusal, whether the access layer or another service raised it.
+_STATUS: dict[type[DomainError], int] = {
     NotAuthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -64,16 +57,16 @@ def error_response(
     )
 
 
-def _status_of(error: AccessError) -> int:
+def _status_of(error: DomainError) -> int:
     for kind in type(error).__mro__:
         if kind in _STATUS:
             return _STATUS[kind]
     return 400
 
 
-async def access_error_handler(request: Request, exc: Exception) -> Response:
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
     """401, 403, 404, 409, 422 and 429 from the access layer and the services."""
-    assert isinstance(exc, AccessError)
+    assert isinstance(exc, DomainError)
     status = _status_of(exc)
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
@@ -196,7 +189,7 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on `app`."""
-    app.add_exception_handler(AccessError, access_error_handler)
+    app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(es_exceptions.TransportError, search_unavailable_handler)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from db.access import NotFound, Principal
+from db.access import Principal
 from db.child_records import get_child
+from db.errors import NotFound
 from db.models import Child, Involvement
 from searchapi.access import child_access, require_child_admin
 

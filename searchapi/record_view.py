@@ -6,10 +6,10 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from db.access import NotFound
 from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from db.break_glass import record_break_glass
 from db.child_records import active_shield, get_child
+from db.errors import NotFound
 from db.models import Child, Involvement, Organisation
 from db.vocabulary import SENSITIVE_KINDS
 from searchapi.access import AuthorityTeam, ChildAccess, RecordRedaction, child_access

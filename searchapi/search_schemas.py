@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from db.access import InvalidInput
+from db.errors import InvalidInput
 from db.normalise import has_control_characters
 from searchapi.minimum_criteria import Refusal, search_basis
 from searchapi.query_builder import Criteria

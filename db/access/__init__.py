@@ -11,11 +11,8 @@ from db.access.clients import IssuedKey, create_client, list_clients, revoke_cli
 from db.access.errors import (
     AccessError,
     AccountLocked,
-    Conflict,
     Forbidden,
-    InvalidInput,
     NotAuthenticated,
-    NotFound,
     TooManyAttempts,
 )
 from db.access.principal import Principal
@@ -40,14 +37,11 @@ __all__ = [
     "AccessError",
     "AccountLocked",
     "Attempt",
-    "Conflict",
     "Enrolment",
     "Forbidden",
-    "InvalidInput",
     "IssuedKey",
     "NewUser",
     "NotAuthenticated",
-    "NotFound",
     "Principal",
     "Role",
     "SessionLimits",

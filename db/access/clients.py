@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.access.credentials import digest, new_api_key
-from db.access.errors import Conflict, InvalidInput, NotFound
 from db.access.networks import LOOPBACK, parse_networks
 from db.access.roles import CLIENT_ROLES, Role
 from db.audit import AuditContext, AuditEventType, record_audit
+from db.errors import Conflict, InvalidInput, NotFound
 from db.models import ApiClient, LocalAuthority
 from db.normalise import has_control_characters
 

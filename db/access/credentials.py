@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Final
@@ -16,6 +17,8 @@ from typing import Final
 import pyotp
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from contactpoint.settings import Settings
 
 SESSION_TOKEN_PREFIX: Final = "cps_"
 API_KEY_PREFIX: Final = "cpk_"
@@ -25,11 +28,32 @@ _CODE = re.compile(r"^[0-9]{6}$")
 _DUMMY_TOTP_SECRET: Final = pyotp.random_base32()
 
 
+@dataclass(frozen=True)
+class Argon2Cost:
+    """The argon2id cost of password and PIN hashes (from the settings)."""
+
+    time_cost: int
+    memory_cost_kib: int
+    parallelism: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Argon2Cost:
+        """The cost configured for this deployment."""
+        return cls(
+            time_cost=settings.argon2_time_cost,
+            memory_cost_kib=settings.argon2_memory_cost_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+
+
 @lru_cache(maxsize=4)
-def password_hasher(*, time_cost: int, memory_cost_kib: int, parallelism: int) -> PasswordHasher:
-    """An argon2id hasher with the given cost (cached: building one is cheap, hashing is not)."""
+def password_hasher(cost: Argon2Cost) -> PasswordHasher:
+    """An argon2id hasher of the given cost (cached: building one is cheap, hashing is not)."""
     return PasswordHasher(
-        time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism, type=Type.ID
+        time_cost=cost.time_cost,
+        memory_cost=cost.memory_cost_kib,
+        parallelism=cost.parallelism,
+        type=Type.ID,
     )
 
 

@@ -1,20 +1,22 @@
-"""Typed refusals of the access layer; `searchapi.errors` maps each kind to one HTTP status."""
+"""Typed refusals of the access layer; `searchapi.errors` maps each kind to one HTTP status.
+
+The services' refusals that are not about access (NotFound, Conflict, InvalidInput) are in
+`db.errors`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from db.errors import DomainError
+
 if TYPE_CHECKING:
     from db.access.principal import Principal
 
 
-class AccessError(Exception):
-    """A refusal with a message that is safe to show to the caller."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class AccessError(DomainError):
+    """A refusal of the access layer: who the caller is, or what they may do."""
 
 
 class NotAuthenticated(AccessError):
@@ -49,22 +51,3 @@ class TooManyAttempts(AccessError):
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
-
-
-class NotFound(AccessError):
-    """The named user, client or record does not exist (HTTP 404)."""
-
-
-class Conflict(AccessError):
-    """The name is taken (HTTP 409)."""
-
-
-class InvalidInput(AccessError):
-    """A value breaks a rule, e.g. a short password or an unknown authority (HTTP 422).
-
-    `field` names the request's field that broke it, when one did (e.g. "body.reason").
-    """
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field

@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
 
-from db.access.errors import InvalidInput
+from db.errors import InvalidInput
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # The demo and a developer's machine work out of the box; a deployment names its networks.

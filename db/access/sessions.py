@@ -8,16 +8,25 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from contactpoint.settings import Settings
 from db.access.credentials import digest, new_session_token
 from db.models import AppUser, UserSession
 
 
 @dataclass(frozen=True)
 class SessionLimits:
-    """How long a session lives without use, and at most."""
+    """How long a session lives without use, and at most (from the settings)."""
 
     idle: timedelta
     absolute: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionLimits:
+        """The limits configured for this deployment."""
+        return cls(
+            idle=timedelta(seconds=settings.session_idle_timeout_s),
+            absolute=timedelta(seconds=settings.session_absolute_timeout_s),
+        )
 
 
 def open_session(

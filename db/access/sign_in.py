@@ -7,7 +7,7 @@ the rate limits and the lockout, and the audit row, survive the refusal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import NoReturn
 
 from sqlalchemy import select
@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import throttle
 from db.access.authenticate import account_problem, normalise_username, principal_of
-from db.access.credentials import accepted_totp_step, password_hasher, verify_secret
+from db.access.credentials import (
+    Argon2Cost,
+    accepted_totp_step,
+    password_hasher,
+    verify_secret,
+)
 from db.access.errors import (
     AccessError,
     AccountLocked,
@@ -144,11 +149,7 @@ def sign_in(
     user = session.scalars(
         select(AppUser).where(AppUser.username == username).with_for_update()
     ).one_or_none()
-    hasher = password_hasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost_kib=settings.argon2_memory_cost_kib,
-        parallelism=settings.argon2_parallelism,
-    )
+    hasher = password_hasher(Argon2Cost.from_settings(settings))
     # All three factors are always checked (against dummies for an unknown user): same work,
     # same answer, whichever factor is wrong and whether or not the user exists.
     failed = []
@@ -205,15 +206,8 @@ def sign_in(
     if hasher.check_needs_rehash(user.pin_hash):
         user.pin_hash = hasher.hash(attempt.pin)
     throttle.clear_failures(session=session, username=username)
-    purge_ended_sessions(
-        session=session,
-        user_id=user.id,
-        limits=SessionLimits(
-            idle=timedelta(seconds=settings.session_idle_timeout_s),
-            absolute=timedelta(seconds=settings.session_absolute_timeout_s),
-        ),
-        now=now,
-    )
+    limits = SessionLimits.from_settings(settings)
+    purge_ended_sessions(session=session, user_id=user.id, limits=limits, now=now)
     token, row = open_session(
         session=session, user=user, client_address=context.client_address, now=now
     )
@@ -227,5 +221,5 @@ def sign_in(
     return SignedIn(
         token=token,
         principal=principal,
-        expires_at=now + timedelta(seconds=settings.session_absolute_timeout_s),
+        expires_at=now + limits.absolute,
     )

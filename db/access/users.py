@@ -15,6 +15,7 @@ from contactpoint.settings import Settings
 from db.access import throttle
 from db.access.authenticate import normalise_username
 from db.access.credentials import (
+    Argon2Cost,
     current_code,
     hash_secret,
     new_totp_secret,
@@ -23,10 +24,11 @@ from db.access.credentials import (
     pin_problem,
     provisioning_uri,
 )
-from db.access.errors import Conflict, Forbidden, InvalidInput, NotFound
+from db.access.errors import Forbidden
 from db.access.roles import AUTHORITY_ROLES, Role
 from db.access.sessions import revoke_user_sessions
 from db.audit import AuditContext, AuditEventType, record_audit
+from db.errors import Conflict, InvalidInput, NotFound
 from db.models import AppUser, LocalAuthority, UserAuthority
 from db.normalise import has_control_characters
 
@@ -66,11 +68,7 @@ def _check_secrets(settings: Settings, *, password: str, pin: str) -> None:
 
 
 def _set_credentials(user: AppUser, *, settings: Settings, password: str, pin: str) -> Enrolment:
-    hasher = password_hasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost_kib=settings.argon2_memory_cost_kib,
-        parallelism=settings.argon2_parallelism,
-    )
+    hasher = password_hasher(Argon2Cost.from_settings(settings))
     user.password_hash = hash_secret(password, hasher=hasher)
     user.pin_hash = hash_secret(pin, hasher=hasher)
     user.totp_secret = new_totp_secret()

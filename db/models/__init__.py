@@ -13,6 +13,7 @@ from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
 from db.models.involvements import Involvement, Shield, ShieldAccess
+from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "Child",
     "Involvement",
     "LocalAuthority",
+    "MatchFrequency",
+    "MatchFrequencyTotal",
     "Organisation",
     "Practitioner",
     "ReviewOutcome",

@@ -19,9 +19,6 @@ from starlette.datastructures import FormData
 
 from contactpoint.settings import Settings
 from db.access import (
-    AccessError,
-    Conflict,
-    NotFound,
     create_client,
     create_user,
     describe_user,
@@ -31,6 +28,7 @@ from db.access import (
     revoke_client,
     suspend_user,
 )
+from db.errors import Conflict, DomainError, NotFound
 from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
 from searchapi.pages.admin_form import (
     CLIENT_ROLE_LABELS,
@@ -53,7 +51,7 @@ LIST_MAX: Final = 100
 _PRIVATE: Final = {"Cache-Control": "no-store"}
 
 
-def _status(error: AccessError) -> int:
+def _status(error: DomainError) -> int:
     return 409 if isinstance(error, Conflict) else 404 if isinstance(error, NotFound) else 400
 
 
@@ -132,7 +130,7 @@ def create_user_submit(
                 password=parsed.password,
                 pin=parsed.pin,
             )
-        except AccessError as exc:
+        except DomainError as exc:
             parsed.errors, status = error_of(exc), _status(exc)
         else:
             return _page(request, settings, "admin_user_created.html", 200, enrolment=enrolment)
@@ -159,7 +157,7 @@ def _account_change(
     wanted = field(form, "q")[:100]
     try:
         notice = run()
-    except AccessError as exc:
+    except DomainError as exc:
         errors = {"users": sentence(exc.message)}
         return _users_page(
             request, settings, session, status=_status(exc), wanted=wanted, errors=errors
@@ -263,7 +261,7 @@ def create_client_submit(
                 authority=parsed.values["authority"],
                 networks=parsed.networks,
             )
-        except AccessError as exc:
+        except DomainError as exc:
             parsed.errors, status = error_of(exc, client=True), _status(exc)
         else:
             return _page(request, settings, "admin_client_created.html", 200, issued=issued)
@@ -291,7 +289,7 @@ def revoke_submit(
     name, wanted = field(form, "name"), field(form, "q")[:100]
     try:
         revoke_client(session=session, context=context, name=name)
-    except AccessError as exc:
+    except DomainError as exc:
         errors = {"clients": sentence(exc.message)}
         return _clients_page(
             request, settings, session, status=_status(exc), wanted=wanted, errors=errors

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 
-from db.access import CLIENT_ROLES, AccessError, Conflict, NewUser, Role
+from db.access import CLIENT_ROLES, NewUser, Role
+from db.errors import Conflict, DomainError
 from searchapi.pages.form_dates import DATE_HINT, end_of, parse_day
 
 ROLE_LABELS: Final[Mapping[str, str]] = {
@@ -66,7 +67,7 @@ def sentence(message: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def error_of(error: AccessError, *, client: bool = False) -> dict[str, str]:
+def error_of(error: DomainError, *, client: bool = False) -> dict[str, str]:
     """A service's refusal, tied to the field it is about."""
     if isinstance(error, Conflict):
         return {"name" if client else "username": sentence(error.message)}

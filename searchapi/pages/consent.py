@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import NotFound, Principal
+from db.access import Principal
 from db.child_admin import record_consent, record_override
+from db.errors import NotFound
 from db.models import Child, Involvement
 from searchapi.access import Permission, permissions_of
 from searchapi.deps import (

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from contactpoint.settings import Settings
-from db.access import InvalidInput
 from db.break_glass import REASON_MAX_LENGTH, record_outcome
+from db.errors import InvalidInput
 from db.models import BreakGlassReview, ReviewOutcome
 from db.normalise import REASON_MIN_WORD_CHARACTERS
 from searchapi.break_glass_reviews import review_to_record, review_view

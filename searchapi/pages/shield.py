@@ -14,9 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import Conflict, NotFound
 from db.child_admin import apply_shield, grant_shield_access, remove_shield, revoke_shield_access
 from db.child_records import active_shield, named_practitioners
+from db.errors import Conflict, NotFound
 from db.models import Child
 from searchapi.deps import AuditContextDep, SessionDep, SettingsDep, ShieldManager
 from searchapi.managed_children import managed_child

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, pool, text
 
 from contactpoint.demo_data import write_demo_file
 from contactpoint.settings import Settings
-from db.loader import load_file
+from db.load import load_file
 from indexer.indices import alias_state, delete_indices
 
 # The child records and the index's bookkeeping; users, clients and the audit are left alone.
@@ -30,8 +30,8 @@ def reset_everything(*, settings: Settings, client: Elasticsearch) -> None:
 
 def load_demo(*, engine: Engine, tmp_path: Path, children: int, seed: int) -> None:
     path = tmp_path / f"demo-{children}-{seed}.jsonl"
-    write_demo_file(path=path, children=children, seed=seed, progress=False)
-    result = load_file(engine=engine, path=path, batch_size=500, progress=False)
+    write_demo_file(path=path, children=children, seed=seed)
+    result = load_file(engine=engine, path=path, batch_size=500)
     assert not result.rejected, result.rejected[:3]
     assert result.inserted == children
 

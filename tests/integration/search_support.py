@@ -20,7 +20,8 @@ from sqlalchemy import Engine, text
 from contactpoint.es_client import make_client
 from contactpoint.settings import Settings
 from db.access import Role
-from indexer.reindex import reindex
+from indexer.reindex import ReindexOptions, reindex
+from indexer.retry import RetryPolicy
 from indexer.sync import drain, retrying_writer
 from tests.integration.access_support import (
     bearer,
@@ -32,7 +33,8 @@ from tests.integration.indexing_support import load_demo, reset_everything
 
 CHILDREN = 20_000
 SEED = 6
-WRITER = retrying_writer(attempts=3, max_wait_s=0.5)
+RETRY = RetryPolicy(attempts=3, max_wait_s=0.5)
+WRITER = retrying_writer(RETRY)
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,8 @@ def build_population(
         engine=engine,
         client=es,
         alias=settings.index_alias,
-        replicas=0,
-        batch_size=1000,
-        threads=2,
+        options=ReindexOptions(replicas=0, batch_size=1000, threads=2, retry=RETRY),
         writer=WRITER,
-        show_progress=False,
     )
     es.indices.refresh(index=settings.index_alias)
     yield Population(engine=engine, settings=settings, es=es, kids=read_kids(engine))

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from contactpoint.cli_access import audit_app
 from contactpoint.settings import Settings
 from db.access import Role
-from mappings import fold
+from mappings.normalise import fold
 from tests.integration.access_support import build_client, fast_settings
 from tests.integration.search_support import (
     Caller,

@@ -20,7 +20,8 @@ from contactpoint.settings import Settings
 from indexer.bulk import BulkOutcome, write_once
 from indexer.indices import alias_state
 from indexer.outbox import queue_status, requeue_dead_letters
-from indexer.reindex import ReindexError, reindex, rollback
+from indexer.reindex import ReindexError, ReindexOptions, reindex, rollback
+from indexer.retry import RetryPolicy
 from indexer.sync import Writer, drain, process_batch, retrying_writer, run_forever
 from tests.integration.indexing_support import (
     database_versions,
@@ -32,7 +33,8 @@ from tests.integration.indexing_support import (
 
 pytestmark = pytest.mark.integration
 
-WRITER = retrying_writer(attempts=3, max_wait_s=0.5)
+RETRY = RetryPolicy(attempts=3, max_wait_s=0.5)
+WRITER = retrying_writer(RETRY)
 
 
 @pytest.fixture()
@@ -58,12 +60,8 @@ def _reindex(engine: Engine, client: Elasticsearch, settings: Settings) -> Any:
         engine=engine,
         client=client,
         alias=settings.index_alias,
-        replicas=0,
-        batch_size=100,
-        threads=2,
+        options=ReindexOptions(replicas=0, batch_size=100, threads=2, build_workers=1, retry=RETRY),
         writer=WRITER,
-        build_workers=1,
-        show_progress=False,
     )
 
 
@@ -110,11 +108,8 @@ def test_reindex_keeps_one_previous_index_for_rollback_and_deletes_older_ones(
             engine=population,
             client=client,
             alias=settings.index_alias,
-            replicas=0,
-            batch_size=100,
-            threads=1,
+            options=ReindexOptions(replicas=0, batch_size=100, threads=1, retry=RETRY),
             writer=WRITER,
-            show_progress=False,
             now=now,
         ).index
         for _ in range(3)
@@ -401,11 +396,8 @@ def test_a_failed_reindex_leaves_the_live_alias_untouched(
             engine=population,
             client=client,
             alias=settings.index_alias,
-            replicas=0,
-            batch_size=100,
-            threads=1,
+            options=ReindexOptions(replicas=0, batch_size=100, threads=1, retry=RETRY),
             writer=refusing_writer,
-            show_progress=False,
         )
     state = alias_state(client, alias=settings.index_alias)
     assert state.live == first.index

@@ -11,9 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
-from db.load_result import LoadResult
-from db.loader import load_file
-from db.validation import Rejection
+from db.load import LoadResult, Rejection, load_file
 from tests.integration.load_support import child_line, identifier, truncate_tables, write_lines
 
 _SNAPSHOT_TABLES = ("child", "carer", "involvement", "organisation", "practitioner", "shield")
@@ -28,7 +26,7 @@ def empty(engine: Engine, settings: Settings) -> Iterator[Engine]:
 
 
 def _load(engine: Engine, path: Path, batch_size: int = 100, **options: Any) -> LoadResult:
-    return load_file(engine=engine, path=path, batch_size=batch_size, progress=False, **options)
+    return load_file(engine=engine, path=path, batch_size=batch_size, **options)
 
 
 def _scalar(engine: Engine, sql: str, **params: Any) -> Any:
@@ -207,3 +205,19 @@ def test_a_file_validated_in_a_child_process_loads_the_same(empty: Engine, tmp_p
     assert (result.lines, result.inserted, result.rejected_lines) == (61, 59, 2)
     assert [r.line for r in result.rejected] == [11, 61]
     assert _scalar(empty, "SELECT count(*) FROM child") == 59
+
+
+def test_the_progress_callback_is_told_every_byte_and_every_child(
+    empty: Engine, tmp_path: Path
+) -> None:
+    lines: list[dict[str, Any] | str] = [child_line(n) for n in range(20)]
+    lines.append("{not json")  # after the last batch: its bytes are reported all the same
+    path = write_lines(tmp_path / "children.jsonl", lines)
+    told: list[tuple[int, int]] = []
+
+    def progress(*, read_bytes: int, children: int) -> None:
+        told.append((read_bytes, children))
+
+    load_file(engine=empty, path=path, batch_size=10, progress=progress)
+    assert [children for _, children in told] == [10, 10, 0]
+    assert sum(read_bytes for read_bytes, _ in told) == path.stat().st_size

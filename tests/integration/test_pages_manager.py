@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from contactpoint.es_client import make_client
 from db.access import Role
 from db.audit import MisuseRules, misuse_report
-from mappings import normalise_postcode
+from mappings.normalise import normalise_postcode
 from tests.integration.access_support import (
     bearer,
     build_client,

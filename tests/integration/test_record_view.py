@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from db.access import Role
 from db.audit import MisuseRules, misuse_report
-from mappings import fold
+from mappings.normalise import fold
 from tests.integration.search_support import Caller, Kid, Population, audit_rows, make_caller
 
 pytestmark = pytest.mark.integration

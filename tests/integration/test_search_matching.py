@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from jellyfish import damerau_levenshtein_distance
 
 from db.access import Role
-from mappings import fold, normalise_postcode, phonetic_keys
 from mappings.dates import one_digit_variants
+from mappings.normalise import fold, normalise_postcode, phonetic_keys
 from tests.integration.search_support import Caller, Kid, Population, audit_rows, make_caller
 
 pytestmark = pytest.mark.integration

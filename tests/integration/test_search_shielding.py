@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from db.access import Role
-from mappings import fold
+from mappings.normalise import fold
 from tests.integration.access_support import new_authority
 from tests.integration.search_support import Caller, Kid, Population, make_caller
 

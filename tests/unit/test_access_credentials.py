@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
+from contactpoint.settings import Settings
 from db.access.credentials import (
+    Argon2Cost,
     accepted_totp_step,
     api_key_id,
     digest,
@@ -21,8 +23,9 @@ from db.access.credentials import (
     same_digest,
     verify_secret,
 )
+from db.access.sessions import SessionLimits
 
-HASHER = password_hasher(time_cost=1, memory_cost_kib=8192, parallelism=1)
+HASHER = password_hasher(Argon2Cost(time_cost=1, memory_cost_kib=8192, parallelism=1))
 NOW = datetime(2025, 3, 14, 12, 0, 10, tzinfo=UTC)
 
 
@@ -127,3 +130,18 @@ def test_password_rules(password: str, problem: str | None) -> None:
 )
 def test_pin_rules(pin: str, ok: bool) -> None:
     assert (pin_problem(pin, min_digits=4, max_digits=8) is None) is ok
+
+
+def test_the_session_limits_and_the_hash_cost_are_read_from_the_settings() -> None:
+    settings = Settings(
+        session_idle_timeout_s=60,
+        session_absolute_timeout_s=3600,
+        argon2_time_cost=2,
+        argon2_memory_cost_kib=8192,
+        argon2_parallelism=1,
+    )
+    limits = SessionLimits.from_settings(settings)
+    assert limits == SessionLimits(idle=timedelta(minutes=1), absolute=timedelta(hours=1))
+    hasher = password_hasher(Argon2Cost.from_settings(settings))
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (2, 8192, 1)
+    assert password_hasher(Argon2Cost.from_settings(settings)) is hasher

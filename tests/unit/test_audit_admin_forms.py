@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.datastructures import FormData
 
-from db.access import Conflict, InvalidInput, Role
+from db.access import Role
 from db.audit import AuditEventType
+from db.errors import Conflict, InvalidInput
 from db.models import AuditEvent
 from searchapi.access import ReadableDetails
 from searchapi.pages.admin_form import error_of, parse_user_form

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from db.access import InvalidInput, NotFound
 from db.audit import raise_kept, was_kept
+from db.errors import InvalidInput, NotFound
 
 
 class _CountingSession:

@@ -244,8 +244,8 @@ def test_every_line_follows_the_import_format(children: list[Json]) -> None:
 
 def test_the_same_seed_writes_the_same_file_byte_for_byte(tmp_path: Path) -> None:
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    assert write_demo_file(path=first, children=3_000, seed=11, progress=False) == 3_000
-    write_demo_file(path=second, children=3_000, seed=11, progress=False)
+    assert write_demo_file(path=first, children=3_000, seed=11) == 3_000
+    write_demo_file(path=second, children=3_000, seed=11)
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -264,12 +264,21 @@ def test_a_smaller_file_is_the_start_of_a_larger_one_with_the_same_seed() -> Non
 
 def test_the_written_file_is_utf8_json_lines_one_child_per_line(tmp_path: Path) -> None:
     path = tmp_path / "demo.jsonl"
-    assert write_demo_file(path=path, children=1_234, seed=5, progress=False) == 1_234
+    assert write_demo_file(path=path, children=1_234, seed=5) == 1_234
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     assert lines[-1] == "" and len(lines) == 1_235
     assert all(json.loads(line)["identifier"] for line in lines[:-1])
     assert not (tmp_path / "demo.jsonl.part").exists()
+
+
+def test_the_progress_callback_is_told_of_every_child_written(tmp_path: Path) -> None:
+    told: list[int] = []
+    written = write_demo_file(
+        path=tmp_path / "demo.jsonl", children=4_321, seed=5, progress=told.append
+    )
+    assert written == 4_321
+    assert told == [2_000, 2_000, 321]
 
 
 def test_check_digit_matches_the_format_documents_example() -> None:

@@ -14,17 +14,19 @@ from mappings import (
     LOCATION_DISPLAY_FIELDS,
     LOCATION_FIELDS,
     LOCATION_SEARCH_FIELDS,
-    ChildRecord,
-    address_tokens,
+    IndexedChild,
     build_child_document,
+    index_mappings,
+)
+from mappings.normalise import (
+    address_tokens,
     family_name_keys,
     given_name_keys,
-    index_mappings,
     nickname_groups,
     phonetic_keys,
 )
 
-CHILD = ChildRecord(
+CHILD = IndexedChild(
     identifier="9434765919",
     given_names="Zoë Mae",
     family_name="O'Brien-Smith",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from db.access import InvalidInput
+from db.errors import InvalidInput
 from searchapi.minimum_criteria import Basis, Refusal, is_full_postcode, is_name, search_basis
 from searchapi.pages.search_form import parse_search_form
 from searchapi.query_builder import Criteria, build_query, max_score

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from db.access import InvalidInput
 from db.access.networks import address_within, networks_of_setting, parse_network
+from db.errors import InvalidInput
 from searchapi.client_address import forwarded_client
 
 PROXY = networks_of_setting("10.0.0.0/24")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mappings import (
+from mappings.normalise import (
     UK_POSTCODE_RE,
     address_tokens,
     date_parts,

@@ -26,3 +26,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme
     assert ci.strip().splitlines()[-1] == "make test"
+
+
+def test_the_image_copies_every_package_that_pyproject_installs() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    (include,) = re.findall(r"^include = \[(.*)\]$", pyproject, flags=re.MULTILINE)
+    packages = {name.strip().strip('"').rstrip("*") for name in include.split(",")}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, flags=re.MULTILINE))
+    assert packages == copied

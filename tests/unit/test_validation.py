@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from db.load import Rejection, ValidLine, validate_line
 from db.normalise import is_valid_nhs_number
-from db.validation import Rejection, ValidLine, validate_line
 from mappings.postcodes import normalise_postcode
 
 TODAY = date(2025, 6, 1)

@@ -12,7 +12,7 @@ from typing import Final
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from db.import_line import ChildRecord, Involvement, Organisation
+from db.load.import_line import ImportedChild, ImportedInvolvement, ImportedOrganisation
 
 LINE_FIELD: Final = "(line)"
 MAX_LINE_CHARACTERS: Final = 100_000
@@ -36,7 +36,7 @@ class ValidLine:
     """A line that passed validation, with the hash of its normalised form."""
 
     line: int
-    record: ChildRecord
+    record: ImportedChild
     source_hash: bytes
 
 
@@ -81,7 +81,7 @@ def _reason(error: ErrorDetails) -> str:
     return error["msg"]
 
 
-def _organisation_code_problem(kind: str, organisation: Organisation) -> str | None:
+def _organisation_code_problem(kind: str, organisation: ImportedOrganisation) -> str | None:
     if kind == "education" and _URN.match(organisation.code) is None:
         return "must be the 6-digit URN of the education setting"
     if kind == "gp_practice" and _ODS_PRACTICE.match(organisation.code) is None:
@@ -89,7 +89,7 @@ def _organisation_code_problem(kind: str, organisation: Organisation) -> str | N
     return None
 
 
-def _lead_problems(involvements: Sequence[Involvement]) -> list[tuple[str, str]]:
+def _lead_problems(involvements: Sequence[ImportedInvolvement]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     lead: int | None = None
     for index, involvement in enumerate(involvements):
@@ -107,7 +107,7 @@ def _lead_problems(involvements: Sequence[Involvement]) -> list[tuple[str, str]]
     return problems
 
 
-def cross_field_problems(record: ChildRecord) -> list[tuple[str, str]]:
+def cross_field_problems(record: ImportedChild) -> list[tuple[str, str]]:
     """The (field, reason) pairs of rules that span several fields of a valid record."""
     problems: list[tuple[str, str]] = []
     for key, kind in (("education_setting", "education"), ("gp_practice", "gp_practice")):
@@ -124,7 +124,7 @@ def cross_field_problems(record: ChildRecord) -> list[tuple[str, str]]:
     return problems
 
 
-def source_hash(record: ChildRecord) -> bytes:
+def source_hash(record: ImportedChild) -> bytes:
     """A digest of the normalised line: equal digests mean nothing to write."""
     digest = hashlib.blake2b(_HASH_VERSION, digest_size=16)
     digest.update(record.model_dump_json().encode())
@@ -136,7 +136,7 @@ def validate_line(text: str, *, today: date, line: int = 0) -> ValidLine | list[
     if len(text) > MAX_LINE_CHARACTERS:
         return [Rejection(line, LINE_FIELD, f"is longer than {MAX_LINE_CHARACTERS} characters")]
     try:
-        record = ChildRecord.model_validate_json(text, context={"today": today})
+        record = ImportedChild.model_validate_json(text, context={"today": today})
     except ValidationError as exc:
         return [
             Rejection(line, field_path(error["loc"]), _reason(error))

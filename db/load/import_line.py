@@ -1,4 +1,7 @@
-"""Pydantic models of one import line (docs/import-format.md), normalising as they validate."""
+"""Pydantic models of one import line (docs/import-format.md), normalising as they validate.
+
+Named `Imported*`: they are what a line says, not the rows of `db.models` (`Child`, `Carer`...).
+"""
 
 from __future__ import annotations
 
@@ -175,70 +178,70 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class Address(_Strict):
+class ImportedAddress(_Strict):
     lines: list[Text100] = Field(min_length=1, max_length=4)
     town: Text60
     postcode: Postcode
 
 
-class LocalAuthority(_Strict):
+class ImportedLocalAuthority(_Strict):
     code: LocalAuthorityCode
     name: Text100
     team_phone: Phone | None = None
     team_email: Email | None = None
 
 
-class Organisation(_Strict):
+class ImportedOrganisation(_Strict):
     code: Annotated[Text50, AfterValidator(str.upper)]
     name: Text200
     phone: Phone | None = None
     email: Email | None = None
-    address: Address | None = None
+    address: ImportedAddress | None = None
     local_authority_code: LocalAuthorityCode | None = None
 
 
-class Service(Organisation):
+class ImportedService(ImportedOrganisation):
     kind: Annotated[OrganisationKind, BeforeValidator(_one_of(ORGANISATION_KINDS))]
 
 
-class Carer(_Strict):
+class ImportedCarer(_Strict):
     name: Text200
     relationship: Annotated[Relationship, BeforeValidator(_one_of(RELATIONSHIPS))]
     parental_responsibility: StrictBool = False
     phone: Phone | None = None
     email: Email | None = None
-    address: Address | None = None
+    address: ImportedAddress | None = None
 
 
-class Practitioner(_Strict):
+class ImportedPractitioner(_Strict):
     name: Text200
     email: Email
     phone: Phone | None = None
     job_title: Text100 | None = None
 
 
-class Consent(_Strict):
+class ImportedConsent(_Strict):
     given_by: Text200
     recorded_by: Text200
     recorded_at: Timestamp
 
 
-class Override(_Strict):
+class ImportedOverride(_Strict):
     by: Text200
     reason: Text200
     at: Timestamp
 
 
-class Involvement(_Strict):
-    service: Service
-    practitioner: Practitioner | None = None
+class ImportedInvolvement(_Strict):
+    service: ImportedService
+    practitioner: ImportedPractitioner | None = None
     start_date: Day
     end_date: Day | None = None
     lead_professional: StrictBool = False
     assessment_completed: StrictBool = False
     sensitive: StrictBool = False
-    consent: Consent | None = None
-    override: Override | None = None
+    consent: ImportedConsent | None = None
+    override: ImportedOverride | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -259,13 +262,13 @@ class Involvement(_Strict):
         return value
 
 
-class Shield(_Strict):
+class ImportedShield(_Strict):
     applied_by: Text200
     reason: Text200
     applied_at: Timestamp | None = None
 
 
-class ChildRecord(_Strict):
+class ImportedChild(_Strict):
     """One child as an import line gives it, normalised."""
 
     identifier: Annotated[str, BeforeValidator(_identifier)]
@@ -273,14 +276,14 @@ class ChildRecord(_Strict):
     family_name: PersonName
     gender: Annotated[Gender, BeforeValidator(_one_of(GENDERS))]
     date_of_birth: Day
-    address: Address
-    local_authority: LocalAuthority | None = None
+    address: ImportedAddress
+    local_authority: ImportedLocalAuthority | None = None
     status: Annotated[ChildStatus, BeforeValidator(_one_of(CHILD_STATUSES))] = "active"
-    carers: list[Carer] = Field(default_factory=list)
-    education_setting: Organisation | None = None
-    gp_practice: Organisation | None = None
-    involvements: list[Involvement] = Field(default_factory=list)
-    shield: Shield | None = None
+    carers: list[ImportedCarer] = Field(default_factory=list)
+    education_setting: ImportedOrganisation | None = None
+    gp_practice: ImportedOrganisation | None = None
+    involvements: list[ImportedInvolvement] = Field(default_factory=list)
+    shield: ImportedShield | None = None
 
     @field_validator("date_of_birth")
     @classmethod

@@ -19,9 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from db.load_staging import build_rows, encode_rows
-from db.seen_identifiers import UNKNOWN_LINE, SeenIdentifiers
-from db.validation import LINE_FIELD, Rejection, ValidLine, validate_line
+from db.load.seen_identifiers import UNKNOWN_LINE, SeenIdentifiers
+from db.load.staging import build_rows, encode_rows
+from db.load.validation import LINE_FIELD, Rejection, ValidLine, validate_line
 
 _BATCHES_AHEAD: Final = 4
 _POLL_SECONDS: Final = 0.5
@@ -136,14 +136,14 @@ def _drain(source: BinaryIO, into: queue.Queue[Any], stop: threading.Event) -> N
 def read_batches_in_child(
     path: Path, *, batch_size: int, today: date, tally: ReadTally
 ) -> Generator[Batch, None, None]:
-    """`read_batches` run by a child process (`python -m db._load_reader`), batches ahead.
+    """`read_batches` run by a child process (`python -m db.load._reader`), batches ahead.
 
     A plain subprocess and a pipe, not multiprocessing: nothing of the caller's __main__ is
     imported again. At most _BATCHES_AHEAD batches wait in memory.
     """
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     pythonpath = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "db._load_reader", str(path), str(batch_size)]
+    command = [sys.executable, "-m", "db.load._reader", str(path), str(batch_size)]
     command.append(today.isoformat())
     messages: queue.Queue[Any] = queue.Queue(maxsize=_BATCHES_AHEAD)
     stop = threading.Event()

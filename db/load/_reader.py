@@ -1,6 +1,6 @@
-"""The child process of a parallel load: `python -m db._load_reader PATH BATCH_SIZE TODAY`.
+"""The child process of a parallel load: `python -m db.load._reader PATH BATCH_SIZE TODAY`.
 
-Pickled batches go to stdout (db.load_batches.produce); nothing else may print there.
+Pickled batches go to stdout (db.load.batches.produce); nothing else may print there.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from db.load_batches import produce
+from db.load.batches import produce
 
 if __name__ == "__main__":
     try:

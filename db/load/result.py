@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from db.validation import Rejection
+from db.load.validation import Rejection
 
 
 @dataclass

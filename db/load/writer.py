@@ -14,11 +14,11 @@ import psycopg2
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from db.load_apply import Written, apply_staged
-from db.load_batches import Batch
-from db.load_errors import RETRYABLE_CLASS, describe, is_data_error, sqlstate
-from db.load_staging import build_rows, copy_rows, empty_staging_tables, encode_rows
-from db.validation import Rejection, ValidLine, validate_line
+from db.load.apply import Written, apply_staged
+from db.load.batches import Batch
+from db.load.database_errors import RETRYABLE_CLASS, describe, is_data_error, sqlstate
+from db.load.staging import build_rows, copy_rows, empty_staging_tables, encode_rows
+from db.load.validation import Rejection, ValidLine, validate_line
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Final
 import psycopg2
 from sqlalchemy.exc import DBAPIError
 
-from db.import_line import ChildRecord
+from db.load.import_line import ImportedChild
 
 # SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the data is
 # wrong, so the child is rejected. Anything else (connection lost, ...) aborts the load.
@@ -56,7 +56,7 @@ def is_data_error(exc: BaseException) -> bool:
     return code is not None and code[:2] in _DATA_ERROR_CLASSES
 
 
-def _unknown_authority_field(record: ChildRecord) -> str:
+def _unknown_authority_field(record: ImportedChild) -> str:
     """The organisation of the line that names a local authority of its own."""
     known = record.local_authority.code if record.local_authority is not None else None
     candidates = [
@@ -71,7 +71,7 @@ def _unknown_authority_field(record: ChildRecord) -> str:
     return "local_authority_code"
 
 
-def describe(exc: BaseException, record: ChildRecord) -> tuple[str, str]:
+def describe(exc: BaseException, record: ImportedChild) -> tuple[str, str]:
     """(field, reason) of a data error raised while writing `record`; no personal data."""
     error = _driver_error(exc)
     diag = error.diag if error is not None else None

@@ -11,8 +11,13 @@ from typing import Any, Final, cast
 from psycopg2.extensions import connection as Psycopg2Connection
 from sqlalchemy import Connection, text
 
-from db.import_line import Address, ChildRecord, LocalAuthority, Organisation
-from db.validation import ValidLine
+from db.load.import_line import (
+    ImportedAddress,
+    ImportedChild,
+    ImportedLocalAuthority,
+    ImportedOrganisation,
+)
+from db.load.validation import ValidLine
 from db.vocabulary import SENSITIVE_KINDS
 
 _ADDRESS: Final = "line1 text, line2 text, line3 text, line4 text, town text, postcode text"
@@ -76,7 +81,7 @@ class StagedRows:
         yield "stage_shield", self.shield
 
 
-def _address(address: Address | None) -> Row:
+def _address(address: ImportedAddress | None) -> Row:
     if address is None:
         return (None,) * 6
     lines = [*address.lines, None, None, None][:4]
@@ -84,7 +89,7 @@ def _address(address: Address | None) -> Row:
 
 
 def _add_organisation(
-    rows: StagedRows, kind: str, organisation: Organisation, child_la: str | None
+    rows: StagedRows, kind: str, organisation: ImportedOrganisation, child_la: str | None
 ) -> None:
     rows.organisation[(kind, organisation.code)] = (
         kind,
@@ -99,7 +104,7 @@ def _add_organisation(
     )
 
 
-def _add_local_authority(rows: StagedRows, authority: LocalAuthority) -> None:
+def _add_local_authority(rows: StagedRows, authority: ImportedLocalAuthority) -> None:
     rows.local_authority[authority.code] = (
         authority.code,
         authority.name,
@@ -108,7 +113,7 @@ def _add_local_authority(rows: StagedRows, authority: LocalAuthority) -> None:
     )
 
 
-def _add_child(rows: StagedRows, seq: int, record: ChildRecord, digest: bytes) -> None:
+def _add_child(rows: StagedRows, seq: int, record: ImportedChild, digest: bytes) -> None:
     la = record.local_authority.code if record.local_authority is not None else None
     if record.local_authority is not None:
         _add_local_authority(rows, record.local_authority)

@@ -1,0 +1,35 @@
+"""Typed refusals of the services: what is named does not exist, is taken, or breaks a rule.
+
+Raised by the shield, consent and break-glass code, the accounts and the clients alike;
+`searchapi.errors` maps each kind to one HTTP status. The access layer's own refusals
+(`db.access.errors`: not signed in, locked, forbidden, too many attempts) are DomainErrors too.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal with a message that is safe to show to the caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The named user, client, child, shield or review does not exist (HTTP 404)."""
+
+
+class Conflict(DomainError):
+    """The name is taken, or the change is already made (HTTP 409)."""
+
+
+class InvalidInput(DomainError):
+    """A value breaks a rule, e.g. a short password or an unknown authority (HTTP 422).
+
+    `field` names the request's field that broke it, when one did (e.g. "body.reason").
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

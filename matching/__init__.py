@@ -1,0 +1,55 @@
+"""The match engine: comparison levels, the trained model file, and Fellegi-Sunter scoring.
+
+Pure code: nothing here talks to PostgreSQL or Elasticsearch; the only file it reads or writes
+is the model file. Values are normalised by `mappings.normalise`, as the index and the query
+builder normalise them. Training (`matching.training`, with Splink) is imported on its own, so
+that the service never loads Splink.
+"""
+
+from matching.comparisons import COMPARISONS, CoarseLevel, Comparison, Level, fingerprint
+from matching.documents import prepared_from_document
+from matching.frequencies import Frequencies, count_frequencies
+from matching.model import (
+    ComparisonParameters,
+    LevelParameters,
+    MatchModel,
+    ModelError,
+    ModelMalformedError,
+    ModelMismatchError,
+    ModelMissingError,
+    default_model_path,
+    load_default_model,
+    load_model,
+    save_model,
+)
+from matching.prepared import Prepared, prepare
+from matching.records import MatchRecord
+from matching.scorer import FieldScore, Scored, score
+
+__all__ = [
+    "COMPARISONS",
+    "CoarseLevel",
+    "Comparison",
+    "ComparisonParameters",
+    "FieldScore",
+    "Frequencies",
+    "Level",
+    "LevelParameters",
+    "MatchModel",
+    "MatchRecord",
+    "ModelError",
+    "ModelMalformedError",
+    "ModelMismatchError",
+    "ModelMissingError",
+    "Prepared",
+    "Scored",
+    "count_frequencies",
+    "default_model_path",
+    "fingerprint",
+    "load_default_model",
+    "load_model",
+    "prepare",
+    "prepared_from_document",
+    "save_model",
+    "score",
+]

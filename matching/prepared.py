@@ -1,0 +1,56 @@
+"""A record prepared once for comparison: every value normalised the way the index does it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from matching.dates import BirthValue, birth_value
+from matching.names import NameValue, clear_name_memos, family_name_value, given_name_value
+from matching.postcodes import PlaceValue, place_value
+from matching.records import MatchRecord
+
+__all__ = ["Prepared", "clear_caches", "gender_value", "prepare"]
+
+# Genders that say nothing: missing rather than a value that could agree or disagree.
+_NO_GENDER = frozenset({"", "unknown", "not known", "not specified"})
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A query or candidate with each field ready for its comparison (None when missing)."""
+
+    given: NameValue | None
+    family: NameValue | None
+    birth: BirthValue | None
+    place: PlaceValue | None
+    gender: str | None
+
+
+def gender_value(text: str | None) -> str | None:
+    """The gender in lower case, or None when missing or unknown."""
+    if text is None:
+        return None
+    value = text.strip().casefold()
+    return None if value in _NO_GENDER else value
+
+
+# Candidates recur across searches (and every record is on many training pairs): memoised.
+@lru_cache(maxsize=65_536)
+def prepare(record: MatchRecord) -> Prepared:
+    """Prepare every field of `record` (each value memoised too: names and places repeat)."""
+    return Prepared(
+        given=given_name_value(record.given_names),
+        family=family_name_value(record.family_name),
+        birth=birth_value(record.date_of_birth, record.birth_year),
+        place=place_value(record.postcode, record.town),
+        gender=gender_value(record.gender),
+    )
+
+
+def clear_caches() -> None:
+    """Forget every prepared record and value (for benchmarks of the cold case)."""
+    prepare.cache_clear()
+    clear_name_memos()
+    birth_value.cache_clear()
+    place_value.cache_clear()

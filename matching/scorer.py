@@ -1,0 +1,111 @@
+"""Ranking: the Fellegi-Sunter match weight and probability of each candidate against a query."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching.comparisons import COMPARISONS, MISSING
+from matching.model import MatchModel
+from matching.prepared import Prepared, prepare
+from matching.records import MatchRecord
+
+__all__ = ["FieldScore", "Scored", "score"]
+
+_NAMES = tuple(c.name for c in COMPARISONS)
+_LEVEL_NAMES = tuple(c.level_names for c in COMPARISONS)
+# Per comparison, the level indices whose u is the agreeing value's frequency.
+_TF_LEVELS = tuple(
+    frozenset(i for i, level in enumerate(c.levels) if level.term_frequency) for c in COMPARISONS
+)
+_TF_COMPARISONS = tuple(j for j, levels in enumerate(_TF_LEVELS) if levels)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldScore:
+    """How one field compared: the level (None when a side has no value) and its weight."""
+
+    comparison: str
+    level: str | None
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One candidate's result. `match_weight` is log2 of the posterior odds (prior included);
+    `probability` the posterior probability that the candidate is the child sought."""
+
+    index: int  # position in the candidates given
+    record: MatchRecord | Prepared  # the candidate as given
+    match_weight: float
+    probability: float
+    # Per comparison, the level index (-1 missing) and the weight; `fields` names them. Built
+    # on demand: most of the 200 candidates scored are never shown.
+    level_indices: tuple[int, ...]
+    weights: tuple[float, ...]
+
+    @property
+    def fields(self) -> tuple[FieldScore, ...]:
+        """How each field compared, in the order of COMPARISONS."""
+        return tuple(
+            FieldScore(name, None if level == MISSING else names[level], weight)
+            for name, names, level, weight in zip(
+                _NAMES, _LEVEL_NAMES, self.level_indices, self.weights, strict=True
+            )
+        )
+
+
+def _levels(query: Prepared, candidates: Sequence[Prepared]) -> np.ndarray:
+    functions = [c.level_of for c in COMPARISONS]
+    rows = [[level_of(query, candidate) for level_of in functions] for candidate in candidates]
+    return np.array(rows, dtype=np.intp).reshape(len(candidates), len(functions))
+
+
+def _term_frequency_weights(
+    weights: np.ndarray, levels: np.ndarray, prepared: Sequence[Prepared], model: MatchModel
+) -> None:
+    """Replace, in place, the weight of exact agreements by log2(m / share of the value)."""
+    for j in _TF_COMPARISONS:
+        comparison = COMPARISONS[j]
+        key = comparison.frequency_key
+        assert key is not None  # _TF_COMPARISONS holds only comparisons with a key
+        for i in np.flatnonzero(np.isin(levels[:, j], list(_TF_LEVELS[j]))).tolist():
+            share = model.frequencies.share(comparison.name, key(prepared[i]))
+            if share is not None:
+                weights[i, j] = math.log2(model.m_values[j, levels[i, j]] / share)
+
+
+def score(
+    query: MatchRecord, candidates: Sequence[MatchRecord | Prepared], model: MatchModel
+) -> list[Scored]:
+    """Score every candidate against `query`, best first (ties keep the order given).
+
+    A candidate is a MatchRecord, or already prepared (`prepared_from_document` of its hit).
+    """
+    if not candidates:
+        return []
+    wanted = prepare(query)
+    prepared = [c if isinstance(c, Prepared) else prepare(c) for c in candidates]
+    levels = _levels(wanted, prepared)
+    # One row of model.weights per comparison; index -1 (missing) is the last column, 0.
+    weights = model.weights[np.arange(len(COMPARISONS)), levels]
+    _term_frequency_weights(weights, levels, prepared, model)
+    totals = weights.sum(axis=1) + model.prior_weight
+    probabilities = 1.0 / (1.0 + np.exp2(-totals))
+    order = np.argsort(-totals, kind="stable").tolist()
+    level_rows, weight_rows = levels.tolist(), weights.tolist()
+    total_list, probability_list = totals.tolist(), probabilities.tolist()
+    return [
+        Scored(
+            index=i,
+            record=candidates[i],
+            match_weight=total_list[i],
+            probability=probability_list[i],
+            level_indices=tuple(level_rows[i]),
+            weights=tuple(weight_rows[i]),
+        )
+        for i in order
+    ]

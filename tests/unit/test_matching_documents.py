@@ -1,0 +1,79 @@
+"""A candidate prepared from its index document is the candidate prepared from the child."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mappings import IndexedChild, build_child_document
+from matching import MatchRecord, prepare, prepared_from_document, score
+from tests.unit.matching_support import hand_model
+
+CHILD = IndexedChild(
+    identifier="9434765919",
+    given_names="Zoë Mae",
+    family_name="O'Brien-Smith",
+    gender="female",
+    date_of_birth=date(2019, 3, 4),
+    address_lines=("12 Mill Ln",),
+    town="Leeds",
+    postcode="ls62ab",
+    status="active",
+    record_version=3,
+    shielded=False,
+)
+
+
+def _record(child: IndexedChild) -> MatchRecord:
+    return MatchRecord(
+        given_names=child.given_names,
+        family_name=child.family_name,
+        date_of_birth=child.date_of_birth,
+        postcode=child.postcode,
+        town=child.town,
+        gender=child.gender,
+    )
+
+
+def test_the_document_gives_the_same_prepared_candidate_as_the_child() -> None:
+    assert prepared_from_document(build_child_document(CHILD)) == prepare(_record(CHILD))
+
+
+_NAME = st.text(alphabet=st.sampled_from("abcdeilmnorsty ÉéöØ'’-"), min_size=0, max_size=20).filter(
+    lambda text: text.strip() != ""
+)
+
+
+@given(given_names=_NAME, family_name=_NAME, town=_NAME)
+def test_any_names_give_the_same_keys_from_the_document_as_from_the_text(
+    given_names: str, family_name: str, town: str
+) -> None:
+    child = replace(CHILD, given_names=given_names, family_name=family_name, town=town)
+    assert prepared_from_document(build_child_document(child)) == prepare(_record(child))
+
+
+@pytest.mark.parametrize("gender", ["female", "unknown"])
+def test_gender_comes_from_the_document(gender: str) -> None:
+    child = replace(CHILD, gender=gender)
+    assert (
+        prepared_from_document(build_child_document(child)).gender == prepare(_record(child)).gender
+    )
+
+
+def test_a_withheld_location_is_left_out() -> None:
+    prepared = prepared_from_document(build_child_document(CHILD), location=False)
+    assert prepared.place is None
+    assert prepared.given == prepare(_record(CHILD)).given
+
+
+def test_the_scorer_takes_prepared_candidates_and_records_alike() -> None:
+    query = MatchRecord(given_names="Zoe", family_name="OBrien Smith", postcode="LS6 2AB")
+    from_document = prepared_from_document(build_child_document(CHILD))
+    (a,) = score(query, [from_document], hand_model())
+    (b,) = score(query, [_record(CHILD)], hand_model())
+    assert a.match_weight == b.match_weight
+    assert a.record is from_document
