@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.orm import Session
 
 from contactpoint.demo_data import write_demo_file
-from contactpoint.services import up
+from contactpoint.services import status, up
 from contactpoint.settings import Settings
 from db.access import NewUser, Principal, Role, create_client, create_user
 from db.audit import AuditContext
@@ -36,6 +36,7 @@ from db.session import make_engine
 from indexer.reindex import ReindexOptions, ReindexReport, reindex
 from indexer.retry import RetryPolicy
 
+SERVERS = ("postgres", "elasticsearch")
 CHILD_TABLES = "child, carer, involvement, shield, organisation, practitioner"
 BOOKKEEPING = "index_outbox, index_dead_letter, index_build"
 # What the benchmark's database holds: one row, written by the load and by each reindex.
@@ -93,6 +94,17 @@ class Population:
             fields["demo_file"] = "reused" if self.demo.reused else "written"
             fields["demo_written_at"] = self.demo.written_at
         return fields
+
+
+def not_running(settings: Settings, which: tuple[str, ...] = SERVERS) -> tuple[str, ...]:
+    """The local servers of `which` that are not running: a run that starts one finds it cold,
+    and stops it after."""
+    # Not "unhealthy": a server that runs without the benchmark's database yet is not cold.
+    return tuple(
+        name
+        for name, (line, _) in zip(which, status(settings, which=which), strict=True)
+        if line.startswith(f"{name}: not running")
+    )
 
 
 def migrate(settings: Settings) -> None:

@@ -50,6 +50,7 @@ from _population import (  # noqa: E402
     audited_searches,
     bench_account,
     ensure_index,
+    not_running,
     practitioner,
     prepare,
 )
@@ -67,12 +68,11 @@ from _search_queries import (  # noqa: E402
 from elasticsearch import Elasticsearch  # noqa: E402
 
 from contactpoint.es_client import make_client  # noqa: E402
-from contactpoint.services import down, status  # noqa: E402
-from contactpoint.settings import Settings, get_settings  # noqa: E402
+from contactpoint.services import down  # noqa: E402
+from contactpoint.settings import get_settings  # noqa: E402
 from searchapi.access import child_access  # noqa: E402
 from searchapi.search import search_body  # noqa: E402
 
-SERVERS = ("postgres", "elasticsearch")
 CONCURRENCY = (1, 8, 32)
 PG_QUERIES = 300
 PG_WARM = 100
@@ -102,16 +102,6 @@ def _start_api(port: int, workers: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the API did not start")
 
 
-def _not_running(settings: Settings) -> tuple[str, ...]:
-    """The local servers that are not running (those the benchmark starts, and stops after)."""
-    # Not "unhealthy": a server that runs without the benchmark's database yet is not ours.
-    return tuple(
-        name
-        for name, (line, _) in zip(SERVERS, status(settings, which=SERVERS), strict=True)
-        if line.startswith(f"{name}: not running")
-    )
-
-
 def _queries_run(client: Elasticsearch, index: str) -> int:
     """Searches Elasticsearch has run on `index` since it opened (its query phases)."""
     stats = client.indices.stats(index=index, metric="search")
@@ -139,7 +129,7 @@ def main() -> None:
     run_id = secrets.token_hex(4)
     query_seed = args.query_seed if args.query_seed is not None else secrets.randbelow(10**6)
     workers = args.workers or settings.api_workers
-    started = _not_running(settings)
+    started = not_running(settings)
     api: subprocess.Popen[bytes] | None = None
     try:
         population = prepare(settings, children=args.children, seed=args.seed, rebuild=args.rebuild)

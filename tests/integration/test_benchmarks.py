@@ -86,15 +86,18 @@ def test_load_benchmark_inserts_every_child_on_every_run(
 def test_reindex_benchmark_builds_a_new_index_on_every_run(
     postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
 ) -> None:
-    first = _run("reindex.py", tmp_path, "--children", str(CHILDREN), "--runs", "1", "--rebuild")
+    args = ("--children", str(CHILDREN), "--rebuild", "--no-warm-up")
+    first = _run("reindex.py", tmp_path, *args, "--runs", "1")
     second = _run("reindex.py", tmp_path, "--children", str(CHILDREN), "--runs", "2")
 
     assert (first.header["data"], second.header["data"]) == ("built", "reused")
-    first_indices = {run["index"] for run in first.report["runs"]}
+    assert (first.report["warm_up"], second.header["warm_up"]) == (None, "one-untimed-reindex")
+    earlier = {run["index"] for run in first.report["runs"]} | {second.report["warm_up"]}
     for run in second.report["runs"]:
-        assert run["index"] not in first_indices
+        assert run["index"] not in earlier
         assert run["index"] not in run["existed_before"]
         assert run["documents"] == CHILDREN
+    assert second.report["warm_up"] in second.report["runs"][0]["existed_before"]
     assert len({run["index"] for run in second.report["runs"]}) == 2
 
 
