@@ -53,9 +53,24 @@ def _commit() -> str | None:
 
 def _children(session: Session, sample: int | None) -> Iterator[MatchRecord]:
     """Every child (or `sample` of them at random) as a MatchRecord."""
-    from db.models import Child
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+    from db.models import Child, OtherName, PreviousAddress
     from matching import MatchRecord
 
+    # The history in the same statement (correlated, by index): never a query per child.
+    former = (
+        select(func.array_agg(aggregate_order_by(OtherName.family_name, OtherName.position)))
+        .where(OtherName.child_id == Child.id)
+        .scalar_subquery()
+    )
+    previous = (
+        select(
+            func.array_agg(aggregate_order_by(PreviousAddress.postcode, PreviousAddress.position))
+        )
+        .where(PreviousAddress.child_id == Child.id)
+        .scalar_subquery()
+    )
     statement = select(
         Child.given_names,
         Child.family_name,
@@ -63,6 +78,8 @@ def _children(session: Session, sample: int | None) -> Iterator[MatchRecord]:
         Child.postcode,
         Child.town,
         Child.gender,
+        former.label("other_family_names"),
+        previous.label("previous_postcodes"),
     )
     statement = (
         statement.order_by(func.random()).limit(sample)
@@ -77,6 +94,8 @@ def _children(session: Session, sample: int | None) -> Iterator[MatchRecord]:
             postcode=row.postcode,
             town=row.town,
             gender=row.gender,
+            other_family_names=tuple(row.other_family_names or ()),
+            previous_postcodes=tuple(row.previous_postcodes or ()),
         )
 
 
