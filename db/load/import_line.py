@@ -321,9 +321,7 @@ class ImportedChild(_Strict):
     gp_practice: ImportedOrganisation | None = None
     involvements: list[ImportedInvolvement] = Field(default_factory=list)
     shield: ImportedShield | None = None
-    other_names: list[ImportedOtherName] = Field(
-        default_factory=list, max_length=MAX_OTHER_NAMES
-    )
+    other_names: list[ImportedOtherName] = Field(default_factory=list, max_length=MAX_OTHER_NAMES)
     previous_addresses: list[ImportedPreviousAddress] = Field(
         default_factory=list, max_length=MAX_PREVIOUS_ADDRESSES
     )

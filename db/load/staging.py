@@ -49,9 +49,7 @@ STAGING_TABLES: Final[dict[str, str]] = {
         " override_reason text, override_at timestamptz"
     ),
     "stage_shield": "seq int, applied_by text, applied_at timestamptz, reason text",
-    "stage_other_name": (
-        "seq int, position int, family_name text, given_names text, kind text"
-    ),
+    "stage_other_name": ("seq int, position int, family_name text, given_names text, kind text"),
     "stage_previous_address": (
         "seq int, position int, postcode text, town text, from_date date, to_date date"
     ),

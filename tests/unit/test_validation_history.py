@@ -135,7 +135,11 @@ def test_only_the_family_name_of_an_other_name_and_the_postcode_of_an_address_ar
             id="future-from",
         ),
         pytest.param(
-            {"previous_addresses": [{"postcode": "LS6 1AA", "from": "2022-01-02", "to": "2022-01-01"}]},
+            {
+                "previous_addresses": [
+                    {"postcode": "LS6 1AA", "from": "2022-01-02", "to": "2022-01-01"}
+                ]
+            },
             "previous_addresses[0].to",
             "is before from",
             id="to-before-from",
@@ -171,7 +175,9 @@ def test_a_line_without_history_keeps_the_digest_it_had_before_history_existed()
     empty = _valid(_line(other_names=[], previous_addresses=[]))
     # The digest as it was computed before the history lists were part of a line.
     before = hashlib.blake2b(b"v1\n", digest_size=16)
-    before.update(plain.record.model_dump_json(exclude={"other_names", "previous_addresses"}).encode())
+    before.update(
+        plain.record.model_dump_json(exclude={"other_names", "previous_addresses"}).encode()
+    )
     assert plain.source_hash == empty.source_hash == before.digest()
     moved = _valid(_line(previous_addresses=[{"postcode": "LS6 1AA"}]))
     renamed = _valid(_line(other_names=[{"family_name": "Smith"}]))
