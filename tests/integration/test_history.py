@@ -219,12 +219,16 @@ def test_a_line_loaded_again_replaces_the_history_and_an_unchanged_one_writes_no
     lines = _lines()
     version = "SELECT record_version FROM child WHERE identifier = :i"
     before = _rows(population.engine, version, i=identifier(MOVED))
-    again = load_file(engine=population.engine, path=write_lines(tmp_path / "a.jsonl", lines))
+    again = load_file(
+        engine=population.engine, path=write_lines(tmp_path / "a.jsonl", lines), batch_size=100
+    )
     assert again.unchanged == CHILDREN and again.updated == 0
     assert _rows(population.engine, version, i=identifier(MOVED)) == before
     lines[MOVED]["previous_addresses"] = [{"postcode": "LS6 1AA"}]
     del lines[MOVED]["other_names"]
-    changed = load_file(engine=population.engine, path=write_lines(tmp_path / "b.jsonl", lines))
+    changed = load_file(
+        engine=population.engine, path=write_lines(tmp_path / "b.jsonl", lines), batch_size=100
+    )
     assert changed.updated == 1
     child = "(SELECT id FROM child WHERE identifier = :i)"
     assert _rows(
@@ -238,7 +242,9 @@ def test_a_line_loaded_again_replaces_the_history_and_an_unchanged_one_writes_no
         i=identifier(MOVED),
     ) == [(0,)]
     # Put back as the module's other tests expect it.
-    load_file(engine=population.engine, path=write_lines(tmp_path / "c.jsonl", _lines()))
+    load_file(
+        engine=population.engine, path=write_lines(tmp_path / "c.jsonl", _lines()), batch_size=100
+    )
     population.sync()
 
 
@@ -247,7 +253,9 @@ def test_a_bad_line_is_rejected_with_the_field_of_its_history(
 ) -> None:
     line = child_line(CHILDREN + 1, seed=5)
     line["previous_addresses"] = [{"postcode": "LS6 1AA", "from": "2024-02-01", "to": "2023-01-01"}]
-    result = load_file(engine=population.engine, path=write_lines(tmp_path / "bad.jsonl", [line]))
+    result = load_file(
+        engine=population.engine, path=write_lines(tmp_path / "bad.jsonl", [line]), batch_size=100
+    )
     assert [(r.field, r.reason) for r in result.rejected] == [
         ("previous_addresses[0].to", "is before from")
     ]
