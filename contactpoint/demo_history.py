@@ -26,15 +26,30 @@ _SAME_AUTHORITY_MOVES = 0.6
 _ORIGINS: tuple[Origin, ...] = ("british", "irish", "welsh", "european")
 
 
+# Most families move into a home another family left, and stay near: the old postcode is
+# mostly one where another demo child lives now (as in a real register, where an old postcode
+# is somebody's current one), otherwise a home nobody in the file has.
+_OLD_HOME_TAKEN = 0.7
+_RECENT_HOMES = 2_000
+
+
 class HistoryDraw:
     """The history stream of one demo file: call `add_history` once per household, in order."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(f"contactpoint-demo-history-{seed}")
+        # The homes of the households drawn so far (the last few thousand), to move out of.
+        self.homes: list[Json] = []
 
 
-def _previous_home(rng: random.Random, home: Json, authority_code: str | None) -> Json:
-    """An older home: often in the same authority, otherwise anywhere; never the same postcode."""
+def _previous_home(draw: HistoryDraw, home: Json, authority_code: str | None) -> Json:
+    """An older home: often one another family lives in now, else a new one in the same
+    authority or anywhere; never the household's own postcode."""
+    rng = draw.rng
+    if draw.homes and rng.random() < _OLD_HOME_TAKEN:
+        taken = rng.choice(draw.homes)
+        if taken["postcode"] != home["postcode"]:
+            return taken
     for _ in range(10):
         la = pick_la(rng)
         if authority_code is not None and rng.random() < _SAME_AUTHORITY_MOVES:
@@ -56,7 +71,7 @@ def add_history(draw: HistoryDraw, children: list[Json]) -> None:
     if children and rng.random() < MOVED_SHARE:
         home = children[0]["address"]
         authority = children[0].get("local_authority") or {}
-        old = _previous_home(rng, home, authority.get("code"))
+        old = _previous_home(draw, home, authority.get("code"))
         moved = REF - rng.randrange(30, 6 * _YEAR)
         lived = rng.randrange(_YEAR, 8 * _YEAR)
         for child in children:
@@ -71,6 +86,11 @@ def add_history(draw: HistoryDraw, children: list[Json]) -> None:
                     "to": iso(moved - 1),
                 }
             ]
+    if children:
+        if len(draw.homes) < _RECENT_HOMES:
+            draw.homes.append(children[0]["address"])
+        else:
+            draw.homes[rng.randrange(_RECENT_HOMES)] = children[0]["address"]
     for child in children:
         if rng.random() < RENAMED_SHARE:
             former = family_name(rng, origin=rng.choice(_ORIGINS))
