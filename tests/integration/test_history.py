@@ -167,16 +167,26 @@ def test_a_child_who_moved_is_found_by_an_old_postcode(
         assert top["town"] == "Leeds"  # where the child lives now
 
 
-def test_the_current_postcode_outranks_an_old_one(
+def test_the_match_model_ranks_with_the_old_postcode_at_its_previous_level(
     population: Population, app_client: TestClient, practitioner: Caller
 ) -> None:
     now = {"given_name": "Wilhelmina", "family_name": "Featherstone", "postcode": "LS6 2AB"}
-    before = {**now, "postcode": OLD_POSTCODE}
     current = _search(app_client, practitioner, now)[0]
-    old = _search(app_client, practitioner, before)[0]
+    old = _search(app_client, practitioner, {**now, "postcode": OLD_POSTCODE})[0]
     assert current["identifier"] == old["identifier"] == identifier(MOVED)
-    assert current["matched"]["postcode"] == "exact"
-    assert current["score"] > old["score"]
+    assert current["comparisons"]["postcode"]["level"] == "exact"
+    assert old["comparisons"]["postcode"]["level"] == "previous"
+    assert old["comparisons"]["postcode"]["weight"] > 0
+
+
+def test_a_former_family_name_is_ranked_at_the_former_level(
+    population: Population, app_client: TestClient, practitioner: Caller
+) -> None:
+    body = {"given_name": "Wilhelmina", "family_name": FORMER, "postcode": "LS6 2AB"}
+    top = _search(app_client, practitioner, body)[0]
+    assert top["identifier"] == identifier(MOVED)
+    assert top["comparisons"]["family_name"]["level"] == "former"
+    assert top["comparisons"]["family_name"]["weight"] > 0
 
 
 def test_a_change_to_the_history_reaches_the_index_through_the_outbox(
