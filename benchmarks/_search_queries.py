@@ -6,7 +6,8 @@ year only, no given name; a typo anywhere in the given name, a digit of the date
 a character of the postcode wrong, one part of a double-barrelled name, a family name typo with
 day and month swapped; and the hardest: the family name replaced by another of the population
 (given name, date of birth and postcode as recorded), given and family name exchanged with one
-more error (`benchmarks/_corruptions.py`), two postcode digits transposed, the birth year one off.
+more error (`benchmarks/_corruptions.py`), two postcode digits transposed, the birth year one off;
+and a child who moved, looked for by names, full date of birth and the postcode it lived at before.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ KINDS = (
     "names_exchanged",
     "postcode_transposed",
     "year_off",
+    # A moved child found by an old postcode (names and full date of birth as recorded).
+    "moved",
 )
 
 
@@ -81,7 +84,9 @@ def build_queries(
         # Drawn by a hash of the seed, not random(): the same draw whatever the scan order.
         rows = connection.execute(
             text(
-                "SELECT identifier, given_names, family_name, date_of_birth, postcode FROM child c"
+                "SELECT identifier, given_names, family_name, date_of_birth, postcode,"
+                " (SELECT p.postcode FROM previous_address p WHERE p.child_id = c.id"
+                " ORDER BY p.position LIMIT 1) AS previous_postcode FROM child c"
                 " WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM shield s"
                 " WHERE s.child_id = c.id AND s.removed_at IS NULL)"
                 " ORDER BY md5(c.identifier || :salt), c.identifier LIMIT :n"
@@ -187,6 +192,9 @@ def build_queries(
             "date_of_birth": year_off(rng, dob).isoformat(),
             "postcode": row.postcode,
         }
+        # No draw from `rng`: the other kinds' queries stay those they were before this one.
+        if row.previous_postcode is not None and row.previous_postcode != row.postcode:
+            candidates["moved"] = {**base, "postcode": row.previous_postcode}
         for kind, body in candidates.items():
             if counts[kind] < per_kind:
                 counts[kind] += 1

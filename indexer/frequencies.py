@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from db.match_frequencies import read_match_frequencies, replace_match_frequencies
-from db.models import Child
+from db.models import Child, OtherName, PreviousAddress
 from matching import Frequencies, MatchRecord, count_frequencies
 
 __all__ = ["child_records", "load_match_frequencies", "rebuild_match_frequencies"]
@@ -23,7 +24,20 @@ _READ_BATCH = 10_000
 
 
 def child_records(session: Session, sample: int | None = None) -> Iterator[MatchRecord]:
-    """Every child (or `sample` of them at random) as a MatchRecord."""
+    """Every child (or `sample` of them at random) as a MatchRecord, with its history."""
+    # The history in the same statement (correlated, by index): never a query per child.
+    former = (
+        select(func.array_agg(aggregate_order_by(OtherName.family_name, OtherName.position)))
+        .where(OtherName.child_id == Child.id)
+        .scalar_subquery()
+    )
+    previous = (
+        select(
+            func.array_agg(aggregate_order_by(PreviousAddress.postcode, PreviousAddress.position))
+        )
+        .where(PreviousAddress.child_id == Child.id)
+        .scalar_subquery()
+    )
     statement = select(
         Child.given_names,
         Child.family_name,
@@ -31,6 +45,8 @@ def child_records(session: Session, sample: int | None = None) -> Iterator[Match
         Child.postcode,
         Child.town,
         Child.gender,
+        former.label("other_family_names"),
+        previous.label("previous_postcodes"),
     )
     statement = (
         statement.order_by(func.random()).limit(sample)
@@ -45,6 +61,8 @@ def child_records(session: Session, sample: int | None = None) -> Iterator[Match
             postcode=row.postcode,
             town=row.town,
             gender=row.gender,
+            other_family_names=tuple(row.other_family_names or ()),
+            previous_postcodes=tuple(row.previous_postcodes or ()),
         )
 
 

@@ -109,6 +109,8 @@ def _frame(records: Sequence[MatchRecord]) -> list[dict[str, Any]]:
             "postcode": record.postcode,
             "town": record.town,
             "gender": record.gender,
+            "other_family_names": list(record.other_family_names),
+            "previous_postcodes": list(record.previous_postcodes),
         }
         for index, record in enumerate(records)
     ]

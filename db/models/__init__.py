@@ -12,6 +12,7 @@ from db.models.audit import AuditEvent, AuditSeal, AuditSealEntry
 from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
+from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
@@ -31,7 +32,9 @@ __all__ = [
     "MatchFrequency",
     "MatchFrequencyTotal",
     "Organisation",
+    "OtherName",
     "Practitioner",
+    "PreviousAddress",
     "ReviewOutcome",
     "Shield",
     "ShieldAccess",
