@@ -145,7 +145,12 @@ def _name_levels(*, given: bool) -> tuple[Level, ...]:
         ("phonetic", "a word of each shares a Double Metaphone or NYSIIS key", 0.02),
         ("one_edit", "the names, or a word of each (3+ letters), one edit apart", 0.02),
         ("two_edits", "the names, or a word of each (5+ letters), two edits apart", 0.01),
-        ("swapped", f"agrees with the other side's {other} (names exchanged)", 0.01),
+        (
+            "swapped",
+            f"names exchanged: agrees with the other side's {other}, and that side's "
+            f"{field} with this side's {other}",
+            0.01,
+        ),
         ("else", f"the {field} disagree", 0.01 if given else 0.02),
     ]
     exact_levels = {"exact", "folded"}

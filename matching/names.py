@@ -233,11 +233,18 @@ def _agrees_loosely(a: NameValue, b: NameValue) -> bool:
 def _swapped(
     a: NameValue, b: NameValue, *, a_other: NameValue | None, b_other: NameValue | None
 ) -> bool:
-    """Whether a name agrees with the other side's other name field (given and family
-    exchanged): same spelling, a shared word, or one edit apart (a typo too)."""
-    if b_other is not None and _agrees_loosely(a, b_other):
+    """Whether the names are exchanged: this name agrees with the other side's other name field
+    and that side's name with this side's other one (same spelling, a shared word, or one edit
+    apart, a typo too). Both ways, not one: a query's family name that happens to be some
+    child's given name ("Jessica") is no exchange, and would otherwise mark both comparisons
+    of every such child as swapped. One way is enough only when a side has no other name to
+    check the other way (a query with the family name typed as the given name, and no family
+    name): then the other comparison is missing and the evidence is counted once."""
+    one_way = b_other is not None and _agrees_loosely(a, b_other)
+    other_way = a_other is not None and _agrees_loosely(a_other, b)
+    if one_way and other_way:
         return True
-    return a_other is not None and _agrees_loosely(a_other, b)
+    return (one_way and a_other is None) or (other_way and b_other is None)
 
 
 def _spelling_level(a: NameValue, b: NameValue) -> str | None:

@@ -14,7 +14,7 @@ from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
 from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
-from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal
+from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "LocalAuthority",
     "MatchFrequency",
     "MatchFrequencyTotal",
+    "MatchLevelCount",
     "Organisation",
     "OtherName",
     "Practitioner",

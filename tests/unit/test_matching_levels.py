@@ -41,6 +41,11 @@ GIVEN_CASES = [
     pytest.param(_names("Hall", "Molly"), _names("Molly", "Hall"), "swapped", id="swapped"),
     pytest.param(_names("Hal", "Molly"), _names("Molly", "Hall"), "swapped", id="swapped-typo"),
     pytest.param(_names("Hall"), _names("Molly", "Hall"), "swapped", id="swapped-family-alone"),
+    # One way only, while the other way can be checked and disagrees: no exchange.
+    pytest.param(_names("Hall", "Jessica"), _names("Jessica", "Smith"), "else", id="one-way"),
+    pytest.param(
+        _names("Ballantyne", "Jessica"), _names("Emily", "Ballantyne"), "else", id="one-way-back"
+    ),
     pytest.param(_names("Oscar"), _names("Harriet"), "else", id="else"),
     pytest.param(_names(None), _names("Molly"), "missing", id="missing-query"),
     pytest.param(_names("Molly"), _names(None), "missing", id="missing-record"),
@@ -98,6 +103,9 @@ FAMILY_CASES = [
     pytest.param(_family("Chxmbxrs"), _family("Chambers"), "two_edits", id="two-edits"),
     pytest.param(_family("Molly", "Hall"), _family("Hall", "Molly"), "swapped", id="swapped"),
     pytest.param(_family("Molly"), _family("Hall", "Molly Sienna"), "swapped", id="swapped-word"),
+    pytest.param(
+        _family("Jessica", "Ballantyne"), _family("Smith", "Jessica"), "else", id="one-way"
+    ),
     pytest.param(_family("Nowak"), _family("Patel"), "else", id="else"),
     pytest.param(_family(None), _family("Patel"), "missing", id="missing-query"),
     pytest.param(_family("Patel"), _family(""), "missing", id="missing-record-empty"),
