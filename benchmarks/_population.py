@@ -33,6 +33,7 @@ from db.load import LoadResult, load_file
 from db.migrate import upgrade
 from db.models import Base
 from db.session import make_engine
+from indexer.frequencies import rebuild_match_frequencies
 from indexer.reindex import ReindexOptions, ReindexReport, reindex
 from indexer.retry import RetryPolicy
 
@@ -315,7 +316,20 @@ def ensure_index(
     started = time.perf_counter()
     report = reindex_population(settings, population, client)
     print(f"reindexed into {report.index} in {time.perf_counter() - started:.0f} s")
+    rebuild_frequencies(population)
     return report.index, None
+
+
+def rebuild_frequencies(population: Population) -> None:
+    """The match engine's frequencies of the population, as `contactpoint reindex` counts them
+    after its swap (the API reads them when it starts)."""
+    started = time.perf_counter()
+    with Session(population.engine) as session, session.begin():
+        counted = rebuild_match_frequencies(session=session)
+    print(
+        f"match frequencies of {counted.population} children counted in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -154,7 +155,8 @@ def reindex_command(
     """Rebuild the index from PostgreSQL and swap the read alias to it atomically."""
     from contactpoint.cli_progress import reindex_progress
     from contactpoint.es_client import make_client
-    from db.session import get_engine
+    from db.session import get_engine, session_scope
+    from indexer.frequencies import rebuild_match_frequencies
     from indexer.reindex import ReindexError, ReindexOptions, reindex
     from indexer.reindex import rollback as rollback_index
 
@@ -179,13 +181,20 @@ def reindex_command(
         _fail(f"{exc}; the alias {settings.index_alias!r} was left as it was")
     finally:
         client.close()
+    # The match engine's frequencies are derived from the same children: counted again after
+    # the swap, so searches never wait for them (the API reads them every few minutes).
+    counted = time.perf_counter()
+    with session_scope() as session:
+        frequencies = rebuild_match_frequencies(session=session)
+    counting_s = time.perf_counter() - counted
     left = f", {report.requeued} left to it by the build after overload" if report.requeued else ""
     typer.echo(
         f"indexed {report.documents} children into {report.index} in {report.seconds:.1f} s "
         f"({report.rate:,.0f}/s; caught up {report.caught_up} changes{left}); alias "
         f"{settings.index_alias} swapped from {report.previous}; "
         f"deleted {report.deleted or 'none'}; "
-        f"then merged into one segment in {report.stages.merge_s:.1f} s"
+        f"then merged into one segment in {report.stages.merge_s:.1f} s; "
+        f"match frequencies of {frequencies.population} children counted in {counting_s:.1f} s"
     )
 
 

@@ -1,31 +1,23 @@
 """`contactpoint matching train` and `matching frequencies`: the match engine's offline work.
 
 The children are read here (through db/ sessions) and handed to `matching` as plain records:
-`matching.training` returns the model file written to --out, `matching.count_frequencies` the
-value frequencies that `rebuild_match_frequencies` stores in PostgreSQL (for the reindex to
-call) and `load_match_frequencies` reads back.
+`matching.training` returns the model file written to --out; the value frequencies are
+counted and stored by `indexer.frequencies` (which every reindex calls too).
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-if TYPE_CHECKING:
-    from matching import Frequencies, MatchRecord
 
 matching_app = typer.Typer(
     help="The match engine: train its model, rebuild its frequencies.", no_args_is_help=True
 )
-
-_READ_BATCH = 10_000
 
 
 def _commit() -> str | None:
@@ -51,63 +43,11 @@ def _commit() -> str | None:
     return f"{head}-dirty" if changes else head
 
 
-def _children(session: Session, sample: int | None) -> Iterator[MatchRecord]:
-    """Every child (or `sample` of them at random) as a MatchRecord."""
-    from db.models import Child
-    from matching import MatchRecord
-
-    statement = select(
-        Child.given_names,
-        Child.family_name,
-        Child.date_of_birth,
-        Child.postcode,
-        Child.town,
-        Child.gender,
-    )
-    statement = (
-        statement.order_by(func.random()).limit(sample)
-        if sample is not None
-        else statement.order_by(Child.id)
-    )
-    for row in session.execute(statement.execution_options(yield_per=_READ_BATCH)):
-        yield MatchRecord(
-            given_names=row.given_names,
-            family_name=row.family_name,
-            date_of_birth=row.date_of_birth,
-            postcode=row.postcode,
-            town=row.town,
-            gender=row.gender,
-        )
-
-
-def rebuild_match_frequencies(*, session: Session) -> Frequencies:
-    """Count the values of every child and replace the stored frequencies with the counts."""
-    from db.match_frequencies import replace_match_frequencies
-    from matching import count_frequencies
-
-    frequencies = count_frequencies(_children(session, None))
-    replace_match_frequencies(
-        session=session, population=frequencies.population, counts=frequencies.counts
-    )
-    return frequencies
-
-
-def load_match_frequencies(*, session: Session) -> Frequencies | None:
-    """The stored frequencies, ready to put into a model (`dataclasses.replace(model,
-    frequencies=...)`), or None when they were never built."""
-    from db.match_frequencies import read_match_frequencies
-    from matching import Frequencies
-
-    stored = read_match_frequencies(session=session)
-    if stored is None:
-        return None
-    return Frequencies(population=stored.population, counts=stored.counts)
-
-
 @matching_app.command("frequencies")
 def frequencies_command() -> None:
     """Rebuild the value frequencies in PostgreSQL from the children."""
     from db.session import session_scope
+    from indexer.frequencies import rebuild_match_frequencies
 
     with session_scope() as session:
         frequencies = rebuild_match_frequencies(session=session)
@@ -135,12 +75,13 @@ def train_command(
     """Train the match model on the children in PostgreSQL and write it to OUT."""
     from db.models import Child
     from db.session import session_scope
+    from indexer.frequencies import child_records
     from matching import save_model
     from matching.training import TrainingError, TrainingOptions, train
 
     with session_scope() as session:
         population = int(session.scalar(select(func.count()).select_from(Child)) or 0)
-        records = list(_children(session, sample))
+        records = list(child_records(session, sample))
     # Splink reports every sampling chunk at INFO; its warnings still show.
     logging.getLogger("splink").setLevel(logging.WARNING)
     options = TrainingOptions(

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The one place that names the Elasticsearch release (docker-compose.yml is checked against it).
@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # CPU priority the indexer gives up (nice) beside `serve`: its bulk work yields to the
     # workers' start-up and to searches.
     indexer_nice: int = 10
+
+    # Search ranking: the match model file (`contactpoint matching train` writes one; unset, the
+    # shipped model), and how often each worker reads the population's value frequencies.
+    match_model_path: Path | None = None
+    match_frequencies_refresh_seconds: float = Field(default=600.0, gt=0)
 
     # Bulk load.
     load_batch_size: int = 2000

@@ -7,7 +7,7 @@ that the service never loads Splink.
 """
 
 from matching.comparisons import COMPARISONS, CoarseLevel, Comparison, Level, fingerprint
-from matching.documents import prepared_from_document
+from matching.documents import DOCUMENT_FIELDS, prepared_from_document
 from matching.frequencies import Frequencies, count_frequencies
 from matching.model import (
     ComparisonParameters,
@@ -24,11 +24,13 @@ from matching.model import (
 )
 from matching.prepared import Prepared, prepare
 from matching.records import MatchRecord
-from matching.scorer import FieldScore, Scored, score
+from matching.scorer import ABSENT, FieldScore, Scored, competing_probabilities, score
 
 __all__ = [
+    "ABSENT",
     "COMPARISONS",
     "CoarseLevel",
+    "DOCUMENT_FIELDS",
     "Comparison",
     "ComparisonParameters",
     "FieldScore",
@@ -43,6 +45,7 @@ __all__ = [
     "ModelMissingError",
     "Prepared",
     "Scored",
+    "competing_probabilities",
     "count_frequencies",
     "default_model_path",
     "fingerprint",

@@ -17,7 +17,22 @@ from matching.names import family_name_value, given_name_value
 from matching.postcodes import place_value
 from matching.prepared import Prepared, gender_value
 
-__all__ = ["prepared_from_document"]
+__all__ = ["DOCUMENT_FIELDS", "prepared_from_document"]
+
+# The `_source` fields `prepared_from_document` reads: what a search asks Elasticsearch for.
+DOCUMENT_FIELDS: tuple[str, ...] = (
+    f"{f.DISPLAY}.{f.DISPLAY_GIVEN_NAMES}",
+    f"{f.DISPLAY}.{f.DISPLAY_FAMILY_NAME}",
+    f.GIVEN_NAMES_FOLDED,
+    f.GIVEN_NAME_PHONETIC,
+    f.GIVEN_NAME_NICKNAMES,
+    f.FAMILY_NAME_FOLDED,
+    f.FAMILY_NAME_PHONETIC,
+    f.DATE_OF_BIRTH,
+    f.POSTCODE,
+    f.TOWN,
+    f.GENDER,
+)
 
 
 def _text(value: Any) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from matching.model import MatchModel
 from matching.prepared import Prepared, prepare
 from matching.records import MatchRecord
 
-__all__ = ["FieldScore", "Scored", "score"]
+__all__ = ["ABSENT", "FieldScore", "Scored", "competing_probabilities", "score"]
 
 _NAMES = tuple(c.name for c in COMPARISONS)
 _LEVEL_NAMES = tuple(c.level_names for c in COMPARISONS)
@@ -22,6 +23,10 @@ _TF_LEVELS = tuple(
     frozenset(i for i, level in enumerate(c.levels) if level.term_frequency) for c in COMPARISONS
 )
 _TF_COMPARISONS = tuple(j for j, levels in enumerate(_TF_LEVELS) if levels)
+# The belief, before any field is compared, that the child sought is not in the population at
+# all (not yet registered, moved in from abroad, or someone else's details mixed up): what is
+# left of the probability when no candidate explains the query.
+ABSENT: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +114,28 @@ def score(
         )
         for i in order
     ]
+
+
+def competing_probabilities(
+    scored: Sequence[Scored], model: MatchModel, *, absent: float = ABSENT
+) -> list[float]:
+    """Per candidate (in the order given), the probability that it is the child sought, when
+    the candidates compete: the child sought is one child of the population, or none.
+
+    With every child equally likely beforehand (1 - `absent` shared among the population's N),
+    and each candidate's Bayes factor BF = 2^(match weight - prior weight), the posterior is
+    BF_i / (sum of the candidates' BF + N * absent / (1 - absent)). Children not retrieved are
+    left out of the sum: they disagree on nearly everything, so their factors are negligible.
+    Two candidates that fit equally well share the belief, where `Scored.probability` (each
+    judged alone) would give both nearly 1.
+    """
+    if not scored:
+        return []
+    population = 1.0 / model.prior
+    factors = np.array([s.match_weight - model.prior_weight for s in scored])
+    rest = math.log2(population * absent / (1.0 - absent))
+    top = max(float(factors.max()), rest)
+    terms = np.exp2(factors - top)
+    denominator = float(terms.sum()) + 2.0 ** (rest - top)
+    probabilities: list[float] = (terms / denominator).tolist()
+    return probabilities

@@ -34,6 +34,7 @@ from db.audit import AuditContext
 from searchapi.access import Permission, refusal
 from searchapi.client_address import client_address_of
 from searchapi.errors import request_id_of
+from searchapi.ranking import Ranker
 
 
 async def settings_dependency() -> Settings:
@@ -80,6 +81,15 @@ async def _elasticsearch(request: Request) -> Elasticsearch:
 
 
 EsDep = Annotated[Elasticsearch, Depends(_elasticsearch)]
+
+
+async def _ranker(request: Request) -> Ranker:
+    ranker: Ranker = request.app.state.ranker
+    return ranker
+
+
+# The match model searches rank with (loaded when the app is built).
+RankerDep = Annotated[Ranker, Depends(_ranker)]
 
 
 async def _request_context(request: Request) -> AuditContext:

@@ -23,6 +23,7 @@ from searchapi.pages import record as record_pages
 from searchapi.pages import review as review_pages
 from searchapi.pages import search as search_pages
 from searchapi.pages import shield as shield_pages
+from searchapi.ranking import load_ranker
 from searchapi.refusals import RefusalAuditMiddleware
 from searchapi.routes import admin, audit, auth, break_glass, children, operations, search
 from searchapi.schemas import error_responses
@@ -31,18 +32,26 @@ from searchapi.schemas import error_responses
 def create_app() -> FastAPI:
     """Build the application; servers are connected at start-up and released at shutdown."""
     settings = get_settings()
+    # A missing, malformed or mismatched model file stops the start (matching.ModelError).
+    ranker = load_ranker(settings.match_model_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.effective_database_url())
         app.state.session_factory = sessionmaker(bind=app.state.engine, expire_on_commit=False)
         app.state.es = make_client(settings, purpose="api")
+        # The population's frequencies, now and every few minutes, off the searches' path.
+        ranker.refresh(app.state.session_factory)
+        stop_refreshing = ranker.refresh_every(
+            app.state.session_factory, settings.match_frequencies_refresh_seconds
+        )
         # What start-up built lives as long as the process: out of the collector's sight, a
         # full collection no longer walks it in the middle of someone's search.
         gc.freeze()
         try:
             yield
         finally:
+            stop_refreshing.set()
             app.state.es.close()
             app.state.engine.dispose()
 
@@ -57,6 +66,7 @@ def create_app() -> FastAPI:
     )
     # Read once: a bad FORWARDED_ALLOW_IPS stops the start, not a request.
     app.state.trusted_proxies = trusted_proxies()
+    app.state.ranker = ranker
     # The last added is outermost: the request id is given before a refusal is audited.
     app.add_middleware(RefusalAuditMiddleware)
     app.add_middleware(RequestIdMiddleware)

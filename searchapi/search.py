@@ -1,8 +1,18 @@
-"""A search: the principal's filter, one Elasticsearch query, results and the audit row."""
+"""A search: the principal's filter, retrieval by Elasticsearch, ranking by the match model,
+results and the audit row.
+
+Elasticsearch retrieves up to `CANDIDATES` children with a broad query (at least two of the
+given criteria, or the required ones, must match in some way); `matching.score` then ranks
+them by their Fellegi-Sunter match weight and each gets the probability that it is the child
+sought (`matching.competing_probabilities`). A shielded child whose location the searcher may
+not see is ranked without its postcode and town, so that its place in the list cannot say
+where it lives.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from elasticsearch import Elasticsearch
@@ -11,22 +21,40 @@ from sqlalchemy.orm import Session
 
 from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from mappings import fields as f
+from matching import (
+    DOCUMENT_FIELDS,
+    MatchRecord,
+    Scored,
+    competing_probabilities,
+    prepared_from_document,
+    score,
+)
 from searchapi.access import ChildAccess, child_access
 from searchapi.query_builder import (
     Criteria,
     build_query,
     fuzzy_source_fields,
     matched_kinds,
-    max_score,
 )
-from searchapi.search_schemas import SearchRequest, SearchResponse, SearchResult
+from searchapi.ranking import Ranker
+from searchapi.search_schemas import FieldMatch, SearchRequest, SearchResponse, SearchResult
 
 log = logging.getLogger(__name__)
 
-# A child "matches well" when it reaches this share of the best score the criteria allow: e.g.
-# both names and the date of birth exact, or exact names and a birth year.
-WELL_MATCHED: Final = 0.8
-_SOURCE: Final = [f.IDENTIFIER, f.SHIELDED, f.LOCAL_AUTHORITY_CODE, f"{f.DISPLAY}.*"]
+# How many children Elasticsearch retrieves for the model to rank: enough that the child
+# sought is almost always among them (recall at 200 is what retrieval is judged on).
+CANDIDATES: Final = 200
+# Too many match when the children beyond the limit together hold at least this probability of
+# being the child sought: the list shown would too likely leave the child out.
+TOO_MANY_BEYOND: Final = 0.05
+# A result is a strong match from this probability, a possible one from the next.
+STRONG: Final = 0.9
+POSSIBLE: Final = 0.5
+# An identifier that agrees settles who the child is, whatever else differs.
+_IDENTIFIER_WEIGHT: Final = 60.0
+_SOURCE: Final = sorted(
+    {f.IDENTIFIER, f.SHIELDED, f.LOCAL_AUTHORITY_CODE, f"{f.DISPLAY}.*", *DOCUMENT_FIELDS}
+)
 # What to suggest adding when too many match, in the order a searcher is likely to know it.
 _REFINEMENTS: Final = (
     ("given_name", "given_name"),
@@ -44,16 +72,21 @@ def _label(kind: str, typed: str | None, stored: str) -> str:
     return kind
 
 
+def _strength(probability: float) -> str:
+    if probability >= STRONG:
+        return "strong"
+    return "possible" if probability >= POSSIBLE else "weak"
+
+
 def _result(
-    hit: dict[str, Any], criteria: Criteria, access: ChildAccess, best: float
+    hit: dict[str, Any],
+    criteria: Criteria,
+    visible: bool,
+    ranked: Scored,
+    probability: float,
 ) -> SearchResult:
     source = hit["_source"]
     display = source[f.DISPLAY]
-    visible = access.may_see_location(
-        shielded=bool(source[f.SHIELDED]),
-        authority=source.get(f.LOCAL_AUTHORITY_CODE),
-        identifier=source[f.IDENTIFIER],
-    )
     matched = matched_kinds(criteria, list(hit.get("matched_queries", [])), source)
     if "given_name" in matched:
         matched["given_name"] = _label(
@@ -63,6 +96,11 @@ def _result(
         matched["family_name"] = _label(
             matched["family_name"], criteria.family_name, display[f.DISPLAY_FAMILY_NAME]
         )
+    comparisons = {
+        field.comparison: FieldMatch(level=field.level, weight=round(field.weight, 2))
+        for field in ranked.fields
+        if field.level is not None
+    }
     return SearchResult.model_validate(
         {
             "identifier": source[f.IDENTIFIER],
@@ -74,9 +112,72 @@ def _result(
             "town": display.get(f.DISPLAY_TOWN) if visible else None,
             "postcode_outward": display.get(f.DISPLAY_POSTCODE_OUTWARD) if visible else None,
             "location_withheld": not visible,
-            "score": round(min(1.0, float(hit["_score"]) / best), 4),
+            "probability": round(probability, 4),
+            "strength": _strength(probability),
+            "match_weight": round(ranked.match_weight, 2),
             "matched": matched,
+            "comparisons": comparisons,
         }
+    )
+
+
+def _query_record(criteria: Criteria) -> MatchRecord:
+    return MatchRecord(
+        given_names=criteria.given_name,
+        family_name=criteria.family_name,
+        date_of_birth=criteria.date_of_birth,
+        birth_year=criteria.birth_year,
+        postcode=criteria.postcode,
+        gender=criteria.gender,
+        identifier=criteria.identifier,
+    )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The retrieved hits, best first, each with its score and probability."""
+
+    hits: list[dict[str, Any]]
+    visible: list[bool]
+    scored: list[Scored]
+    probabilities: list[float]
+
+
+def rank(
+    hits: list[dict[str, Any]], criteria: Criteria, access: ChildAccess, ranker: Ranker
+) -> Ranked:
+    """Rank Elasticsearch's hits with the match model (ties keep Elasticsearch's order)."""
+    model = ranker.model
+    visible = [
+        access.may_see_location(
+            shielded=bool(hit["_source"][f.SHIELDED]),
+            authority=hit["_source"].get(f.LOCAL_AUTHORITY_CODE),
+            identifier=hit["_source"][f.IDENTIFIER],
+        )
+        for hit in hits
+    ]
+    candidates = [
+        prepared_from_document(hit["_source"], location=seen)
+        for hit, seen in zip(hits, visible, strict=True)
+    ]
+    scored = score(_query_record(criteria), candidates, model)
+    if criteria.identifier:
+        wanted = criteria.identifier.replace(" ", "")
+        scored = sorted(
+            (
+                replace(s, match_weight=s.match_weight + _IDENTIFIER_WEIGHT)
+                if hits[s.index]["_source"][f.IDENTIFIER] == wanted
+                else s
+                for s in scored
+            ),
+            key=lambda s: -s.match_weight,
+        )
+    probabilities = competing_probabilities(scored, model)
+    return Ranked(
+        hits=[hits[s.index] for s in scored],
+        visible=[visible[s.index] for s in scored],
+        scored=scored,
+        probabilities=probabilities,
     )
 
 
@@ -96,15 +197,18 @@ def _failure(exc: Exception) -> str:
     return f"search unavailable: {type(exc).__name__}"
 
 
-def search_body(criteria: Criteria, access: ChildAccess, *, limit: int) -> dict[str, Any]:
-    """The one Elasticsearch request of a search (also used by the benchmark)."""
+def search_body(
+    criteria: Criteria, access: ChildAccess, *, limit: int = CANDIDATES
+) -> dict[str, Any]:
+    """The one Elasticsearch request of a search, retrieving `limit` candidates in
+    Elasticsearch's own order (the ranking before the match model; used by the benchmarks)."""
     query = build_query(
         criteria, access_filter=access.search_filter(uses_location=criteria.uses_location)
     )
-    # One more than the limit: if that one still matches well, there are too many.
-    # The fuzzy terms' fields are read only to say how a hit matched, never shown.
-    source = _SOURCE + fuzzy_source_fields(criteria)
-    return {"query": query, "size": limit + 1, "source": source, "track_total_hits": False}
+    # The fuzzy terms' fields are read only to say how a hit matched; the matching fields only
+    # to rank (a withheld location is left out of the ranking): neither is ever shown.
+    source = sorted({*_SOURCE, *fuzzy_source_fields(criteria)})
+    return {"query": query, "size": limit, "source": source, "track_total_hits": False}
 
 
 def run_search(
@@ -114,13 +218,14 @@ def run_search(
     alias: str,
     context: AuditContext,
     request: SearchRequest,
+    ranker: Ranker,
 ) -> SearchResponse:
     """Search, audit (in the request's transaction, before answering) and answer."""
     criteria = request.criteria()
     principal = context.actor
     access = child_access(principal, named_children=principal.named_children)
     try:
-        response = es.search(index=alias, **search_body(criteria, access, limit=request.limit))
+        response = es.search(index=alias, **search_body(criteria, access))
     except (es_exceptions.TransportError, es_exceptions.ApiError) as exc:
         # Asked but nothing shown: audited as a failure, the row kept through the error.
         record_audit(
@@ -136,16 +241,25 @@ def run_search(
             },
         )
         raise_kept(session=session, error=exc)
-    hits = response["hits"]["hits"]
-    best = max_score(criteria)
-    too_many = (
-        len(hits) > request.limit and float(hits[request.limit]["_score"]) / best >= WELL_MATCHED
-    )
+    ranked = rank(response["hits"]["hits"], criteria, access, ranker)
+    limit = request.limit
+    too_many = sum(ranked.probabilities[limit:]) >= TOO_MANY_BEYOND
     shown = (
-        [] if too_many else [_result(hit, criteria, access, best) for hit in hits[: request.limit]]
+        []
+        if too_many
+        else [
+            _result(hit, criteria, seen, scored, probability)
+            for hit, seen, scored, probability in zip(
+                ranked.hits[:limit],
+                ranked.visible[:limit],
+                ranked.scored[:limit],
+                ranked.probabilities[:limit],
+                strict=True,
+            )
+        ]
     )
     authorities = {
-        hit["_source"].get(f.LOCAL_AUTHORITY_CODE) for hit in hits[: request.limit] if not too_many
+        hit["_source"].get(f.LOCAL_AUTHORITY_CODE) for hit in ranked.hits[:limit] if not too_many
     }
     record_audit(
         session=session,
@@ -154,8 +268,8 @@ def run_search(
         authorities=sorted(code for code in authorities if code),
         details={
             "criteria": request.model_dump(mode="json", exclude_none=True),
-            # Matches found (one more than the limit when too many), not only those shown.
-            "result_count": len(hits) if too_many else len(shown),
+            # Children retrieved when too many (none shown), else those shown.
+            "result_count": len(ranked.hits) if too_many else len(shown),
             "identifiers_shown": [result.identifier for result in shown],
             "too_many_matches": too_many,
         },

@@ -90,6 +90,17 @@ class SearchRequest(BaseModel):
         )
 
 
+class FieldMatch(BaseModel):
+    """How one field compared in the match model: the level and the weight it earned (log2 of
+    m / u: positive for evidence that this is the child, negative against)."""
+
+    level: str = Field(examples=["nickname"])
+    weight: float = Field(examples=[2.04])
+
+
+Strength = Literal["strong", "possible", "weak"]
+
+
 class SearchResult(BaseModel):
     """One child; `town` and `postcode_outward` are null when its location is withheld."""
 
@@ -102,14 +113,38 @@ class SearchResult(BaseModel):
     town: str | None
     postcode_outward: str | None
     location_withheld: bool
-    score: float = Field(ge=0.0, le=1.0, description="1 when every criterion matched exactly")
+    probability: float = Field(
+        ge=0.0,
+        le=1.0,
+        description=(
+            "The probability that this is the child sought, from the match model (of results "
+            "given 0.9, about nine in ten are the child); the results share it, since one child "
+            "is sought"
+        ),
+    )
+    strength: Strength = Field(
+        description="strong from a probability of 0.9, possible from 0.5, weak below"
+    )
+    match_weight: float = Field(
+        description="log2 of the posterior odds: the prior plus every field's weight"
+    )
     matched: dict[str, MatchKind] = Field(
-        description="Per criterion, how it matched", examples=[{"given_name": "nickname"}]
+        description="Per criterion, how Elasticsearch matched it when retrieving the child",
+        examples=[{"given_name": "nickname"}],
+    )
+    comparisons: dict[str, FieldMatch] = Field(
+        description=(
+            "Per field of the match model (given_names, family_name, date_of_birth, postcode, "
+            "gender) that both sides have: the level it agreed at and its weight"
+        ),
+        examples=[{"given_names": {"level": "nickname", "weight": 2.04}}],
     )
 
 
 class SearchResponse(BaseModel):
-    """Best first; empty with `too_many_matches` when more children match well than `limit`."""
+    """Best first; empty with `too_many_matches` when the children beyond `limit` together have
+    a probability of at least 0.05 of being the child sought (the list would too likely miss
+    it)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -126,11 +161,18 @@ class SearchResponse(BaseModel):
                             "town": "Leeds",
                             "postcode_outward": "LS6",
                             "location_withheld": False,
-                            "score": 0.87,
+                            "probability": 0.9731,
+                            "strength": "strong",
+                            "match_weight": 5.19,
                             "matched": {
                                 "given_name": "nickname",
                                 "family_name": "phonetic",
                                 "date_of_birth": "swapped",
+                            },
+                            "comparisons": {
+                                "given_names": {"level": "nickname", "weight": 2.04},
+                                "family_name": {"level": "phonetic", "weight": 3.57},
+                                "date_of_birth": {"level": "day_month_swapped", "weight": 8.75},
                             },
                         }
                     ],

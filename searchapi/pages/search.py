@@ -20,6 +20,7 @@ from searchapi.deps import (
     PUBLIC,
     AuditContextDep,
     EsDep,
+    RankerDep,
     RequestContextDep,
     Searcher,
     SessionDep,
@@ -44,6 +45,7 @@ from searchapi.pages.search_form import (
     SearchForm,
     match_tags,
     parse_search_form,
+    probability_words,
     too_many_advice,
 )
 from searchapi.refusals import note_refusal
@@ -246,6 +248,7 @@ def search_submit(
     es: EsDep,
     settings: SettingsDep,
     context: AuditContextDep,
+    ranker: RankerDep,
 ) -> Response:
     """Search with the API's search (same filter, scoring and audit); show a results table."""
     parsed = parse_search_form(form)
@@ -258,6 +261,7 @@ def search_submit(
         alias=settings.index_alias,
         context=context,
         request=parsed.request,
+        ranker=ranker,
     )
     return _search_page(
         request,
@@ -266,5 +270,6 @@ def search_submit(
         errors_shown=True,
         answer=answer,
         tags={result.identifier: match_tags(result) for result in answer.results},
+        probability_words=probability_words,
         advice=too_many_advice(parsed.request) if answer.too_many_matches else None,
     )

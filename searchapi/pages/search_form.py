@@ -132,6 +132,15 @@ def match_tags(result: SearchResult) -> list[str]:
     ]
 
 
+def probability_words(probability: float) -> str:
+    """The probability that a result is the child, in words a practitioner reads at a glance."""
+    if probability >= 0.995:
+        return "more than 99 in 100 likely"
+    if probability < 0.005:
+        return "less than 1 in 100 likely"
+    return f"{round(probability * 100)} in 100 likely"
+
+
 def too_many_advice(request: SearchRequest) -> str:
     """What to add when too many children match, in plain words."""
     given = request.model_dump(exclude_none=True)

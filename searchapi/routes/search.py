@@ -11,6 +11,7 @@ from searchapi.deps import (
     AuditContextDep,
     EsDep,
     GlassBreaker,
+    RankerDep,
     Searcher,
     SessionDep,
     SettingsDep,
@@ -36,6 +37,7 @@ def search_children(
     es: EsDep,
     settings: SettingsDep,
     context: AuditContextDep,
+    ranker: RankerDep,
 ) -> SearchResponse:
     """Find a child from what is known of it, best first; audited before the answer is sent."""
     return run_search(
@@ -44,6 +46,7 @@ def search_children(
         alias=settings.index_alias,
         context=context,
         request=body,
+        ranker=ranker,
     )
 
 

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from contactpoint.cli import app
-from contactpoint.cli_matching import load_match_frequencies
 from contactpoint.demo_data import check_digit, generate_children
 from contactpoint.settings import Settings
+from indexer.frequencies import load_match_frequencies
 from mappings.normalise import fold
 from matching import COMPARISONS, MatchModel, MatchRecord, count_frequencies, load_model
 

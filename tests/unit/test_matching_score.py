@@ -7,7 +7,14 @@ from datetime import date
 
 import pytest
 
-from matching import MatchModel, MatchRecord, Scored, load_default_model, score
+from matching import (
+    MatchModel,
+    MatchRecord,
+    Scored,
+    competing_probabilities,
+    load_default_model,
+    score,
+)
 from tests.unit.matching_support import LEVEL_U, hand_model
 
 BORN = date(2019, 3, 4)
@@ -156,3 +163,38 @@ def test_ties_keep_the_order_the_candidates_came_in() -> None:
 
 def test_no_candidates_give_no_results() -> None:
     assert score(QUERY, [], hand_model()) == []
+
+
+def test_competing_candidates_share_the_belief_that_one_of_them_is_the_child() -> None:
+    model = hand_model(population=10_000, counts={})
+    twin = MatchRecord(
+        given_names="Molly", family_name="Smith", date_of_birth=BORN, postcode="EB3 5AB"
+    )
+    ranked = score(QUERY, [QUERY, twin], model)
+    alone = competing_probabilities(ranked[:1], model)
+    together = competing_probabilities(ranked, model)
+    # Alone, a record agreeing on everything is almost surely the child; two equal ones share.
+    assert alone[0] > 0.99
+    assert together[0] == pytest.approx(together[1])
+    assert sum(together) <= 1.0 and together[0] < 0.5 + 1e-9
+    # Each judged alone (Scored.probability) both would be almost sure.
+    assert min(r.probability for r in ranked) > 0.99
+
+
+def test_with_no_candidate_explaining_the_query_the_child_is_probably_elsewhere() -> None:
+    model = hand_model(population=10_000, counts={})
+    stranger = MatchRecord(
+        given_names="Zebedee", family_name="Quennell", date_of_birth=date(2011, 12, 25)
+    )
+    ranked = score(QUERY, [stranger], model)
+    (probability,) = competing_probabilities(ranked, model)
+    assert probability < 1e-6
+
+
+def test_the_competing_probability_follows_the_formula() -> None:
+    model = hand_model(population=1_000, counts={})
+    ranked = score(QUERY, [MatchRecord(given_names="Molly", family_name="Smith")], model)
+    (probability,) = competing_probabilities(ranked, model, absent=0.2)
+    factor = 2.0 ** (ranked[0].match_weight - model.prior_weight)
+    assert probability == pytest.approx(factor / (factor + 1_000 * 0.2 / 0.8))
+    assert competing_probabilities([], model) == []

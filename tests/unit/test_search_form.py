@@ -6,7 +6,12 @@ from datetime import date
 
 import pytest
 
-from searchapi.pages.search_form import match_tags, parse_search_form, too_many_advice
+from searchapi.pages.search_form import (
+    match_tags,
+    parse_search_form,
+    probability_words,
+    too_many_advice,
+)
 from searchapi.search_schemas import SearchRequest, SearchResult
 
 
@@ -74,10 +79,26 @@ def test_match_tags_say_how_each_criterion_matched_in_short_words() -> None:
         town=None,
         postcode_outward=None,
         location_withheld=False,
-        score=0.9,
+        probability=0.9,
+        strength="strong",
+        match_weight=3.2,
         matched={"given_name": "nickname", "date_of_birth": "typo", "family_name": "exact"},
+        comparisons={},
     )
     assert match_tags(result) == ["nickname", "typo in date of birth", "exact family name"]
+
+
+@pytest.mark.parametrize(
+    ("probability", "words"),
+    [
+        (0.999, "more than 99 in 100 likely"),
+        (0.9, "90 in 100 likely"),
+        (0.42, "42 in 100 likely"),
+        (0.001, "less than 1 in 100 likely"),
+    ],
+)
+def test_a_probability_is_shown_in_plain_words(probability: float, words: str) -> None:
+    assert probability_words(probability) == words
 
 
 def test_too_many_matches_advises_what_is_missing() -> None:

@@ -1,0 +1,88 @@
+"""The match model a running service ranks with: the model file, and the population's frequencies.
+
+The model file (MATCH_MODEL_PATH, or the shipped one) is read when the application is built: a
+missing, malformed or mismatched file stops the start (`matching.ModelError`), never a search.
+The value frequencies and the population size come from PostgreSQL (`match_frequency`, rebuilt
+by every reindex and by `contactpoint matching frequencies`), read at start-up and again every
+`match_frequencies_refresh_seconds` by a thread of its own, so that no search waits for them;
+while the table is empty the model file's own frequencies serve.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.match_frequencies import read_match_frequencies
+from matching import Frequencies, MatchModel, default_model_path, load_model
+
+__all__ = ["Ranker", "load_ranker"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ranker:
+    """The model in use: the file's m and u, with the population's current frequencies."""
+
+    path: Path
+    base: MatchModel
+    model: MatchModel
+    frequencies_source: str  # "database" or "model file"
+
+    @property
+    def population(self) -> int:
+        """How many children the prior and the frequencies are of."""
+        return self.model.frequencies.population
+
+    def use_frequencies(self, frequencies: Frequencies | None) -> None:
+        """Rank with `frequencies` (None: the model file's own), the prior of their population."""
+        if frequencies is None or frequencies.population < 1:
+            chosen, source = self.base.frequencies, "model file"
+        else:
+            chosen, source = frequencies, "database"
+        model = replace(self.base, frequencies=chosen).for_population(chosen.population)
+        # One assignment: a search running meanwhile sees the old model or the new one, whole.
+        self.model, self.frequencies_source = model, source
+
+    def refresh(self, session_factory: sessionmaker[Session]) -> None:
+        """Read the frequencies from PostgreSQL; keep the ones in use if that fails."""
+        try:
+            with session_factory() as session:
+                stored = read_match_frequencies(session=session)
+        except SQLAlchemyError as exc:
+            log.warning("match frequencies not read, keeping those in use: %s", exc)
+            return
+        self.use_frequencies(
+            None
+            if stored is None
+            else Frequencies(population=stored.population, counts=stored.counts)
+        )
+
+    def refresh_every(
+        self, session_factory: sessionmaker[Session], seconds: float
+    ) -> threading.Event:
+        """Refresh in a daemon thread every `seconds`; set the returned event to stop it."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(seconds):
+                self.refresh(session_factory)
+
+        threading.Thread(target=loop, name="match-frequencies", daemon=True).start()
+        return stop
+
+
+def load_ranker(path: Path | None) -> Ranker:
+    """The ranker of the model file at `path` (the shipped model when None); raises
+    `matching.ModelError` when the file is missing, malformed or trained for other levels."""
+    chosen = path or default_model_path()
+    model = load_model(chosen)
+    ranker = Ranker(path=chosen, base=model, model=model, frequencies_source="model file")
+    ranker.use_frequencies(None)
+    return ranker
