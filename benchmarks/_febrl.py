@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -393,22 +392,28 @@ def probability_bands(
     shown: Sequence[tuple[float, bool]], *, bands: int = 10, flag_at: int = 100, gap: float = 0.05
 ) -> list[dict[str, Any]]:
     """Per probability band: the results shown in it, their mean probability, the share that
-    were the child, and whether the gap is worth a flag (enough results, gap over `gap`)."""
+    were the child (None when empty), and whether the gap is worth a flag (at least `flag_at`
+    results, a gap over `gap`)."""
     rows = []
     for band in range(bands):
         low, high = band / bands, (band + 1) / bands
         inside = [
             (p, hit) for p, hit in shown if low <= p < high or (band == bands - 1 and p == 1.0)
         ]
-        mean = sum(p for p, _ in inside) / len(inside) if inside else math.nan
-        share = sum(hit for _, hit in inside) / len(inside) if inside else math.nan
+        mean = sum(p for p, _ in inside) / len(inside) if inside else None
+        share = sum(hit for _, hit in inside) / len(inside) if inside else None
         rows.append(
             {
                 "band": f"{low:.1f}-{high:.1f}",
                 "results": len(inside),
                 "mean_probability": mean,
                 "share_the_child": share,
-                "flagged": len(inside) >= flag_at and abs(mean - share) > gap,
+                "flagged": (
+                    mean is not None
+                    and share is not None
+                    and len(inside) >= flag_at
+                    and abs(mean - share) > gap
+                ),
             }
         )
     return rows

@@ -212,6 +212,9 @@ def _calibration_table(rows: list[dict[str, Any]]) -> str:
     lines = [f"calibration of the {total} results shown, by probability band"]
     lines.append(f"  {'band':<8} {'results':>8} {'mean p':>8} {'the child':>10}")
     for row in rows:
+        if not row["results"]:
+            lines.append(f"  {row['band']:<8} {0:>8} {'-':>8} {'-':>10}")
+            continue
         flag = "  <- gap over 5 points" if row["flagged"] else ""
         lines.append(
             f"  {row['band']:<8} {row['results']:>8} {row['mean_probability']:8.3f}"
@@ -253,8 +256,8 @@ def _examples(
                             "date_of_birth",
                             "postcode_outward",
                             "probability",
-                            "score",
-                            "matched",
+                            "match_weight",
+                            "comparisons",
                         )
                     },
                 }
