@@ -379,13 +379,14 @@ def practitioner(account: BenchAccount) -> Principal:
     )
 
 
-def audited_searches(engine: Engine, *, username: str) -> int:
-    """How many searches the audit holds of `username`."""
+def audited_searches(engine: Engine, *, username: str, event: str = "search") -> int:
+    """How many searches (or rows of another `event`, e.g. request_refused) the audit holds of
+    `username`."""
     with engine.connect() as connection:
         return int(
             connection.execute(
-                text("SELECT count(*) FROM audit_event WHERE username = :u AND event = 'search'"),
-                {"u": username},
+                text("SELECT count(*) FROM audit_event WHERE username = :u AND event = :event"),
+                {"u": username, "event": event},
             ).scalar_one()
         )
 

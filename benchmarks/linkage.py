@@ -394,13 +394,22 @@ def main() -> None:
         pg_s = time.perf_counter() - clock
         for i, found in zip(with_family, pg_found, strict=True):
             outcomes[i].pg = found
+        # A refusal (422) is audited too, as a refused request rather than a search.
+        refused = sum(outcome.api_status == "refused" for outcome in outcomes)
         audited = audited_searches(engine, username=account.username)
-        if audited != len(queries):
-            raise SystemExit(f"of {len(queries)} searches sent to the API {audited} were audited")
+        audited_refused = audited_searches(
+            engine, username=account.username, event="request_refused"
+        )
+        if (audited, audited_refused) != (len(queries) - refused, refused):
+            raise SystemExit(
+                f"of {len(queries)} searches sent to the API {audited} were audited as searches "
+                f"and {audited_refused} as refused requests; {refused} were refused"
+            )
         print(
             f"ran {len(queries)} queries through the API in {api_s:.0f} s, straight to "
             f"Elasticsearch in {es_s:.0f} s, {len(pg_queries)} in PostgreSQL in {pg_s:.0f} s "
-            f"({THREADS} at a time, PostgreSQL one at a time); {audited} searches audited"
+            f"({THREADS} at a time, PostgreSQL one at a time); audited: {audited} searches, "
+            f"{audited_refused} refusals"
         )
         groups = {
             f"febrl{number}": _figures(
@@ -438,6 +447,7 @@ def main() -> None:
                 "left_out": dict(linkage.left_out),
                 "stand_ins": dict(linkage.stand_ins),
                 "audited": audited,
+                "audited_refused": audited_refused,
                 "figures": groups,
                 "misses": misses,
                 "calibration": calibration,
