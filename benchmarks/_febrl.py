@@ -296,6 +296,10 @@ class LinkageQuery:
     body: dict[str, Any]
     differences: tuple[str, ...]
 
+    @property
+    def original_key(self) -> tuple[int, str]:
+        return (self.dataset, f"rec-{self.rec_id.split('-')[1]}-org")
+
 
 DIFFERENCES = (
     "given name missing",

@@ -223,47 +223,72 @@ def _calibration_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _head_to_head(queries: Sequence[LinkageQuery], outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """Queries the API's ranking and Elasticsearch's order (of the same retrieval) disagree on."""
+    pairs = list(zip(queries, outcomes, strict=True))
+    return {
+        "api_first_es_not": sum(
+            _at(q.target, o.api, 1) and not _at(q.target, o.retrieval, 1) for q, o in pairs
+        ),
+        "es_first_api_not": sum(
+            _at(q.target, o.retrieval, 1) and not _at(q.target, o.api, 1) for q, o in pairs
+        ),
+        "es_first_api_too_many": sum(
+            _at(q.target, o.retrieval, 1) and o.api_status == "too_many_matches" for q, o in pairs
+        ),
+        "es_top10_api_not": sum(
+            _at(q.target, o.retrieval, 10) and not _at(q.target, o.api, 10) for q, o in pairs
+        ),
+        "es_top10_api_too_many": sum(
+            _at(q.target, o.retrieval, 10) and o.api_status == "too_many_matches" for q, o in pairs
+        ),
+    }
+
+
 def _examples(
     queries: Sequence[LinkageQuery],
     outcomes: Sequence[Outcome],
     records: dict[tuple[int, str], FebrlRecord],
 ) -> list[dict[str, Any]]:
-    """Up to EXAMPLES queries the API ranked wrong though retrieval found the child."""
+    """Up to EXAMPLES queries the API did not answer with the child first though Elasticsearch's
+    order did (then, if too few, any the API missed at rank 1 though retrieval found the child)."""
+    missed = [
+        (q, o)
+        for q, o in zip(queries, outcomes, strict=True)
+        if not _at(q.target, o.api, 1) and _at(q.target, o.retrieval, RETRIEVAL)
+    ]
+    missed.sort(key=lambda pair: not _at(pair[0].target, pair[1].retrieval, 1))
     found = []
-    for q, o in zip(queries, outcomes, strict=True):
-        if o.api_status == "ok" and not _at(q.target, o.api, 1) and _at(q.target, o.retrieval, 200):
-            original = records[(q.dataset, q.rec_id.split("-dup-")[0] + "-org")]
-            first = (o.api_results or [{}])[0]
-            found.append(
-                {
-                    "duplicate": f"febrl{q.dataset}:{q.rec_id}",
-                    "query": {k: v for k, v in q.body.items() if k != "limit"},
-                    "original": {
-                        "given_name": original.given_name,
-                        "family_name": original.surname,
-                        "date_of_birth": str(original.date_of_birth),
-                        "postcode": original.postcode,
-                    },
-                    "api_rank": (o.api or []).index(q.target) + 1
-                    if _at(q.target, o.api, 10)
-                    else None,
-                    "retrieval_rank": (o.retrieval or []).index(q.target) + 1,
-                    "api_first": {
-                        key: first.get(key)
-                        for key in (
-                            "given_names",
-                            "family_name",
-                            "date_of_birth",
-                            "postcode_outward",
-                            "probability",
-                            "match_weight",
-                            "comparisons",
-                        )
-                    },
-                }
-            )
-        if len(found) == EXAMPLES:
-            break
+    for q, o in missed[:EXAMPLES]:
+        original = records[q.original_key]
+        first = (o.api_results or [{}])[0]
+        found.append(
+            {
+                "duplicate": f"febrl{q.dataset}:{q.rec_id}",
+                "query": {k: v for k, v in q.body.items() if k != "limit"},
+                "original": {
+                    "given_name": original.given_name,
+                    "family_name": original.surname,
+                    "date_of_birth": str(original.date_of_birth),
+                    "postcode": original.postcode,
+                },
+                "api_status": o.api_status,
+                "api_rank": (o.api or []).index(q.target) + 1 if _at(q.target, o.api, 10) else None,
+                "retrieval_rank": (o.retrieval or []).index(q.target) + 1,
+                "api_first": {
+                    key: first.get(key)
+                    for key in (
+                        "given_names",
+                        "family_name",
+                        "date_of_birth",
+                        "postcode_outward",
+                        "probability",
+                        "match_weight",
+                        "comparisons",
+                    )
+                },
+            }
+        )
     return found
 
 
@@ -433,6 +458,15 @@ def main() -> None:
             print("calibration: none, the API's results carry no probability (absent)")
         misses = _misses(queries, outcomes)
         print(_misses_table(misses))
+        head_to_head = _head_to_head(queries, outcomes)
+        print(
+            f"the API's ranking against Elasticsearch's order: the child first in the API's answer"
+            f" but not in Elasticsearch's {head_to_head['api_first_es_not']}, the reverse "
+            f"{head_to_head['es_first_api_not']} (of which too_many_matches "
+            f"{head_to_head['es_first_api_too_many']}); in Elasticsearch's top 10 but not in the "
+            f"API's answer {head_to_head['es_top10_api_not']} (too_many_matches "
+            f"{head_to_head['es_top10_api_too_many']})"
+        )
         examples = _examples(queries, outcomes, {record.key: record for record in records})
         if examples:
             print("ranking misses (the child retrieved, not first in the API's answer):")
@@ -450,6 +484,7 @@ def main() -> None:
                 "audited_refused": audited_refused,
                 "figures": groups,
                 "misses": misses,
+                "head_to_head": head_to_head,
                 "calibration": calibration,
                 "examples": examples,
                 "queries": [
