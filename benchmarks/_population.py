@@ -7,7 +7,9 @@ Two things are reused on purpose, so as not to regenerate a million children, an
 says which in its header: the demo file (written once per size and seed, with a note of the
 commit that wrote it) and the children loaded from it (kept while `bench_population`, a row
 written in the benchmark's database, says they are the ones asked for). The figures never
-depend on either being fresh: each benchmark times work that its own run does.
+depend on either being fresh: each benchmark times work that its own run does. A benchmark that
+writes an import file of its own (`SourceFile`, the linkage benchmark's FEBRL records) has its
+children reused only while the database holds that very file's content (its digest).
 """
 
 from __future__ import annotations

@@ -81,7 +81,6 @@ from _search_queries import BenchQuery, pg_baseline  # noqa: E402
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.services import down  # noqa: E402
 from contactpoint.settings import Settings, get_settings  # noqa: E402
-from db.errors import InvalidInput  # noqa: E402
 from searchapi.access import child_access  # noqa: E402
 from searchapi.search import search_body  # noqa: E402
 from searchapi.search_schemas import SearchRequest, SearchResult  # noqa: E402
@@ -395,10 +394,9 @@ def main() -> None:
             outcomes[i].api = [result["identifier"] for result in answer["results"]]
 
         def retrieval(i: int) -> None:
-            try:
-                criteria = SearchRequest.model_validate(queries[i].body).criteria()
-            except InvalidInput:
-                return  # refused: the API sends nothing to Elasticsearch either
+            if outcomes[i].api_status == "refused":
+                return  # too little to search on: the API sends nothing to Elasticsearch either
+            criteria = SearchRequest.model_validate(queries[i].body).criteria()
             body = search_body(criteria, access, limit=RETRIEVAL)
             hits = es.search(index=settings.index_alias, **body)["hits"]["hits"]
             outcomes[i].retrieval = [hit["_source"]["identifier"] for hit in hits[:RETRIEVAL]]
