@@ -7,7 +7,9 @@ Two things are reused on purpose, so as not to regenerate a million children, an
 says which in its header: the demo file (written once per size and seed, with a note of the
 commit that wrote it) and the children loaded from it (kept while `bench_population`, a row
 written in the benchmark's database, says they are the ones asked for). The figures never
-depend on either being fresh: each benchmark times work that its own run does.
+depend on either being fresh: each benchmark times work that its own run does. A benchmark that
+writes an import file of its own (`SourceFile`, the linkage benchmark's FEBRL records) has its
+children reused only while the database holds that very file's content (its digest).
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ CREATE TABLE IF NOT EXISTS bench_population (
     indexed_at text
 )
 """
+# For a population loaded from a file of the benchmark's own (not demo data): the file's digest.
+_SOURCE_DDL = """
+CREATE TABLE IF NOT EXISTS bench_population_source (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    fingerprint text NOT NULL
+)
+"""
 
 
 def reindex_options(settings: Settings) -> ReindexOptions:
@@ -69,6 +78,14 @@ class DemoFile:
     path: Path
     reused: bool
     written_at: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An import file a benchmark wrote itself, and a digest of its content (what reuse checks)."""
+
+    path: Path
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -153,14 +170,22 @@ def empty_database(settings: Settings) -> None:
     owner.dispose()
 
 
-def _load_afresh(settings: Settings, engine: Engine, *, children: int, seed: int) -> DemoFile:
+def _load_afresh(
+    settings: Settings, engine: Engine, *, children: int, seed: int, source: SourceFile | None
+) -> DemoFile | None:
     owner = _owner_engine(settings)
     with owner.begin() as connection:
         connection.execute(text(f"TRUNCATE {CHILD_TABLES}, {BOOKKEEPING} RESTART IDENTITY CASCADE"))
         connection.execute(text("DELETE FROM bench_population"))
-    demo = demo_file(settings, children=children, seed=seed)
+        connection.execute(text("DELETE FROM bench_population_source"))
+    demo: DemoFile | None = None
+    if source is None:
+        demo = demo_file(settings, children=children, seed=seed)
+        path = demo.path
+    else:
+        path = source.path
     started = time.perf_counter()
-    result = load_demo(engine=engine, path=demo.path, batch_size=settings.load_batch_size)
+    result = load_demo(engine=engine, path=path, batch_size=settings.load_batch_size)
     if result.rejected or result.inserted != children:
         raise SystemExit(
             f"expected {children} children inserted, got {result.inserted} "
@@ -174,14 +199,27 @@ def _load_afresh(settings: Settings, engine: Engine, *, children: int, seed: int
             ),
             {"children": children, "seed": seed, "loaded_at": commit()},
         )
+        if source is not None:
+            connection.execute(
+                text("INSERT INTO bench_population_source (fingerprint) VALUES (:fingerprint)"),
+                {"fingerprint": source.fingerprint},
+            )
     owner.dispose()
     print(f"loaded {result.inserted} children in {time.perf_counter() - started:.1f} s")
     return demo
 
 
-def prepare(settings: Settings, *, children: int, seed: int, rebuild: bool = False) -> Population:
-    """Servers up, schema migrated, and exactly the N demo children of `seed` loaded: reused
-    when the database already holds them (unless `rebuild`), else loaded afresh."""
+def prepare(
+    settings: Settings,
+    *,
+    children: int,
+    seed: int,
+    rebuild: bool = False,
+    source: SourceFile | None = None,
+) -> Population:
+    """Servers up, schema migrated, and exactly the N demo children of `seed` loaded (or, given
+    a `source`, the N children of that file): reused when the database already holds them
+    (unless `rebuild`), else loaded afresh."""
     for line in up(settings):
         print(line)
     migrate(settings)
@@ -189,6 +227,10 @@ def prepare(settings: Settings, *, children: int, seed: int, rebuild: bool = Fal
     owner = _owner_engine(settings)
     with owner.begin() as connection:
         connection.execute(text(_RECORD_DDL))
+        connection.execute(text(_SOURCE_DDL))
+        loaded_from = connection.execute(
+            text("SELECT fingerprint FROM bench_population_source")
+        ).scalar_one_or_none()
         record = connection.execute(
             text("SELECT children, seed, loaded_at, index_name, indexed_at FROM bench_population")
         ).first()
@@ -199,13 +241,14 @@ def prepare(settings: Settings, *, children: int, seed: int, rebuild: bool = Fal
         and record is not None
         and (record.children, record.seed) == (children, seed)
         and present == children
+        and loaded_from == (source.fingerprint if source is not None else None)
     )
     demo: DemoFile | None = None
     if reuse and record is not None:
         print(f"reusing the {children} children (seed {seed}) loaded at {record.loaded_at}")
         loaded_at, index_name, indexed_at = record.loaded_at, record.index_name, record.indexed_at
     else:
-        demo = _load_afresh(settings, engine, children=children, seed=seed)
+        demo = _load_afresh(settings, engine, children=children, seed=seed, source=source)
         loaded_at, index_name, indexed_at = commit(), None, None
     # Changes queued by the load (or left by an earlier run) are not this run's: each run
     # builds its index from the snapshot.
@@ -338,13 +381,14 @@ def practitioner(account: BenchAccount) -> Principal:
     )
 
 
-def audited_searches(engine: Engine, *, username: str) -> int:
-    """How many searches the audit holds of `username`."""
+def audited_searches(engine: Engine, *, username: str, event: str = "search") -> int:
+    """How many searches (or rows of another `event`, e.g. request_refused) the audit holds of
+    `username`."""
     with engine.connect() as connection:
         return int(
             connection.execute(
-                text("SELECT count(*) FROM audit_event WHERE username = :u AND event = 'search'"),
-                {"u": username},
+                text("SELECT count(*) FROM audit_event WHERE username = :u AND event = :event"),
+                {"u": username, "event": event},
             ).scalar_one()
         )
 

@@ -45,13 +45,12 @@ for _key, _value in {
 import argparse  # noqa: E402
 import math  # noqa: E402
 import secrets  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from _api import free_port, start_api  # noqa: E402
 from _header import es_heap, pg_setting, print_header, write_report  # noqa: E402
 from _population import (  # noqa: E402
     audited_searches,
@@ -83,30 +82,6 @@ from searchapi.search import search_body  # noqa: E402
 CONCURRENCY = (1, 8, 32)
 PG_QUERIES = 300
 PG_WARM = 100
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start_api(port: int, workers: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "searchapi.main:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning"]
-    process = subprocess.Popen(command)
-    import httpx
-
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code in (200, 503):
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("the API did not start")
 
 
 def _queries_run(client: Elasticsearch, index: str) -> int:
@@ -177,8 +152,8 @@ def main() -> None:
             "children to warm up, not timed"
         )
         account = bench_account(settings, engine, suffix=run_id)
-        port = _free_port()
-        api = _start_api(port, workers)
+        port = free_port()
+        api = start_api(port, workers)
         headers = {"Authorization": f"Bearer {account.key}", "X-On-Behalf-Of": account.username}
         access = child_access(practitioner(account), named_children=frozenset())
         es = make_client(settings, purpose="api")

@@ -18,11 +18,23 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
-SCRIPTS = ("freshness.py", "load.py", "matching_score.py", "reindex.py", "search.py")
+SCRIPTS = (
+    "freshness.py",
+    "linkage.py",
+    "load.py",
+    "matching_score.py",
+    "reindex.py",
+    "search.py",
+)
 CHILDREN = 200
+# FEBRL data set 1 holds 500 originals, 466 of them with a given name, a family name and a
+# readable date of birth; the linkage benchmark loads those and the distractors.
+LINKAGE_ORIGINALS = 466
+LINKAGE_DISTRACTORS = 2000
 # Databases and aliases of the tests' own on the test stack.
 PLACES = {
     "freshness.py": ("contactpoint_benchtest_fresh", "children-benchtest-fresh"),
+    "linkage.py": ("contactpoint_benchtest_linkage", "children-benchtest-linkage"),
     "load.py": ("contactpoint_benchtest_load", "children-benchtest-load"),
     "reindex.py": ("contactpoint_benchtest_reindex", "children-benchtest-reindex"),
     "search.py": ("contactpoint_benchtest_search", "children-benchtest-search"),
@@ -42,7 +54,7 @@ class Run:
         return fields
 
 
-def _run(script: str, tmp_path: Path, *args: str) -> Run:
+def _run(script: str, tmp_path: Path, *args: str, children: int = CHILDREN) -> Run:
     report = tmp_path / f"{script}-{len(list(tmp_path.iterdir()))}.json"
     env = dict(os.environ)
     if script in PLACES:
@@ -61,7 +73,7 @@ def _run(script: str, tmp_path: Path, *args: str) -> Run:
     headers = [line for line in done.stdout.splitlines() if line.startswith("# ")]
     assert len(headers) == 1, done.stdout
     assert headers[0].startswith(f"# {script} commit={run.header['commit']} ")
-    assert f" children={CHILDREN} " in headers[0]
+    assert f" children={children} " in headers[0]
     assert f" data={run.header['data']} " in headers[0]
     return run
 
@@ -164,3 +176,40 @@ def test_match_scoring_benchmark_scores_every_query_afresh_on_every_run(tmp_path
         assert all(value > 0 for values in run.report["timings_ms"].values() for value in values)
     # The same seed gives the same work, scored again: the same children are found first.
     assert second.report["found_first"] == first.report["found_first"]
+
+
+def test_linkage_second_run_searches_the_same_duplicates_afresh(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--datasets", "1", "--distractors", str(LINKAGE_DISTRACTORS), "--queries", "60")
+    children = LINKAGE_ORIGINALS + LINKAGE_DISTRACTORS
+    first = _run("linkage.py", tmp_path, *args, "--workers", "1", "--rebuild", children=children)
+    second = _run("linkage.py", tmp_path, *args, "--workers", "1", children=children)
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    assert first.header["index"] == "built"
+    clean = not str(second.header["commit"]).endswith("-dirty")
+    assert second.header["index"] == ("reused" if clean else "built")
+    assert first.header["population"] == second.header["population"]
+    assert first.report["run"] != second.report["run"]
+    assert sum(second.report["left_out"].values()) == 500 - LINKAGE_ORIGINALS
+    # The same seed samples the same 60 duplicates; this run's account sent and was audited
+    # for every one of them.
+    queried = [query["duplicate"] for query in second.report["queries"]]
+    assert queried == [query["duplicate"] for query in first.report["queries"]]
+    assert len(set(queried)) == 60
+    assert all(name.startswith("febrl1:rec-") and "-dup-" in name for name in queried)
+    refused = second.report["figures"]["overall"]["refused"]
+    assert (second.report["audited"], second.report["audited_refused"]) == (60 - refused, refused)
+    overall = second.report["figures"]["overall"]
+    assert overall["queries"] == second.report["figures"]["febrl1"]["queries"] == 60
+    assert overall["api_at_1"] <= overall["api_at_10"]
+    assert overall["es_order_at_1"] <= overall["es_order_at_10"] <= overall["retrieval_at_200"]
+    for query in second.report["queries"]:
+        assert query["api_status"] in ("ok", "refused", "too_many_matches")
+        assert query["api"] is None or len(query["api"]) <= 10
+        assert query["retrieval_rank"] is None or 1 <= query["retrieval_rank"] <= 200
+    by_kind = {row["kind"]: row for row in second.report["misses"]}
+    assert sum(row["queries"] for row in by_kind.values()) >= 60
+    for row in by_kind.values():
+        assert row["api_missed_at_10"] <= row["api_missed_at_1"] <= row["queries"]
