@@ -118,7 +118,6 @@ def _postcode_key(p: Prepared) -> str | None:
 
 def _name_levels(*, given: bool) -> tuple[Level, ...]:
     field = "given names" if given else "family names"
-    other = "family name" if given else "given names"
     shortened = "Molly / Molly Sienna" if given else "Brown / Taylor-Brown"
     rows: list[tuple[str, str, float]] = [
         ("exact", "the same, ignoring case and spacing", 0.80 if given else 0.847),
