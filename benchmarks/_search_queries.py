@@ -1,4 +1,14 @@
-"""Queries of the search benchmark (demo children with typical corruptions), timing and tables."""
+"""Queries of the search benchmark (demo children with typical corruptions), timing and tables.
+
+The kinds (`KINDS`), each a query for one drawn child: a family name typo, a nickname, a family
+name spelt another way that sounds alike, day and month swapped, the outward postcode and birth
+year only, no given name; a typo anywhere in the given name, a digit of the date of birth wrong,
+a character of the postcode wrong, one part of a double-barrelled name, a family name typo with
+day and month swapped; and the hardest: the family name replaced by another of the population
+(given name, date of birth and postcode as recorded), given and family name exchanged with one
+more error (`benchmarks/_corruptions.py`), two postcode digits transposed, the birth year one off;
+and a child who moved, looked for by names, full date of birth and the postcode it lived at before.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +22,16 @@ from datetime import date
 from typing import Any
 
 import urllib3
+from _corruptions import (
+    any_typo,
+    dob_digit,
+    exchanged_names,
+    postcode_typo,
+    replaced_family_name,
+    transposed_postcode,
+    typo,
+    year_off,
+)
 from sqlalchemy import Engine, create_engine, pool, text
 
 from contactpoint.settings import Settings
@@ -32,6 +52,13 @@ KINDS = (
     "postcode_typo",
     "barrel_part",
     "two_errors",
+    # Hardest: another family name, names in each other's place, a postcode or a year wrong.
+    "family_replaced",
+    "names_exchanged",
+    "postcode_transposed",
+    "year_off",
+    # A moved child found by an old postcode (names and full date of birth as recorded).
+    "moved",
 )
 
 
@@ -47,51 +74,6 @@ class BenchQuery:
         return SearchRequest.model_validate(self.body).criteria()
 
 
-def _typo(rng: random.Random, word: str) -> str:
-    i = rng.randrange(1, len(word) - 1)
-    roll = rng.random()
-    if roll < 0.4:  # substitution
-        return word[:i] + rng.choice("aeioulnrst".replace(word[i].lower(), "")) + word[i + 1 :]
-    if roll < 0.7 and word[i] != word[i + 1]:  # transposition
-        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    return word[:i] + word[i + 1 :]  # deletion
-
-
-def _any_typo(rng: random.Random, word: str) -> str:
-    """One edit anywhere, the first letter included (insertion, deletion, swap or change)."""
-    i = rng.randrange(len(word))
-    roll = rng.random()
-    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
-    if roll < 0.3:
-        return word[:i] + letter + word[i + 1 :]
-    if roll < 0.5:
-        return word[:i] + letter + word[i:]
-    if roll < 0.75 and i + 1 < len(word) and word[i] != word[i + 1]:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    return word[:i] + word[i + 1 :]
-
-
-def _dob_digit(rng: random.Random, dob: date) -> date | None:
-    """The date with one digit of DD/MM/YYYY (not the century) typed wrong, if still a date."""
-    digits = dob.strftime("%Y%m%d")
-    for _ in range(20):
-        i = rng.choice([2, 3, 4, 5, 6, 7])
-        changed = digits[:i] + rng.choice("0123456789".replace(digits[i], "")) + digits[i + 1 :]
-        try:
-            return date(int(changed[:4]), int(changed[4:6]), int(changed[6:]))
-        except ValueError:
-            continue
-    return None
-
-
-def _postcode_typo(rng: random.Random, postcode: str) -> str:
-    """One character of the postcode replaced by another of its kind (letter or digit)."""
-    positions = [i for i, char in enumerate(postcode) if char != " "]
-    i = rng.choice(positions)
-    pool = "0123456789" if postcode[i].isdigit() else "ABCDEFGHJKLMNPRSTUWXY"
-    return postcode[:i] + rng.choice(pool.replace(postcode[i], "")) + postcode[i + 1 :]
-
-
 def build_queries(
     engine: Engine, *, per_kind: int, seed: int, exclude: frozenset[str] = frozenset()
 ) -> list[BenchQuery]:
@@ -102,7 +84,9 @@ def build_queries(
         # Drawn by a hash of the seed, not random(): the same draw whatever the scan order.
         rows = connection.execute(
             text(
-                "SELECT identifier, given_names, family_name, date_of_birth, postcode FROM child c"
+                "SELECT identifier, given_names, family_name, date_of_birth, postcode,"
+                " (SELECT p.postcode FROM previous_address p WHERE p.child_id = c.id"
+                " ORDER BY p.position LIMIT 1) AS previous_postcode FROM child c"
                 " WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM shield s"
                 " WHERE s.child_id = c.id AND s.removed_at IS NULL)"
                 " ORDER BY md5(c.identifier || :salt), c.identifier LIMIT :n"
@@ -110,9 +94,12 @@ def build_queries(
             {"n": per_kind * 20 + len(exclude), "salt": str(seed)},
         ).all()
         rows = [row for row in rows if row.identifier not in exclude]
-        families = [
-            r[0] for r in connection.execute(text("SELECT DISTINCT family_name FROM child"))
-        ]
+        # Ordered: a family name drawn from them is the same whatever the scan order.
+        families = list(
+            connection.execute(
+                text("SELECT DISTINCT family_name FROM child ORDER BY family_name")
+            ).scalars()
+        )
     by_key: dict[str, list[str]] = {}
     for name in families:
         if name.isalpha():
@@ -139,7 +126,7 @@ def build_queries(
         }
         candidates: dict[str, dict[str, Any]] = {}
         if len(row.family_name) >= 4:
-            candidates["typo"] = {**base, "family_name": _typo(rng, row.family_name)}
+            candidates["typo"] = {**base, "family_name": typo(rng, row.family_name)}
         if fold(first) in nick_of:
             candidates["nickname"] = {**base, "given_name": nick_of[fold(first)]}
         sounds = [
@@ -166,14 +153,14 @@ def build_queries(
             "postcode": row.postcode,
         }
         if len(first) >= 4:
-            candidates["given_typo"] = {**base, "given_name": _any_typo(rng, first.lower())}
-        wrong_day = _dob_digit(rng, dob)
+            candidates["given_typo"] = {**base, "given_name": any_typo(rng, first.lower())}
+        wrong_day = dob_digit(rng, dob)
         if wrong_day is not None and wrong_day != dob:
             candidates["dob_digit"] = {**base, "date_of_birth": wrong_day.isoformat()}
         candidates["postcode_typo"] = {
             "given_name": first,
             "family_name": row.family_name,
-            "postcode": _postcode_typo(rng, row.postcode),
+            "postcode": postcode_typo(rng, row.postcode),
         }
         parts = [part for part in row.family_name.replace("-", " ").split() if len(part) > 1]
         if len(parts) > 1:
@@ -181,8 +168,33 @@ def build_queries(
         if len(row.family_name) >= 4 and "swapped_dob" in candidates:
             candidates["two_errors"] = {
                 **candidates["swapped_dob"],
-                "family_name": _any_typo(rng, row.family_name),
+                "family_name": any_typo(rng, row.family_name),
             }
+        other_family = replaced_family_name(rng, row.family_name, families)
+        if other_family is not None:
+            candidates["family_replaced"] = {
+                **base,
+                "family_name": other_family,
+                "postcode": row.postcode,
+            }
+        candidates["names_exchanged"] = exchanged_names(
+            rng,
+            given_name=first,
+            family_name=row.family_name,
+            date_of_birth=dob,
+            postcode=row.postcode,
+        )
+        transposed = transposed_postcode(rng, row.postcode)
+        if transposed is not None:
+            candidates["postcode_transposed"] = {**base, "postcode": transposed}
+        candidates["year_off"] = {
+            **base,
+            "date_of_birth": year_off(rng, dob).isoformat(),
+            "postcode": row.postcode,
+        }
+        # No draw from `rng`: the other kinds' queries stay those they were before this one.
+        if row.previous_postcode is not None and row.previous_postcode != row.postcode:
+            candidates["moved"] = {**base, "postcode": row.previous_postcode}
         for kind, body in candidates.items():
             if counts[kind] < per_kind:
                 counts[kind] += 1
@@ -260,13 +272,17 @@ def recall_table(found: dict[str, list[list[str]]], queries: Sequence[BenchQuery
     for engine_name, results in found.items():
         lines.append(f"{engine_name}: recall@1 / recall@10 (n)")
         for kind, (at1, at10, count) in recall(queries, results).items():
-            lines.append(f"  {kind:<14} {at1:5.3f} / {at10:5.3f}  ({count})")
+            lines.append(f"  {kind:<19} {at1:5.3f} / {at10:5.3f}  ({count})")
     return "\n".join(lines)
 
 
+# Candidates: a family name alike in trigrams or Double Metaphone, or (for a query whose family
+# name is missing or wrong) the exact date of birth and postcode.
 _PG_QUERY = """
 SELECT identifier FROM child
-WHERE lower(family_name) % :family OR dmetaphone(family_name) = dmetaphone(:family)
+WHERE (:family <> '' AND (lower(family_name) % :family
+                          OR dmetaphone(family_name) = dmetaphone(:family)))
+   OR (date_of_birth = CAST(:dob AS date) AND postcode = :postcode)
 ORDER BY similarity(lower(family_name), :family) + similarity(lower(given_names), :given)
   + CASE WHEN date_of_birth = CAST(:dob AS date) THEN 1.0
          WHEN date_of_birth = CAST(:swapped AS date) THEN 0.7
@@ -286,7 +302,7 @@ def _pg_params(query: BenchQuery) -> dict[str, Any]:
         swapped = date(d.year, d.day, d.month).isoformat() if d.day <= 12 else None
     postcode = body.get("postcode") or ""
     return {
-        "family": fold(body["family_name"]),
+        "family": fold(body.get("family_name") or ""),
         "given": fold(body.get("given_name") or ""),
         "dob": dob,
         "swapped": swapped,
@@ -323,6 +339,12 @@ def pg_baseline(
             text(
                 "CREATE INDEX IF NOT EXISTS bench_child_family_dm ON child"
                 " (dmetaphone(family_name))"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS bench_child_dob_postcode ON child"
+                " (date_of_birth, postcode)"
             )
         )
         # Kept from an earlier run, the GIN index holds children loaded since in its pending

@@ -1,6 +1,13 @@
 """Search benchmark: recall of corrupted queries, latency through the API and straight to ES,
 and a PostgreSQL pg_trgm + fuzzystrmatch baseline on the same data and queries.
 
+Recall is printed per corruption kind (`KINDS` of benchmarks/_search_queries.py): typos, a
+nickname, a family name that sounds alike, day and month swapped, the outward postcode only, no
+given name, a typo anywhere, a date digit or postcode character wrong, one part of a barrelled
+name, two errors at once; and the hard kinds: the family name replaced by another, given and
+family name exchanged with a second error, two postcode digits transposed, the year one off;
+and a child who moved, found by names, full date of birth and its old postcode (`moved`).
+
 Usage: .venv/bin/python benchmarks/search.py [--children 1000000] [--queries 200] [--warm 2000]
                                              [--query-seed N] [--rebuild] [--keep-up]
                                              [--json PATH]

@@ -286,7 +286,17 @@ def serve(
     child processes)."""
     import uvicorn
 
+    from matching import ModelError
+    from searchapi.ranking import load_ranker
+
     settings = get_settings()
+    # Checked before any worker starts (each worker loads it again when it builds the app):
+    # without a usable match model the service does not start at all.
+    try:
+        ranker = load_ranker(settings.match_model_path)
+    except ModelError as exc:
+        _fail(f"{exc}; the service was not started")
+    typer.echo(f"ranking with the match model {ranker.path}")
     children: list[subprocess.Popen[bytes]] = []
     if with_indexer:
         children.append(_start_child("indexer", "run", nice=settings.indexer_nice))

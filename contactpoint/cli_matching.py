@@ -7,13 +7,18 @@ counted and stored by `indexer.frequencies` (which every reindex calls too).
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import func, select
+
+if TYPE_CHECKING:
+    from matching import MatchRecord
 
 matching_app = typer.Typer(
     help="The match engine: train its model, rebuild its frequencies.", no_args_is_help=True
@@ -41,6 +46,52 @@ def _commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}-dirty" if changes else head
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def read_training_records(path: Path) -> tuple[list[MatchRecord], int]:
+    """The records of a JSON Lines file (`given_names`, `family_name`, `date_of_birth`,
+    `gender`, and `postcode` and `town` at the top level or in `address`; each optional, a
+    value that does not parse counts as missing), and how many lines were not objects."""
+    from matching import MatchRecord
+
+    records: list[MatchRecord] = []
+    skipped = 0
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                skipped += 1
+                continue
+            if not isinstance(row, dict):
+                skipped += 1
+                continue
+            nested = row.get("address")
+            address: dict[str, object] = nested if isinstance(nested, dict) else {}
+            records.append(
+                MatchRecord(
+                    given_names=_text(row.get("given_names")),
+                    family_name=_text(row.get("family_name")),
+                    date_of_birth=_date(row.get("date_of_birth")),
+                    postcode=_text(row.get("postcode", address.get("postcode"))),
+                    town=_text(row.get("town", address.get("town"))),
+                    gender=_text(row.get("gender")),
+                )
+            )
+    return records, skipped
 
 
 @matching_app.command("frequencies")
@@ -71,17 +122,49 @@ def train_command(
     min_duplicate_pairs: Annotated[
         int, typer.Option(min=1, help="Likely duplicate pairs needed to run EM.")
     ] = 50,
+    records_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--records",
+            exists=True,
+            dir_okay=False,
+            help="Train on these records (JSON Lines, every field optional) instead of the "
+            "children in PostgreSQL: a set that holds duplicates, for EM to estimate m.",
+        ),
+    ] = None,
+    m_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--m-from",
+            exists=True,
+            dir_okay=False,
+            help="Take m from this model file (trained where records hold duplicates) and "
+            "estimate only u and the frequencies here.",
+        ),
+    ] = None,
 ) -> None:
-    """Train the match model on the children in PostgreSQL and write it to OUT."""
-    from db.models import Child
-    from db.session import session_scope
-    from indexer.frequencies import child_records
-    from matching import save_model
+    """Train the match model on the children in PostgreSQL (or --records) and write it to OUT."""
+    from matching import ModelError, load_model, save_model
     from matching.training import TrainingError, TrainingOptions, train
 
-    with session_scope() as session:
-        population = int(session.scalar(select(func.count()).select_from(Child)) or 0)
-        records = list(child_records(session, sample))
+    try:
+        imported = None if m_from is None else load_model(m_from)
+    except ModelError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    if records_file is not None:
+        records, skipped = read_training_records(records_file)
+        if skipped:
+            typer.echo(f"note: {skipped} lines of {records_file} were not records; left out")
+        population = len(records)
+    else:
+        from db.models import Child
+        from db.session import session_scope
+        from indexer.frequencies import child_records
+
+        with session_scope() as session:
+            population = int(session.scalar(select(func.count()).select_from(Child)) or 0)
+            records = list(child_records(session, sample))
     # Splink reports every sampling chunk at INFO; its warnings still show.
     logging.getLogger("splink").setLevel(logging.WARNING)
     options = TrainingOptions(
@@ -90,6 +173,8 @@ def train_command(
         seed=seed,
         min_duplicate_pairs=min_duplicate_pairs,
         commit=_commit(),
+        m_from=imported,
+        m_from_label=None if m_from is None else m_from.name,
     )
     try:
         result = train(records, population=population, options=options)

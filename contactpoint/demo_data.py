@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from contactpoint.demo_history import HistoryDraw, add_history
 from contactpoint.demo_households import REFERENCE_DATE, household
 from contactpoint.demo_services import catalogue
 
@@ -64,9 +65,11 @@ def generate_households(*, count: int, seed: int) -> Iterator[list[dict[str, Any
     rng = random.Random(seed)
     areas = catalogue()
     next_id = _Identifiers(rng)
+    history = HistoryDraw(seed)
     left = count
     while left > 0:
         children = household(rng, areas, next_id)[:left]
+        add_history(history, children)
         left -= len(children)
         yield children
 

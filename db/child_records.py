@@ -22,6 +22,8 @@ def get_child(*, session: Session, identifier: str) -> Child | None:
             selectinload(Child.involvements).selectinload(Involvement.organisation),
             selectinload(Child.involvements).selectinload(Involvement.practitioner),
             selectinload(Child.shields),
+            selectinload(Child.other_names),
+            selectinload(Child.previous_addresses),
         )
     )
     return session.scalars(statement).one_or_none()

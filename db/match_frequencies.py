@@ -14,9 +14,16 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from db.models import MatchFrequency, MatchFrequencyTotal
+from db.models import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
 
-__all__ = ["StoredFrequencies", "read_match_frequencies", "replace_match_frequencies"]
+__all__ = [
+    "StoredFrequencies",
+    "StoredLevelCounts",
+    "read_match_frequencies",
+    "read_match_level_counts",
+    "replace_match_frequencies",
+    "replace_match_level_counts",
+]
 
 _INSERT_BATCH = 10_000
 
@@ -73,3 +80,48 @@ def read_match_frequencies(*, session: Session) -> StoredFrequencies | None:
         counts.setdefault(name, {})[value] = int(holders)
     # Written together by one rebuild: every comparison was counted over the same children.
     return StoredFrequencies(population=max(int(n) for _, n in totals), counts=counts)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLevelCounts:
+    """Per comparison, the random pairs sampled (both values present) and those per level."""
+
+    sampled: dict[str, int]
+    counts: dict[str, dict[str, int]]
+
+
+def replace_match_level_counts(
+    *,
+    session: Session,
+    sampled: Mapping[str, int],
+    counts: Mapping[str, Mapping[str, int]],
+) -> None:
+    """Replace every stored level count, in the session's transaction."""
+    session.execute(delete(MatchLevelCount))
+    rows = [
+        {"comparison": name, "level": level, "pairs": pairs, "sampled": sampled.get(name, 0)}
+        for name, table in counts.items()
+        for level, pairs in table.items()
+    ]
+    if rows:
+        session.execute(insert(MatchLevelCount), rows)
+
+
+def read_match_level_counts(*, session: Session) -> StoredLevelCounts | None:
+    """The stored level counts, or None when they were never sampled."""
+    rows = session.execute(
+        select(
+            MatchLevelCount.comparison,
+            MatchLevelCount.level,
+            MatchLevelCount.pairs,
+            MatchLevelCount.sampled,
+        )
+    ).all()
+    if not rows:
+        return None
+    sampled: dict[str, int] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for name, level, pairs, total in rows:
+        sampled[name] = int(total)
+        counts.setdefault(name, {})[level] = int(pairs)
+    return StoredLevelCounts(sampled=sampled, counts=counts)

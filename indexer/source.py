@@ -1,4 +1,8 @@
-"""Read children from PostgreSQL as the document builder's input records."""
+"""Read children from PostgreSQL as the document builder's input records.
+
+A child's other names and previous postcodes come in the same statement (an index lookup per
+child on their (child_id, position) keys), never a query per child.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,11 @@ SELECT c.id, c.identifier, c.given_names, c.family_name, c.gender, c.date_of_bir
        EXISTS (SELECT 1 FROM shield s WHERE s.child_id = c.id AND s.removed_at IS NULL)
          AS shielded,
        c.local_authority_code, la.name AS local_authority_name,
-       es.name AS education_setting_name, gp.name AS gp_practice_name
+       es.name AS education_setting_name, gp.name AS gp_practice_name,
+       ARRAY(SELECT o.family_name FROM other_name o WHERE o.child_id = c.id
+             ORDER BY o.position) AS other_family_names,
+       ARRAY(SELECT p.postcode FROM previous_address p WHERE p.child_id = c.id
+             ORDER BY p.position) AS previous_postcodes
 FROM child c
 LEFT JOIN local_authority la ON la.code = c.local_authority_code
 LEFT JOIN organisation es ON es.id = c.education_setting_id
@@ -40,6 +48,8 @@ def _record(row: Any) -> IndexedChild:
         local_authority_name=row.local_authority_name,
         education_setting_name=row.education_setting_name,
         gp_practice_name=row.gp_practice_name,
+        other_family_names=tuple(row.other_family_names),
+        previous_postcodes=tuple(row.previous_postcodes),
     )
 
 

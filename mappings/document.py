@@ -51,10 +51,35 @@ class IndexedChild:
     local_authority_name: str | None = None
     education_setting_name: str | None = None
     gp_practice_name: str | None = None
+    # Former family names and aliases, and the postcodes the child lived at before.
+    other_family_names: tuple[str, ...] = ()
+    previous_postcodes: tuple[str, ...] = ()
 
 
 def _folded_or_none(text: str | None) -> str | None:
     return None if text is None else fold(text) or None
+
+
+def _other_family_keys(names: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+    """(folded, tokens, phonetic keys) of the other family names, each value once."""
+    folded: dict[str, None] = {}
+    tokens: dict[str, None] = {}
+    phonetic: dict[str, None] = {}
+    for name in names:
+        keys = family_name_keys(name)
+        if keys.folded:
+            folded[keys.folded] = None
+        tokens.update(dict.fromkeys(keys.tokens))
+        phonetic.update(dict.fromkeys(keys.phonetic))
+    return list(folded), list(tokens), list(phonetic)
+
+
+def _previous_postcode_keys(postcodes: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+    """(full, sector, outward) of the previous postcodes that validate, each value once."""
+    full = list(dict.fromkeys(p for p in map(normalise_postcode, postcodes) if p is not None))
+    sectors = list(dict.fromkeys(s for s in map(postcode_sector, full) if s is not None))
+    outwards = list(dict.fromkeys(o for o in map(outward_code, full) if o is not None))
+    return full, sectors, outwards
 
 
 def build_child_document(child: IndexedChild) -> dict[str, Any]:
@@ -68,6 +93,10 @@ def build_child_document(child: IndexedChild) -> dict[str, Any]:
     dob = date_parts(child.date_of_birth)
     swapped = swapped_day_month(child.date_of_birth)
     outward = outward_code(child.postcode)
+    other_folded, other_tokens, other_phonetic = _other_family_keys(child.other_family_names)
+    previous, previous_sectors, previous_outwards = _previous_postcode_keys(
+        child.previous_postcodes
+    )
     return {
         f.IDENTIFIER: child.identifier,
         f.GIVEN_NAMES_FOLDED: given.folded,
@@ -79,6 +108,9 @@ def build_child_document(child: IndexedChild) -> dict[str, Any]:
         f.FAMILY_NAME_PHONETIC: list(family.phonetic),
         f.GIVEN_NAME_NICKNAMES: list(given.nicknames),
         f.FULL_NAME: f"{given.folded} {family.folded}".strip(),
+        f.OTHER_FAMILY_NAMES_FOLDED: other_folded,
+        f.OTHER_FAMILY_NAME_TOKENS: other_tokens,
+        f.OTHER_FAMILY_NAME_PHONETIC: other_phonetic,
         f.DATE_OF_BIRTH: child.date_of_birth.isoformat(),
         f.DOB_YEAR: dob.year,
         f.DOB_MONTH: dob.month,
@@ -92,6 +124,9 @@ def build_child_document(child: IndexedChild) -> dict[str, Any]:
         f.POSTCODE: normalise_postcode(child.postcode),
         f.POSTCODE_OUTWARD: outward,
         f.POSTCODE_SECTOR: postcode_sector(child.postcode),
+        f.PREVIOUS_POSTCODES: previous,
+        f.PREVIOUS_POSTCODE_SECTORS: previous_sectors,
+        f.PREVIOUS_POSTCODE_OUTWARDS: previous_outwards,
         f.EDUCATION_SETTING: _folded_or_none(child.education_setting_name),
         f.GP_PRACTICE: _folded_or_none(child.gp_practice_name),
         # End of location fields.

@@ -36,9 +36,15 @@ __all__ = [
     "LOCATION_FIELDS",
     "LOCATION_SEARCH_FIELDS",
     "NAME_TOKENS",
+    "OTHER_FAMILY_NAMES_FOLDED",
+    "OTHER_FAMILY_NAME_PHONETIC",
+    "OTHER_FAMILY_NAME_TOKENS",
     "POSTCODE",
     "POSTCODE_OUTWARD",
     "POSTCODE_SECTOR",
+    "PREVIOUS_POSTCODES",
+    "PREVIOUS_POSTCODE_OUTWARDS",
+    "PREVIOUS_POSTCODE_SECTORS",
     "RECORD_VERSION",
     "SHIELDED",
     "STATUS",
@@ -57,6 +63,10 @@ GIVEN_NAME_PHONETIC = "given_name_phonetic"
 FAMILY_NAME_PHONETIC = "family_name_phonetic"
 GIVEN_NAME_NICKNAMES = "given_name_nicknames"
 FULL_NAME = "full_name"
+# Former family names and aliases (import `other_names`), keyed like the family name.
+OTHER_FAMILY_NAMES_FOLDED = "other_family_names_folded"
+OTHER_FAMILY_NAME_TOKENS = "other_family_name_tokens"
+OTHER_FAMILY_NAME_PHONETIC = "other_family_name_phonetic"
 
 # Date of birth and its parts.
 DATE_OF_BIRTH = "date_of_birth"
@@ -76,6 +86,10 @@ TOWN = "town"
 POSTCODE = "postcode"
 POSTCODE_OUTWARD = "postcode_outward"
 POSTCODE_SECTOR = "postcode_sector"
+# Postcodes the child lived at before (import `previous_addresses`): location too.
+PREVIOUS_POSTCODES = "previous_postcodes"
+PREVIOUS_POSTCODE_SECTORS = "previous_postcode_sectors"
+PREVIOUS_POSTCODE_OUTWARDS = "previous_postcode_outwards"
 # A school or GP practice locates a child as surely as an address does.
 EDUCATION_SETTING = "education_setting"
 GP_PRACTICE = "gp_practice"
@@ -106,6 +120,9 @@ LOCATION_SEARCH_FIELDS: frozenset[str] = frozenset(
         POSTCODE,
         POSTCODE_OUTWARD,
         POSTCODE_SECTOR,
+        PREVIOUS_POSTCODES,
+        PREVIOUS_POSTCODE_SECTORS,
+        PREVIOUS_POSTCODE_OUTWARDS,
         EDUCATION_SETTING,
         GP_PRACTICE,
     }

@@ -23,7 +23,7 @@ __all__ = [
 
 # Bump when the mapping or the normalisation changes: a reindex builds the new version beside the
 # old one and swaps the alias.
-INDEX_VERSION: int = 1
+INDEX_VERSION: int = 2
 ALIAS = "children"
 INDEX_NAME_PREFIX = f"{ALIAS}-v{INDEX_VERSION}-"
 
@@ -68,6 +68,9 @@ def index_mappings() -> dict[str, Any]:
             f.FAMILY_NAME_PHONETIC: _keyword(),
             f.GIVEN_NAME_NICKNAMES: _keyword(),
             f.FULL_NAME: _text(),
+            f.OTHER_FAMILY_NAMES_FOLDED: _keyword(),
+            f.OTHER_FAMILY_NAME_TOKENS: _keyword(),
+            f.OTHER_FAMILY_NAME_PHONETIC: _keyword(),
             f.DATE_OF_BIRTH: {"type": "date", "format": "strict_date"},
             f.DOB_YEAR: {"type": "integer"},
             f.DOB_MONTH: {"type": "integer"},
@@ -81,6 +84,9 @@ def index_mappings() -> dict[str, Any]:
             f.POSTCODE: _keyword(),
             f.POSTCODE_OUTWARD: _keyword(),
             f.POSTCODE_SECTOR: _keyword(),
+            f.PREVIOUS_POSTCODES: _keyword(),
+            f.PREVIOUS_POSTCODE_SECTORS: _keyword(),
+            f.PREVIOUS_POSTCODE_OUTWARDS: _keyword(),
             f.EDUCATION_SETTING: _text(),
             f.GP_PRACTICE: _text(),
             f.LOCAL_AUTHORITY_CODE: _keyword(),

@@ -25,6 +25,7 @@ from matching.model import (
 from matching.prepared import Prepared, prepare
 from matching.records import MatchRecord
 from matching.scorer import ABSENT, FieldScore, Scored, competing_probabilities, score
+from matching.u_sampling import LevelCounts, count_levels, with_population_u
 
 __all__ = [
     "ABSENT",
@@ -36,6 +37,7 @@ __all__ = [
     "FieldScore",
     "Frequencies",
     "Level",
+    "LevelCounts",
     "LevelParameters",
     "MatchModel",
     "MatchRecord",
@@ -46,6 +48,7 @@ __all__ = [
     "Prepared",
     "Scored",
     "competing_probabilities",
+    "count_levels",
     "count_frequencies",
     "default_model_path",
     "fingerprint",
@@ -55,4 +58,5 @@ __all__ = [
     "prepared_from_document",
     "save_model",
     "score",
+    "with_population_u",
 ]

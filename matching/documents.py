@@ -13,8 +13,8 @@ from typing import Any
 
 from mappings import fields as f
 from matching.dates import birth_value
-from matching.names import family_name_value, given_name_value
-from matching.postcodes import place_value
+from matching.names import family_name_value, given_name_value, other_family_names_from_folded
+from matching.postcodes import place_value, previous_postcodes_value
 from matching.prepared import Prepared, gender_value
 
 __all__ = ["DOCUMENT_FIELDS", "prepared_from_document"]
@@ -32,6 +32,8 @@ DOCUMENT_FIELDS: tuple[str, ...] = (
     f.POSTCODE,
     f.TOWN,
     f.GENDER,
+    f.OTHER_FAMILY_NAMES_FOLDED,
+    f.PREVIOUS_POSTCODES,
 )
 
 
@@ -39,11 +41,16 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _texts(value: Any) -> tuple[str, ...]:
+    values = value if isinstance(value, list | tuple) else ()
+    return tuple(x for x in values if isinstance(x, str) and x)
+
+
 def prepared_from_document(source: Mapping[str, Any], *, location: bool = True) -> Prepared:
     """The candidate of an index document's `_source`, as `prepare` would make it from the child.
 
-    `location=False` leaves the postcode and town out, for a shielded child whose location the
-    searcher may not see: the ranking must not reveal where the child lives.
+    `location=False` leaves the postcode, town and previous postcodes out, for a shielded child
+    whose location the searcher may not see: the ranking must not reveal where the child lives.
     """
     display = source.get(f.DISPLAY) or {}
     given_text = _text(display.get(f.DISPLAY_GIVEN_NAMES))
@@ -66,4 +73,10 @@ def prepared_from_document(source: Mapping[str, Any], *, location: bool = True) 
         if location
         else None,
         gender=gender_value(_text(source.get(f.GENDER))),
+        other_families=other_family_names_from_folded(
+            _texts(source.get(f.OTHER_FAMILY_NAMES_FOLDED))
+        ),
+        previous_postcodes=previous_postcodes_value(_texts(source.get(f.PREVIOUS_POSTCODES)))
+        if location
+        else frozenset(),
     )

@@ -34,6 +34,7 @@ __all__ = [
 
 FORMAT = "contactpoint-match-model"
 FORMAT_VERSION = 1
+M_SOURCES = ("em", "prior", "imported")
 # m and u of a comparison's levels are probabilities of one pair falling in each: they sum to 1.
 _SUM_TOLERANCE = 1e-3
 
@@ -77,7 +78,9 @@ class ComparisonParameters:
     """The fine levels' parameters of one comparison, and how m was obtained."""
 
     levels: Mapping[str, LevelParameters]
-    m_source: str  # "em" (estimated by expectation-maximisation) or "prior"
+    # "em" (estimated by expectation-maximisation), "prior" (the level's assumed m), or
+    # "imported" (taken from another model file, trained where the records hold duplicates)
+    m_source: str
 
 
 def _coarse_parameters(name: str, params: ComparisonParameters) -> dict[str, LevelParameters]:
@@ -197,7 +200,7 @@ def _comparison(data: Any, name: str, path: Path) -> ComparisonParameters:
         if abs(total - 1.0) > _SUM_TOLERANCE:
             raise ModelMalformedError(path, f"{kind} of {name} sums to {total:.4f}, not 1")
     source = data.get("m_source")
-    if source not in ("em", "prior"):
+    if source not in M_SOURCES:
         raise ModelMalformedError(path, f"m_source of {name} is {source!r}")
     return ComparisonParameters(levels=levels, m_source=source)
 

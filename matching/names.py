@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import cast
 
 from rapidfuzz.distance import OSA
@@ -24,6 +25,7 @@ __all__ = [
     "given_level",
     "given_name_value",
     "name_value_from_keys",
+    "other_family_names_value",
 ]
 
 # Order matters: the first that applies wins. A shared whole word comes before the levels of
@@ -43,6 +45,7 @@ GIVEN_LEVELS = (
 FAMILY_LEVELS = (
     "exact",
     "folded",
+    "former",
     "subset",
     "overlap",
     "phonetic",
@@ -163,6 +166,32 @@ def clear_name_memos() -> None:
     _FAMILY_MEMO.clear()
 
 
+@lru_cache(maxsize=65_536)
+def other_family_names_value(names: tuple[str, ...]) -> frozenset[str]:
+    """The folded and joined spellings of former family names (aliases too), for `former`."""
+    spellings: set[str] = set()
+    for name in names:
+        folded = family_name_keys(name).folded
+        if folded:
+            spellings.update((folded, folded.replace(" ", "")))
+    return frozenset(spellings)
+
+
+def other_family_names_from_folded(folded: Iterable[str]) -> frozenset[str]:
+    """The same from folded names already computed (an index document stores them)."""
+    return frozenset(x for name in folded if name for x in (name, name.replace(" ", "")))
+
+
+def _former(
+    a: NameValue, b: NameValue, *, a_former: frozenset[str], b_former: frozenset[str]
+) -> bool:
+    """Whether one side's family name is, folded, a former family name of the other."""
+    return bool(
+        (b_former and (a.folded in b_former or a.joined in b_former))
+        or (a_former and (b.folded in a_former or b.joined in a_former))
+    )
+
+
 def _edits(a: NameValue, b: NameValue) -> int:
     """1 when the whole names, or a word of each, are one edit apart (words of 3+ letters),
     2 when two apart (5+ letters), else 0. Edits are optimal string alignment: insertions,
@@ -204,11 +233,18 @@ def _agrees_loosely(a: NameValue, b: NameValue) -> bool:
 def _swapped(
     a: NameValue, b: NameValue, *, a_other: NameValue | None, b_other: NameValue | None
 ) -> bool:
-    """Whether a name agrees with the other side's other name field (given and family
-    exchanged): same spelling, a shared word, or one edit apart (a typo too)."""
-    if b_other is not None and _agrees_loosely(a, b_other):
+    """Whether the names are exchanged: this name agrees with the other side's other name field
+    and that side's name with this side's other one (same spelling, a shared word, or one edit
+    apart, a typo too). Both ways, not one: a query's family name that happens to be some
+    child's given name ("Jessica") is no exchange, and would otherwise mark both comparisons
+    of every such child as swapped. One way is enough only when a side has no other name to
+    check the other way (a query with the family name typed as the given name, and no family
+    name): then the other comparison is missing and the evidence is counted once."""
+    one_way = b_other is not None and _agrees_loosely(a, b_other)
+    other_way = a_other is not None and _agrees_loosely(a_other, b)
+    if one_way and other_way:
         return True
-    return a_other is not None and _agrees_loosely(a_other, b)
+    return (one_way and a_other is None) or (other_way and b_other is None)
 
 
 def _spelling_level(a: NameValue, b: NameValue) -> str | None:
@@ -258,14 +294,23 @@ def family_level(
     *,
     a_given: NameValue | None = None,
     b_given: NameValue | None = None,
+    a_former: frozenset[str] = frozenset(),
+    b_former: frozenset[str] = frozenset(),
 ) -> int:
     """The index in FAMILY_LEVELS at which family names `a` and `b` agree, or MISSING.
 
-    `b_given` is the other side's given names, for the swapped level.
+    `b_given` is the other side's given names, for the swapped level; `b_former` the folded
+    (and joined) former family names of that side, for the former level.
     """
     if a is None or b is None:
         return MISSING
     spelling = _spelling_level(a, b)
+    if spelling in ("exact", "folded"):
+        return _F[spelling]
+    # After the current name's exact levels: the name the child had is a strong sign, but
+    # weaker than the name they have (and it says nothing of a merely similar name).
+    if _former(a, b, a_former=a_former, b_former=b_former):
+        return _F["former"]
     if spelling is not None:
         return _F[spelling]
     if not a.phonetic.isdisjoint(b.phonetic):

@@ -21,9 +21,10 @@ __all__ = [
     "PlaceValue",
     "place_value",
     "postcode_level",
+    "previous_postcodes_value",
 ]
 
-POSTCODE_LEVELS = ("exact", "near", "sector", "outward", "town", "area", "else")
+POSTCODE_LEVELS = ("exact", "near", "previous", "sector", "outward", "town", "area", "else")
 # When one side knows only the district ("LS6"), or has no postcode but a town.
 POSTCODE_COARSE_LEVELS = ("outward_agrees", "outward_disagrees", "town_agrees", "town_disagrees")
 MISSING = -1
@@ -90,6 +91,12 @@ def place_value(postcode: str | None, town: str | None = None) -> PlaceValue | N
     )
 
 
+@lru_cache(maxsize=65_536)
+def previous_postcodes_value(postcodes: tuple[str, ...]) -> frozenset[str]:
+    """The postcodes lived at before, normalised (those that fail to validate left out)."""
+    return frozenset(p for p in map(normalise_postcode, postcodes) if p is not None)
+
+
 def _near(a: str, b: str) -> bool:
     """One character inserted, deleted or changed, or two characters exchanged ("EB5 3AB" for
     "EB3 5AB", across the space)."""
@@ -98,11 +105,18 @@ def _near(a: str, b: str) -> bool:
     return len(a) == len(b) and exchanged_once(a, b)
 
 
-def _full_level(a: PlaceValue, b: PlaceValue) -> int:
+def _full_level(
+    a: PlaceValue, b: PlaceValue, a_previous: frozenset[str], b_previous: frozenset[str]
+) -> int:
     if a.postcode is not None and a.postcode == b.postcode:
         return _L["exact"]
     if a.compact is not None and b.compact is not None and _near(a.compact, b.compact):
         return _L["near"]
+    # Where one side lived before: the child who moved, known by the old postcode.
+    if (a.postcode is not None and a.postcode in b_previous) or (
+        b.postcode is not None and b.postcode in a_previous
+    ):
+        return _L["previous"]
     if a.sector is not None and a.sector == b.sector:
         return _L["sector"]
     if a.outward is not None and a.outward == b.outward:
@@ -114,16 +128,23 @@ def _full_level(a: PlaceValue, b: PlaceValue) -> int:
     return _L["else"]
 
 
-def postcode_level(a: PlaceValue | None, b: PlaceValue | None) -> int:
+def postcode_level(
+    a: PlaceValue | None,
+    b: PlaceValue | None,
+    *,
+    a_previous: frozenset[str] = frozenset(),
+    b_previous: frozenset[str] = frozenset(),
+) -> int:
     """The index in POSTCODE_LEVELS (then POSTCODE_COARSE_LEVELS) at which `a` and `b` agree,
-    or MISSING."""
+    or MISSING; `a_previous` and `b_previous` are the normalised postcodes each side lived at
+    before (`previous_postcodes_value`)."""
     if a is None or b is None:
         return MISSING
     if a.district_only or b.district_only:
         if a.outward is not None and b.outward is not None:
             return _L["outward_agrees"] if a.outward == b.outward else _L["outward_disagrees"]
     elif a.compact is not None and b.compact is not None:
-        return _full_level(a, b)
+        return _full_level(a, b, a_previous, b_previous)
     if a.town is not None and b.town is not None:
         return _L["town_agrees"] if a.town == b.town else _L["town_disagrees"]
     return MISSING

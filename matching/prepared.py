@@ -6,8 +6,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matching.dates import BirthValue, birth_value
-from matching.names import NameValue, clear_name_memos, family_name_value, given_name_value
-from matching.postcodes import PlaceValue, place_value
+from matching.names import (
+    NameValue,
+    clear_name_memos,
+    family_name_value,
+    given_name_value,
+    other_family_names_value,
+)
+from matching.postcodes import PlaceValue, place_value, previous_postcodes_value
 from matching.records import MatchRecord
 
 __all__ = ["Prepared", "clear_caches", "gender_value", "prepare"]
@@ -25,6 +31,10 @@ class Prepared:
     birth: BirthValue | None
     place: PlaceValue | None
     gender: str | None
+    # The folded and joined spellings of former family names (and aliases), and the normalised
+    # postcodes lived at before: what the `former` and `previous` levels look in.
+    other_families: frozenset[str] = frozenset()
+    previous_postcodes: frozenset[str] = frozenset()
 
 
 def gender_value(text: str | None) -> str | None:
@@ -45,6 +55,8 @@ def prepare(record: MatchRecord) -> Prepared:
         birth=birth_value(record.date_of_birth, record.birth_year),
         place=place_value(record.postcode, record.town),
         gender=gender_value(record.gender),
+        other_families=other_family_names_value(record.other_family_names),
+        previous_postcodes=previous_postcodes_value(record.previous_postcodes),
     )
 
 
@@ -54,3 +66,5 @@ def clear_caches() -> None:
     clear_name_memos()
     birth_value.cache_clear()
     place_value.cache_clear()
+    other_family_names_value.cache_clear()
+    previous_postcodes_value.cache_clear()

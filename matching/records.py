@@ -14,8 +14,9 @@ class MatchRecord:
 
     Every field may be missing (None). A query may know only the year of birth (`birth_year`)
     or only a postcode district ("LS6" in `postcode`). For a shielded child the caller leaves
-    `postcode` and `town` out when the searcher may not see the location, so that the ranking
-    cannot reveal it.
+    `postcode`, `town` and `previous_postcodes` out when the searcher may not see the location,
+    so that the ranking cannot reveal it. A child's former family names (and aliases) and the
+    postcodes it lived at before are `other_family_names` and `previous_postcodes`.
     """
 
     given_names: str | None = None
@@ -26,3 +27,5 @@ class MatchRecord:
     town: str | None = None
     gender: str | None = None
     identifier: str | None = None
+    other_family_names: tuple[str, ...] = ()
+    previous_postcodes: tuple[str, ...] = ()

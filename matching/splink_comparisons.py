@@ -32,7 +32,11 @@ FRAME_COLUMNS: dict[str, Any] = {
     "postcode": sqltypes.VARCHAR,
     "town": sqltypes.VARCHAR,
     "gender": sqltypes.VARCHAR,
+    "other_family_names": duckdb.list_type(sqltypes.VARCHAR),
+    "previous_postcodes": duckdb.list_type(sqltypes.VARCHAR),
 }
+
+_LIST_COLUMNS = ("other_family_names", "previous_postcodes")
 
 
 def _function_name(comparison: Comparison) -> str:
@@ -45,6 +49,9 @@ def _side(columns: tuple[str, ...], values: tuple[Any, ...]) -> Prepared:
     fields = dict(zip(columns, values, strict=True))
     if isinstance(fields.get("date_of_birth"), str):
         fields["date_of_birth"] = date.fromisoformat(fields["date_of_birth"])
+    for column in _LIST_COLUMNS:
+        if column in fields and fields[column] is None:
+            fields[column] = ()
     return prepare(MatchRecord(**fields))
 
 
@@ -55,6 +62,8 @@ def _level_function(comparison: Comparison) -> Any:
     level_of = comparison.level_of
 
     def level(*values: Any) -> int:
+        # DuckDB hands lists over as Python lists: tuples, to be hashable for the memo.
+        values = tuple(tuple(v) if isinstance(v, list) else v for v in values)
         index = level_of(_side(columns, values[:half]), _side(columns, values[half:]))
         # Coarse levels need a side that knows less; training rows are whole records.
         return index if index < fine else MISSING
@@ -64,7 +73,9 @@ def _level_function(comparison: Comparison) -> Any:
         return lambda a, b: level(a, b)
     if len(columns) == 2:
         return lambda a1, a2, b1, b2: level(a1, a2, b1, b2)
-    raise ValueError(f"{comparison.name}: comparisons read one or two columns")
+    if len(columns) == 3:
+        return lambda a1, a2, a3, b1, b2, b3: level(a1, a2, a3, b1, b2, b3)
+    raise ValueError(f"{comparison.name}: comparisons read one to three columns")
 
 
 def register_level_functions(connection: duckdb.DuckDBPyConnection) -> None:

@@ -64,6 +64,10 @@ class TrainingOptions:
     # training data fell into (no nicknames in it, say) stays rare rather than impossible.
     prior_share: float = 0.05
     commit: str | None = None
+    # m taken from another model (trained where the records hold duplicates) instead of EM:
+    # m describes how one child's records differ, u the population, so m travels and u not.
+    m_from: MatchModel | None = None
+    m_from_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def _frame(records: Sequence[MatchRecord]) -> list[dict[str, Any]]:
             "postcode": record.postcode,
             "town": record.town,
             "gender": record.gender,
+            "other_family_names": list(record.other_family_names),
+            "previous_postcodes": list(record.previous_postcodes),
         }
         for index, record in enumerate(records)
     ]
@@ -200,14 +206,19 @@ def _parameters(
     u_pairs: int,
     prior_share: float,
     notes: list[str],
+    m_from: MatchModel | None = None,
 ) -> dict[str, ComparisonParameters]:
     parameters: dict[str, ComparisonParameters] = {}
     for comparison in COMPARISONS:
         trained = _trained_levels(settings, comparison.name)
         u = _u_values(trained, u_pairs)
-        m, source = _m_and_source(
-            comparison, trained, u, em_ran=em_ran, prior_share=prior_share, notes=notes
-        )
+        if m_from is not None:
+            levels = m_from.comparisons[comparison.name].levels
+            m, source = [levels[level.name].m for level in comparison.levels], "imported"
+        else:
+            m, source = _m_and_source(
+                comparison, trained, u, em_ran=em_ran, prior_share=prior_share, notes=notes
+            )
         parameters[comparison.name] = ComparisonParameters(
             levels={
                 level.name: LevelParameters(m=_readable(m_value), u=_readable(u_value))
@@ -231,6 +242,19 @@ def _linker(records: Sequence[MatchRecord], prior: float) -> Linker:
     return Linker(frame, settings, log_level=None)
 
 
+def _m_origin(options: TrainingOptions) -> dict[str, Any]:
+    """What the imported m was trained on, for the model file's record of its making."""
+    assert options.m_from is not None
+    source = options.m_from.training
+    return {
+        "label": options.m_from_label,
+        "trained_at": source.get("trained_at"),
+        "rows": source.get("rows"),
+        "likely_duplicate_pairs": source.get("likely_duplicate_pairs"),
+        "m_sources": {n: c.m_source for n, c in options.m_from.comparisons.items()},
+    }
+
+
 def train(
     records: Sequence[MatchRecord],
     *,
@@ -249,8 +273,10 @@ def train(
     linker = _linker(records, prior)
     u_pairs = min(options.u_max_pairs, math.comb(len(records), 2))
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=options.seed)
-    em_ran = duplicates >= options.min_duplicate_pairs
-    if em_ran:
+    em_ran = options.m_from is None and duplicates >= options.min_duplicate_pairs
+    if options.m_from is not None:
+        notes.append(f"m imported from {options.m_from_label or 'another model'}; EM not run")
+    elif em_ran:
         for rule in EM_BLOCKING_RULES:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=options.em_max_pairs
@@ -262,7 +288,12 @@ def train(
         )
     settings = linker.misc.save_model_to_json()
     comparisons = _parameters(
-        settings, em_ran=em_ran, u_pairs=u_pairs, prior_share=options.prior_share, notes=notes
+        settings,
+        em_ran=em_ran,
+        u_pairs=u_pairs,
+        prior_share=options.prior_share,
+        notes=notes,
+        m_from=options.m_from,
     )
     for note in notes:
         logger.warning("%s", note)
@@ -279,6 +310,7 @@ def train(
         "likely_duplicate_pairs": duplicates,
         "seed": options.seed,
         "prior_share": options.prior_share if em_ran else 1.0,
+        "m_from": None if options.m_from is None else _m_origin(options),
         "notes": notes,
     }
     model = MatchModel(

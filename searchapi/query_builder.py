@@ -59,6 +59,12 @@ KIND_FACTORS: Final[dict[str, float]] = {
     "names_swapped": 0.5,
     "outward": 0.4,
     "year_only": 0.25,
+    # A former family name or a previous postcode: lower than the current one's same kind,
+    # since a child is looked for first as they are now.
+    "former_exact": 0.7,
+    "former_phonetic": 0.45,
+    "previous_exact": 0.7,
+    "previous_sector": 0.45,
 }
 # A fuzzy term may expand to many index terms; enough that the right one is never cut off.
 _MAX_EXPANSIONS: Final = 200
@@ -194,6 +200,13 @@ def _family_name_clauses(text: str) -> list[_Clause]:
     clauses.append(
         _Clause("swapped", "names_swapped", _terms(f.GIVEN_NAME_TOKENS, list(keys.tokens)))
     )
+    # A child who changed name (adoption, a new family) is still found by the one they had.
+    clauses.append(
+        _Clause("former", "former_exact", _term(f.OTHER_FAMILY_NAMES_FOLDED, keys.folded))
+    )
+    if keys.phonetic:
+        phonetic = _terms(f.OTHER_FAMILY_NAME_PHONETIC, list(keys.phonetic))
+        clauses.append(_Clause("former", "former_phonetic", phonetic))
     return clauses
 
 
@@ -212,11 +225,15 @@ def _date_clauses(value: date) -> list[_Clause]:
 def _postcode_clauses(text: str) -> list[_Clause]:
     full = normalise_postcode(text)
     if full is not None:
+        sector = postcode_sector(full)
         return [
             _Clause("exact", "exact", _term(f.POSTCODE, full)),
             _fuzzy_clause("typo", "typo", [_FuzzyTerm(f.POSTCODE, full, 1)]),
-            _Clause("partial", "sector", _term(f.POSTCODE_SECTOR, postcode_sector(full))),
+            _Clause("partial", "sector", _term(f.POSTCODE_SECTOR, sector)),
             _Clause("outward", "outward", _term(f.POSTCODE_OUTWARD, outward_code(full))),
+            # A child who moved is still found where they lived (location: filtered alike).
+            _Clause("previous", "previous_exact", _term(f.PREVIOUS_POSTCODES, full)),
+            _Clause("previous", "previous_sector", _term(f.PREVIOUS_POSTCODE_SECTORS, sector)),
         ]
     district = normalise_outward_code(text)
     if district is not None:

@@ -2,10 +2,11 @@
 
 The model file (MATCH_MODEL_PATH, or the shipped one) is read when the application is built: a
 missing, malformed or mismatched file stops the start (`matching.ModelError`), never a search.
-The value frequencies and the population size come from PostgreSQL (`match_frequency`, rebuilt
-by every reindex and by `contactpoint matching frequencies`), read at start-up and again every
+The value frequencies, the population size and u (the levels random pairs of the population's
+children fall into) come from PostgreSQL (`match_frequency`, `match_level_count`, rebuilt by
+every reindex and by `contactpoint matching frequencies`), read at start-up and again every
 `match_frequencies_refresh_seconds` by a thread of its own, so that no search waits for them;
-while the table is empty the model file's own frequencies serve.
+while the tables are empty the model file's own frequencies and u serve. m is always the file's.
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.match_frequencies import read_match_frequencies
-from matching import Frequencies, MatchModel, default_model_path, load_model
+from db.match_frequencies import read_match_frequencies, read_match_level_counts
+from matching import (
+    Frequencies,
+    LevelCounts,
+    MatchModel,
+    default_model_path,
+    load_model,
+    with_population_u,
+)
 
 __all__ = ["Ranker", "load_ranker"]
 
@@ -34,34 +42,42 @@ class Ranker:
     base: MatchModel
     model: MatchModel
     frequencies_source: str  # "database" or "model file"
+    u_source: str = "model file"  # "database" or "model file"
 
     @property
     def population(self) -> int:
         """How many children the prior and the frequencies are of."""
         return self.model.frequencies.population
 
-    def use_frequencies(self, frequencies: Frequencies | None) -> None:
-        """Rank with `frequencies` (None: the model file's own), the prior of their population."""
+    def use_frequencies(
+        self, frequencies: Frequencies | None, levels: LevelCounts | None = None
+    ) -> None:
+        """Rank with `frequencies` (None: the model file's own), the prior of their population,
+        and u from `levels` (None: the model file's)."""
         if frequencies is None or frequencies.population < 1:
             chosen, source = self.base.frequencies, "model file"
         else:
             chosen, source = frequencies, "database"
         model = replace(self.base, frequencies=chosen).for_population(chosen.population)
+        model = with_population_u(model, levels)
         # One assignment: a search running meanwhile sees the old model or the new one, whole.
         self.model, self.frequencies_source = model, source
+        self.u_source = "model file" if levels is None else "database"
 
     def refresh(self, session_factory: sessionmaker[Session]) -> None:
         """Read the frequencies from PostgreSQL; keep the ones in use if that fails."""
         try:
             with session_factory() as session:
                 stored = read_match_frequencies(session=session)
+                counted = read_match_level_counts(session=session)
         except SQLAlchemyError as exc:
             log.warning("match frequencies not read, keeping those in use: %s", exc)
             return
         self.use_frequencies(
             None
             if stored is None
-            else Frequencies(population=stored.population, counts=stored.counts)
+            else Frequencies(population=stored.population, counts=stored.counts),
+            None if counted is None else LevelCounts(pairs=counted.sampled, counts=counted.counts),
         )
 
     def refresh_every(

@@ -21,6 +21,23 @@ class Address(BaseModel):
     postcode: str | None
 
 
+class OtherNameView(BaseModel):
+    """A name the child was known by: a former family name or an alias (not location)."""
+
+    family_name: str
+    given_names: str | None
+    kind: str | None
+
+
+class PreviousAddressView(BaseModel):
+    """Where the child lived before: location, shown only where the address is."""
+
+    postcode: str
+    town: str | None
+    from_date: date | None
+    to_date: date | None
+
+
 class TeamContact(BaseModel):
     """A local authority's management team: whom to contact about a withheld detail."""
 
@@ -104,13 +121,20 @@ class ChildRecordView(BaseModel):
                         "team_phone": "01632 960417",
                         "team_email": "cp.team@kingston-upon-hull.example.gov.uk",
                     },
+                    "other_names": [{"family_name": "Hart", "given_names": None, "kind": "former"}],
                     "address": None,
+                    "previous_addresses": None,
                     "location_withheld": True,
                     "carers": [],
                     "education_setting": None,
                     "gp_practice": None,
                     "involvements": [],
-                    "withheld": ["address", "education_setting", "gp_practice"],
+                    "withheld": [
+                        "address",
+                        "previous_addresses",
+                        "education_setting",
+                        "gp_practice",
+                    ],
                     "break_glass": False,
                     "request_id": "5f0c2e9b8d3a4c1e9f7a6b5c4d3e2f10",
                 }
@@ -125,7 +149,10 @@ class ChildRecordView(BaseModel):
     date_of_birth: date
     status: str
     local_authority: TeamContact | None
+    other_names: list[OtherNameView]
     address: Address | None
+    # Null when the location is withheld, as the address is.
+    previous_addresses: list[PreviousAddressView] | None
     location_withheld: bool
     carers: list[CarerView]
     education_setting: OrganisationView | None

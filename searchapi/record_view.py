@@ -21,13 +21,21 @@ from searchapi.record_schemas import (
     ChildRecordView,
     InvolvementView,
     OrganisationView,
+    OtherNameView,
     PractitionerView,
+    PreviousAddressView,
     TeamContact,
 )
 
 NO_CHILD: Final = "There is no child with this identifier."
 # Every field that locates a child: withheld together when the child is shielded.
-LOCATION_PARTS = ("address", "carers.address", "education_setting", "gp_practice")
+LOCATION_PARTS = (
+    "address",
+    "previous_addresses",
+    "carers.address",
+    "education_setting",
+    "gp_practice",
+)
 # The contacts that lead to a shielded child's home: withheld with the location (the record
 # then points to the local authority team instead).
 CONTACT_PARTS = (
@@ -160,7 +168,19 @@ def build_view(
         else TeamContact(
             code=la.code, name=la.name, team_phone=la.team_phone, team_email=la.team_email
         ),
+        other_names=[
+            OtherNameView(family_name=n.family_name, given_names=n.given_names, kind=n.kind)
+            for n in child.other_names
+        ],
         address=Address(lines=list(child.address_lines), town=child.town, postcode=child.postcode)
+        if located
+        else None,
+        previous_addresses=[
+            PreviousAddressView(
+                postcode=a.postcode, town=a.town, from_date=a.from_date, to_date=a.to_date
+            )
+            for a in child.previous_addresses
+        ]
         if located
         else None,
         location_withheld=not located,

@@ -26,6 +26,8 @@ MatchKind = Literal[
     "swapped",
     "outward",
     "year_only",
+    "former",
+    "previous",
 ]
 
 

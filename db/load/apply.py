@@ -132,12 +132,32 @@ INSERT INTO stage_written (seq, child_id, inserted)
 SELECT s.seq, w.id, w.inserted FROM written w JOIN stage_child s USING (identifier)
 """
 
-# Carers and involvements of a written child are replaced by the line's lists.
+# Carers, involvements, other names and previous addresses of a written child are replaced by
+# the line's lists.
 _DELETE_CARERS: Final = """
 DELETE FROM carer c USING stage_written w WHERE c.child_id = w.child_id AND NOT w.inserted
 """
 _DELETE_INVOLVEMENTS: Final = """
 DELETE FROM involvement i USING stage_written w WHERE i.child_id = w.child_id AND NOT w.inserted
+"""
+
+_DELETE_OTHER_NAMES: Final = """
+DELETE FROM other_name n USING stage_written w WHERE n.child_id = w.child_id AND NOT w.inserted
+"""
+_DELETE_PREVIOUS_ADDRESSES: Final = """
+DELETE FROM previous_address a USING stage_written w
+WHERE a.child_id = w.child_id AND NOT w.inserted
+"""
+
+_INSERT_OTHER_NAMES: Final = """
+INSERT INTO other_name (child_id, position, family_name, given_names, kind)
+SELECT w.child_id, s.position, s.family_name, s.given_names, s.kind
+FROM stage_other_name s JOIN stage_written w USING (seq)
+"""
+_INSERT_PREVIOUS_ADDRESSES: Final = """
+INSERT INTO previous_address (child_id, position, postcode, town, from_date, to_date)
+SELECT w.child_id, s.position, s.postcode, s.town, s.from_date, s.to_date
+FROM stage_previous_address s JOIN stage_written w USING (seq)
 """
 
 _INSERT_CARERS: Final = f"""
@@ -185,8 +205,12 @@ _STATEMENTS: Final = (
     _UPSERT_CHILDREN,
     _DELETE_CARERS,
     _DELETE_INVOLVEMENTS,
+    _DELETE_OTHER_NAMES,
+    _DELETE_PREVIOUS_ADDRESSES,
     _INSERT_CARERS,
     _INSERT_INVOLVEMENTS,
+    _INSERT_OTHER_NAMES,
+    _INSERT_PREVIOUS_ADDRESSES,
     _APPLY_SHIELDS,
 )
 

@@ -34,6 +34,12 @@ _CONSTRAINT_FIELDS: Final[dict[str, str]] = {
     "ck_involvement_dates": "involvements",
     "ck_shield_applied_by": "shield.applied_by",
     "ck_shield_reason": "shield.reason",
+    "ck_other_name_family_name": "other_names",
+    "ck_other_name_given_names": "other_names",
+    "ck_other_name_kind": "other_names",
+    "ck_previous_address_postcode": "previous_addresses",
+    "ck_previous_address_town": "previous_addresses",
+    "ck_previous_address_dates": "previous_addresses",
 }
 DATABASE_FIELD: Final = "(database)"
 

@@ -268,6 +268,43 @@ class ImportedShield(_Strict):
     applied_at: Timestamp | None = None
 
 
+OTHER_NAME_KINDS: tuple[str, ...] = ("former", "alias", "other")
+MAX_OTHER_NAMES = 10
+MAX_PREVIOUS_ADDRESSES = 10
+
+
+class ImportedOtherName(_Strict):
+    """A name the child was known by: a former family name (before adoption, say) or an alias."""
+
+    family_name: PersonName
+    given_names: PersonName | None = None
+    kind: Annotated[str, BeforeValidator(_one_of(OTHER_NAME_KINDS))] | None = None
+
+
+class ImportedPreviousAddress(_Strict):
+    """Where the child lived before: a postcode, and optionally the town and the dates."""
+
+    postcode: Postcode
+    town: Text60 | None = None
+    from_: Annotated[Day | None, Field(alias="from")] = None
+    to: Day | None = None
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _not_in_future(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is not None and value > _today(info):
+            raise ValueError("is in the future")
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _not_before_from(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("from_")
+        if value is not None and isinstance(start, date) and value < start:
+            raise ValueError("is before from")
+        return value
+
+
 class ImportedChild(_Strict):
     """One child as an import line gives it, normalised."""
 
@@ -284,6 +321,10 @@ class ImportedChild(_Strict):
     gp_practice: ImportedOrganisation | None = None
     involvements: list[ImportedInvolvement] = Field(default_factory=list)
     shield: ImportedShield | None = None
+    other_names: list[ImportedOtherName] = Field(default_factory=list, max_length=MAX_OTHER_NAMES)
+    previous_addresses: list[ImportedPreviousAddress] = Field(
+        default_factory=list, max_length=MAX_PREVIOUS_ADDRESSES
+    )
 
     @field_validator("date_of_birth")
     @classmethod

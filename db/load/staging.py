@@ -49,6 +49,10 @@ STAGING_TABLES: Final[dict[str, str]] = {
         " override_reason text, override_at timestamptz"
     ),
     "stage_shield": "seq int, applied_by text, applied_at timestamptz, reason text",
+    "stage_other_name": ("seq int, position int, family_name text, given_names text, kind text"),
+    "stage_previous_address": (
+        "seq int, position int, postcode text, town text, from_date date, to_date date"
+    ),
     # Filled by the child upsert: the children this batch inserted or changed.
     "stage_written": "seq int, child_id bigint, inserted boolean",
 }
@@ -65,6 +69,8 @@ class StagedRows:
     carer: list[Row] = field(default_factory=list)
     involvement: list[Row] = field(default_factory=list)
     shield: list[Row] = field(default_factory=list)
+    other_name: list[Row] = field(default_factory=list)
+    previous_address: list[Row] = field(default_factory=list)
     # Shared by many children: keyed so that the last line of the batch wins.
     local_authority: dict[str, Row] = field(default_factory=dict)
     organisation: dict[tuple[str, str], Row] = field(default_factory=dict)
@@ -79,6 +85,8 @@ class StagedRows:
         yield "stage_carer", self.carer
         yield "stage_involvement", self.involvement
         yield "stage_shield", self.shield
+        yield "stage_other_name", self.other_name
+        yield "stage_previous_address", self.previous_address
 
 
 def _address(address: ImportedAddress | None) -> Row:
@@ -183,6 +191,12 @@ def _add_child(rows: StagedRows, seq: int, record: ImportedChild, digest: bytes)
                 *consent_values,
                 *override_values,
             )
+        )
+    for position, name in enumerate(record.other_names):
+        rows.other_name.append((seq, position, name.family_name, name.given_names, name.kind))
+    for position, previous in enumerate(record.previous_addresses):
+        rows.previous_address.append(
+            (seq, position, previous.postcode, previous.town, previous.from_, previous.to)
         )
     if record.shield is not None:
         shield = record.shield

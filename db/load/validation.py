@@ -18,6 +18,7 @@ LINE_FIELD: Final = "(line)"
 MAX_LINE_CHARACTERS: Final = 100_000
 # Bump when the normalisation changes, so that every child is rewritten once.
 _HASH_VERSION: Final = b"v1\n"
+_LATER_LISTS: Final = ("other_names", "previous_addresses")
 _URN = re.compile(r"^[0-9]{6}$")
 _ODS_PRACTICE = re.compile(r"^[A-Z][0-9]{5}$")
 
@@ -127,7 +128,10 @@ def cross_field_problems(record: ImportedChild) -> list[tuple[str, str]]:
 def source_hash(record: ImportedChild) -> bytes:
     """A digest of the normalised line: equal digests mean nothing to write."""
     digest = hashlib.blake2b(_HASH_VERSION, digest_size=16)
-    digest.update(record.model_dump_json().encode())
+    # The history lists came later: left out when empty, so that a line loaded before they
+    # existed keeps its digest and loading it again still writes nothing.
+    empty = {key for key in _LATER_LISTS if not getattr(record, key)}
+    digest.update(record.model_dump_json(exclude=empty).encode())
     return digest.digest()
 
 

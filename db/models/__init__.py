@@ -12,8 +12,9 @@ from db.models.audit import AuditEvent, AuditSeal, AuditSealEntry
 from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
+from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
-from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal
+from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
 
 __all__ = [
@@ -30,8 +31,11 @@ __all__ = [
     "LocalAuthority",
     "MatchFrequency",
     "MatchFrequencyTotal",
+    "MatchLevelCount",
     "Organisation",
+    "OtherName",
     "Practitioner",
+    "PreviousAddress",
     "ReviewOutcome",
     "Shield",
     "ShieldAccess",

@@ -30,6 +30,7 @@ from db.models.base import Base
 from db.models.organisations import LocalAuthority, Organisation
 
 if TYPE_CHECKING:
+    from db.models.history import OtherName, PreviousAddress
     from db.models.involvements import Involvement, Shield
 
 
@@ -91,6 +92,18 @@ class Child(Base):
     )
     shields: Mapped[list[Shield]] = relationship(
         back_populates="child", order_by="Shield.applied_at", passive_deletes=True
+    )
+    other_names: Mapped[list[OtherName]] = relationship(
+        back_populates="child",
+        order_by="OtherName.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    previous_addresses: Mapped[list[PreviousAddress]] = relationship(
+        back_populates="child",
+        order_by="PreviousAddress.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
 

@@ -30,3 +30,17 @@ class MatchFrequencyTotal(Base):
     rebuilt_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("clock_timestamp()")
     )
+
+
+class MatchLevelCount(Base):
+    """How many of `sampled` random pairs of children fell into `level` of `comparison`."""
+
+    __tablename__ = "match_level_count"
+
+    comparison: Mapped[str] = mapped_column(Text, primary_key=True)
+    level: Mapped[str] = mapped_column(Text, primary_key=True)
+    pairs: Mapped[int] = mapped_column(BigInteger)
+    sampled: Mapped[int] = mapped_column(BigInteger)
+    rebuilt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )

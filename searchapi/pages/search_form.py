@@ -44,6 +44,8 @@ _KINDS: Final = {
     "swapped": "day and month swapped",
     "outward": "postcode area",
     "year_only": "year of birth",
+    "former": "a former {0}",
+    "previous": "a previous {0}",
 }
 # What to suggest when too many children match, in the order a searcher is likely to know it.
 _REFINE: Final = (

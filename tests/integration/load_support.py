@@ -15,7 +15,8 @@ from contactpoint.settings import Settings
 from db.normalise import nhs_check_digit
 
 LOADED_TABLES = (
-    "break_glass_review, shield_access, shield, involvement, carer, child, practitioner, "
+    "break_glass_review, shield_access, shield, involvement, carer, other_name, previous_address, "
+    "child, practitioner, "
     "organisation"
 )
 _SERVICE_KINDS = ("health_visiting", "social_care", "youth_service", "early_help", "mental_health")

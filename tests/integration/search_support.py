@@ -52,6 +52,9 @@ class Kid:
     authority: str
     shielded: bool
     status: str
+    # The history: former family names (and aliases) and the postcodes lived at before.
+    other_family_names: tuple[str, ...] = ()
+    previous_postcodes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,7 +89,11 @@ class Population:
 _KIDS = """
 SELECT c.identifier, c.given_names, c.family_name, c.gender, c.date_of_birth, c.address_lines,
        c.town, c.postcode, c.local_authority_code, c.status,
-       EXISTS (SELECT 1 FROM shield s WHERE s.child_id = c.id AND s.removed_at IS NULL) AS shielded
+       EXISTS (SELECT 1 FROM shield s WHERE s.child_id = c.id AND s.removed_at IS NULL) AS shielded,
+       ARRAY(SELECT o.family_name FROM other_name o WHERE o.child_id = c.id ORDER BY o.position)
+         AS other_family_names,
+       ARRAY(SELECT p.postcode FROM previous_address p WHERE p.child_id = c.id
+             ORDER BY p.position) AS previous_postcodes
 FROM child c ORDER BY c.identifier
 """
 
@@ -106,6 +113,8 @@ def read_kids(engine: Engine) -> list[Kid]:
                 authority=row.local_authority_code,
                 shielded=row.shielded,
                 status=row.status,
+                other_family_names=tuple(row.other_family_names),
+                previous_postcodes=tuple(row.previous_postcodes),
             )
             for row in connection.execute(text(_KIDS))
         ]

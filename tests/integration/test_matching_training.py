@@ -210,3 +210,55 @@ def test_without_a_rebuild_there_are_no_stored_frequencies(
 ) -> None:
     with Session(engine) as session:
         assert load_match_frequencies(session=session) is None
+
+
+def _train_files(tmp_path: Path, name: str, *options: str) -> tuple[MatchModel, str]:
+    out = tmp_path / name
+    trained = CliRunner().invoke(
+        app,
+        ["matching", "train", "--out", str(out), "--u-pairs", "100000", "--seed", "3", *options],
+    )
+    assert trained.exit_code == 0, trained.output
+    return load_model(out), trained.output
+
+
+def test_m_learnt_from_a_file_with_duplicates_is_imported_where_there_are_none(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(11)
+    children = list(generate_children(count=CHILDREN, seed=23))
+    twice = [_recorded_again(rng, child, n) for n, child in enumerate(children[: CHILDREN // 4])]
+    with_duplicates = _write(tmp_path / "dups.jsonl", children + twice)
+    # A line that is no record is counted and left out; missing fields are missing values.
+    with with_duplicates.open("a", encoding="utf-8") as lines:
+        lines.write("[1, 2]\n" + json.dumps({"given_names": "Ann", "date_of_birth": "x"}) + "\n")
+    learnt, output = _train_files(tmp_path, "learnt.json", "--records", str(with_duplicates))
+    assert "1 lines" in output
+    assert {c.m_source for c in learnt.comparisons.values()} == {"em"}
+
+    alone = _write(tmp_path / "alone.jsonl", list(generate_children(count=CHILDREN, seed=29)))
+    model, output = _train_files(
+        tmp_path, "model.json", "--records", str(alone), "--m-from", str(tmp_path / "learnt.json")
+    )
+    assert "m: given_names imported" in output
+    for comparison in COMPARISONS:
+        params = model.comparisons[comparison.name]
+        assert params.m_source == "imported"
+        for level in comparison.levels:
+            assert params.levels[level.name].m == pytest.approx(
+                learnt.comparisons[comparison.name].levels[level.name].m, rel=1e-3
+            )
+    # u and the frequencies are those of the population trained on, not of the file m came from.
+    assert model.frequencies.population == CHILDREN
+    assert model.training["m_from"]["label"] == "learnt.json"
+    assert model.training["m_from"]["m_sources"]["date_of_birth"] == "em"
+
+
+def test_a_model_to_take_m_from_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["matching", "train", "--out", str(tmp_path / "m.json"), "--m-from", str(bad)]
+    )
+    assert result.exit_code == 1 and "not a contactpoint-match-model file" in result.output
+    assert not (tmp_path / "m.json").exists()

@@ -362,3 +362,58 @@ def test_an_unshielded_childs_carer_and_service_contacts_are_all_shown(
     assert view["withheld"] == [
         name for name in view["withheld"] if name.startswith("involvements[")
     ]
+
+
+def _shielded_and_moved(population: Population) -> Kid:
+    return next(
+        kid
+        for kid in population.kids
+        if kid.shielded and kid.previous_postcodes and kid.status == "active"
+    )
+
+
+def test_previous_addresses_are_location_withheld_with_the_address(
+    population: Population,
+    app_client: TestClient,
+) -> None:
+    kid = _shielded_and_moved(population)
+    caller = make_caller(population, Role.PRACTITIONER)
+    response = _view(app_client, caller, kid)
+    view = response.json()
+    assert view["previous_addresses"] is None and "previous_addresses" in view["withheld"]
+    assert all(postcode not in response.text for postcode in kid.previous_postcodes)
+    (row,) = audit_rows(population.engine, username=caller.username, event="view")
+    assert "previous_addresses" in row.details["withheld_fields"]
+    manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    shown = _view(app_client, manager, kid).json()
+    assert [a["postcode"] for a in shown["previous_addresses"]] == list(kid.previous_postcodes)
+    assert shown["previous_addresses"][0]["from_date"] <= shown["previous_addresses"][0]["to_date"]
+
+
+def test_the_record_shows_former_names_even_when_the_location_is_withheld(
+    population: Population,
+    app_client: TestClient,
+) -> None:
+    # A shielded child if the data has one (names are not location), else any renamed child.
+    renamed = [k for k in population.kids if k.other_family_names]
+    kid = next((k for k in renamed if k.shielded), renamed[0])
+    caller = make_caller(population, Role.PRACTITIONER)
+    view = _view(app_client, caller, kid).json()
+    assert [n["family_name"] for n in view["other_names"]] == list(kid.other_family_names)
+    assert view["other_names"][0]["kind"] == "former"
+
+
+def test_the_record_page_shows_previous_postcodes_only_where_the_address_is_shown(
+    population: Population,
+    pages: TestClient,
+) -> None:
+    from tests.integration.pages_support import HTML, new_username, sign_in
+
+    kid = _shielded_and_moved(population)
+    sign_in(pages, population, new_username(population, Role.PRACTITIONER))
+    page = pages.get(f"/children/{kid.identifier}", headers=HTML).text
+    assert "Previous postcodes" not in page and kid.previous_postcodes[0] not in page
+    manager = new_username(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in(pages, population, manager)
+    page = pages.get(f"/children/{kid.identifier}", headers=HTML).text
+    assert "Previous postcodes" in page and kid.previous_postcodes[0] in page

@@ -214,6 +214,38 @@ def address_free_text(pop: Population) -> Case:
     return kid, {**body, "address": f"{line} {kid.town}"}, "address", {"exact", "partial"}
 
 
+def former_family_name(pop: Population) -> Case:
+    # A child who changed name, looked for by the name a practitioner knew it by.
+    kid = _first(pop, lambda k: bool(k.other_family_names))
+    body = {**_base(kid), "family_name": kid.other_family_names[0]}
+    return kid, body, "family_name", {"former"}
+
+
+def moved_old_postcode(pop: Population) -> Case:
+    # A child who moved, looked for by names, the date of birth and where it lived before.
+    kid = _first(
+        pop,
+        lambda k: (
+            bool(k.previous_postcodes)
+            and k.previous_postcodes[0].split()[0] != k.postcode.split()[0]
+        ),
+    )
+    return kid, {**_base(kid), "postcode": kid.previous_postcodes[0]}, "postcode", {"previous"}
+
+
+def moved_old_postcode_without_dob(pop: Population) -> Case:
+    kids = pop.unique(
+        lambda k: (fold(k.given_names), fold(k.family_name)),
+        where=lambda k: (
+            _ok(k)
+            and bool(k.previous_postcodes)
+            and k.previous_postcodes[0].split()[0] != k.postcode.split()[0]
+        ),
+    )
+    kid = kids[len(kids) // 2]
+    return kid, _without_dob(kid, postcode=kid.previous_postcodes[0]), "postcode", {"previous"}
+
+
 def _full(kid: Kid, **changes: str) -> dict[str, Any]:
     return {**_base(kid), "postcode": kid.postcode, **changes}
 
@@ -279,6 +311,9 @@ CASES = [
     postcode_outward_only,
     postcode_one_character_wrong,
     address_free_text,
+    former_family_name,
+    moved_old_postcode,
+    moved_old_postcode_without_dob,
     family_name_replaced,
     names_exchanged_with_a_typo,
     postcode_digits_transposed,

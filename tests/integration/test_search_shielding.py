@@ -152,6 +152,49 @@ def test_results_and_too_many_matches_do_not_depend_on_a_shielded_childs_locatio
     assert after == before
 
 
+def _shielded_and_moved(population: Population) -> Kid:
+    kids = population.unique(
+        lambda k: (fold(k.given_names), fold(k.family_name), k.date_of_birth),
+        where=lambda k: k.shielded and k.status == "active" and bool(k.previous_postcodes),
+    )
+    assert kids, "the demo data has shielded children who moved"
+    return kids[0]
+
+
+def test_a_shielded_child_is_never_found_by_an_old_postcode_without_the_right(
+    population: Population,
+    app_client: TestClient,
+) -> None:
+    kid = _shielded_and_moved(population)
+    old = kid.previous_postcodes[0]
+    caller = make_caller(population, Role.PRACTITIONER)
+    probes = [
+        {**_names_dob(kid), "postcode": old},
+        {"family_name": kid.family_name, "postcode": old},
+        {"given_name": kid.given_names, "family_name": kid.family_name, "postcode": old},
+        # The old postcode's sector (another unit in it), which the previous-sector clause finds.
+        {**_names_dob(kid), "postcode": f"{old[:-2]}ZZ"},
+    ]
+    for body in probes:
+        answer = _search(app_client, caller, body)
+        assert kid.identifier not in {r["identifier"] for r in answer["results"]}, body
+    # Found without the location, by what is not location.
+    top = _search(app_client, caller, _names_dob(kid))["results"][0]
+    assert top["identifier"] == kid.identifier and top["location_withheld"]
+
+
+def test_the_manager_of_its_authority_finds_a_shielded_child_by_its_old_postcode(
+    population: Population,
+    app_client: TestClient,
+) -> None:
+    kid = _shielded_and_moved(population)
+    manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    body = {**_names_dob(kid), "postcode": kid.previous_postcodes[0]}
+    top = _search(app_client, manager, body)["results"][0]
+    assert top["identifier"] == kid.identifier
+    assert top["matched"]["postcode"] == "previous"
+
+
 def test_a_shield_applied_through_the_api_reaches_the_index_and_hides_the_child(
     population: Population,
     app_client: TestClient,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
@@ -75,6 +76,8 @@ CHILD_KEYS = {
     "gp_practice",
     "involvements",
     "shield",
+    "other_names",
+    "previous_addresses",
 }
 REQUIRED_CHILD_KEYS = {
     "identifier",
@@ -220,6 +223,14 @@ def _check_child(child: Json) -> None:
         assert set(child["shield"]) <= {"applied_by", "reason", "applied_at"}
         assert child["shield"]["applied_by"] and child["shield"]["reason"]
         assert birth <= _timestamp(child["shield"]["applied_at"]).date()
+    for name in child.get("other_names", []):
+        assert set(name) <= {"family_name", "given_names", "kind"}
+        assert name["family_name"] != child["family_name"] and name.get("kind") == "former"
+    for previous in child.get("previous_addresses", []):
+        assert set(previous) <= {"postcode", "town", "from", "to"}
+        assert POSTCODE.fullmatch(previous["postcode"])
+        assert previous["postcode"] != child["address"]["postcode"]
+        assert birth <= _day(previous["from"]) <= _day(previous["to"]) <= REFERENCE_DATE
 
 
 def _age(child: Json) -> int:
@@ -406,3 +417,29 @@ def test_a_practitioners_email_identifies_one_practitioner(children: list[Json])
 def test_a_few_children_are_archived(children: list[Json]) -> None:
     share = sum(c.get("status") == "archived" for c in children) / len(children)
     assert 0.002 < share < 0.03
+
+
+def test_a_minority_moved_house_and_a_few_changed_name(children: list[Json]) -> None:
+    moved = sum("previous_addresses" in child for child in children) / len(children)
+    renamed = sum("other_names" in child for child in children) / len(children)
+    assert 0.05 < moved < 0.12
+    assert 0.01 < renamed < 0.03
+
+
+def test_siblings_born_before_a_move_share_the_previous_address() -> None:
+    households = generate_households(count=5_000, seed=7)
+    moved = [h for h in households if len(h) > 1 and all("previous_addresses" in c for c in h)]
+    assert moved
+    for household in moved:
+        assert len({c["previous_addresses"][0]["postcode"] for c in household}) == 1
+
+
+def test_history_leaves_the_rest_of_the_file_as_it_was() -> None:
+    # History comes from a stream of its own: without it, the children are those of the file
+    # before history was added (this digest was taken then).
+    stripped = [
+        {k: v for k, v in child.items() if k not in {"other_names", "previous_addresses"}}
+        for child in generate_children(count=2_000, seed=1)
+    ]
+    digest = hashlib.sha256(json.dumps(stripped, sort_keys=True).encode()).hexdigest()
+    assert digest == "042c77e92a7b8fcb1a9757ca70e7bed869582225b8a7c838beeca21df2b6f691"

@@ -55,6 +55,9 @@ EXPECTED_FIELDS = {
     "family_name_phonetic",
     "given_name_nicknames",
     "full_name",
+    "other_family_names_folded",
+    "other_family_name_tokens",
+    "other_family_name_phonetic",
     "date_of_birth",
     "dob_year",
     "dob_month",
@@ -67,6 +70,9 @@ EXPECTED_FIELDS = {
     "postcode",
     "postcode_outward",
     "postcode_sector",
+    "previous_postcodes",
+    "previous_postcode_sectors",
+    "previous_postcode_outwards",
     "education_setting",
     "gp_practice",
     "local_authority_code",
@@ -127,7 +133,17 @@ def test_location_fields_are_fields_of_the_document() -> None:
 
 @pytest.mark.parametrize(
     "field",
-    ["postcode", "postcode_outward", "postcode_sector", "address_tokens", "town", "address"],
+    [
+        "postcode",
+        "postcode_outward",
+        "postcode_sector",
+        "previous_postcodes",
+        "previous_postcode_sectors",
+        "previous_postcode_outwards",
+        "address_tokens",
+        "town",
+        "address",
+    ],
 )
 def test_address_and_postcode_fields_are_location_fields(field: str) -> None:
     assert field in LOCATION_SEARCH_FIELDS
@@ -243,3 +259,26 @@ def test_stored_keys_equal_the_keys_a_query_computes(
     assert document["family_name_tokens"] == list(family_keys.tokens)
     assert document["family_name_phonetic"] == list(family_keys.phonetic)
     assert document["address_tokens"] == address_tokens([line], CHILD.town)
+
+
+def test_other_family_names_are_keyed_like_the_family_name() -> None:
+    child = replace(CHILD, other_family_names=("Ó Súilleabháin", "Smith", "smith"))
+    document = build_child_document(child)
+    keys = [family_name_keys(name) for name in ("Ó Súilleabháin", "Smith")]
+    assert document["other_family_names_folded"] == [key.folded for key in keys]
+    assert document["other_family_name_tokens"] == [t for key in keys for t in key.tokens]
+    phonetic = list(dict.fromkeys(p for key in keys for p in key.phonetic))
+    assert document["other_family_name_phonetic"] == phonetic
+
+
+def test_previous_postcodes_are_normalised_with_their_sector_and_district() -> None:
+    child = replace(CHILD, previous_postcodes=("eb35ab", "EB3 5AD", "LS6 2AB", "not one"))
+    document = build_child_document(child)
+    assert document["previous_postcodes"] == ["EB3 5AB", "EB3 5AD", "LS6 2AB"]
+    assert document["previous_postcode_sectors"] == ["EB3 5", "LS6 2"]
+    assert document["previous_postcode_outwards"] == ["EB3", "LS6"]
+
+
+def test_a_child_without_history_has_empty_history_fields() -> None:
+    document = build_child_document(CHILD)
+    assert document["other_family_names_folded"] == document["previous_postcodes"] == []

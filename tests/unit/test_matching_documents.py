@@ -36,6 +36,8 @@ def _record(child: IndexedChild) -> MatchRecord:
         postcode=child.postcode,
         town=child.town,
         gender=child.gender,
+        other_family_names=child.other_family_names,
+        previous_postcodes=child.previous_postcodes,
     )
 
 
@@ -68,6 +70,24 @@ def test_a_withheld_location_is_left_out() -> None:
     prepared = prepared_from_document(build_child_document(CHILD), location=False)
     assert prepared.place is None
     assert prepared.given == prepare(_record(CHILD)).given
+
+
+MOVED = replace(
+    CHILD, other_family_names=("Ó Súilleabháin", "Hall-Jones"), previous_postcodes=("eb35ab",)
+)
+
+
+def test_former_family_names_and_previous_postcodes_come_from_the_document() -> None:
+    prepared = prepared_from_document(build_child_document(MOVED))
+    assert prepared == prepare(_record(MOVED))
+    assert prepared.previous_postcodes == {"EB3 5AB"}
+    assert {"o suilleabhain", "osuilleabhain", "hall jones", "halljones"} <= prepared.other_families
+
+
+def test_a_withheld_location_leaves_the_previous_postcodes_out_but_not_the_former_names() -> None:
+    prepared = prepared_from_document(build_child_document(MOVED), location=False)
+    assert prepared.place is None and prepared.previous_postcodes == frozenset()
+    assert prepared.other_families == prepare(_record(MOVED)).other_families
 
 
 def test_the_scorer_takes_prepared_candidates_and_records_alike() -> None:

@@ -41,6 +41,11 @@ GIVEN_CASES = [
     pytest.param(_names("Hall", "Molly"), _names("Molly", "Hall"), "swapped", id="swapped"),
     pytest.param(_names("Hal", "Molly"), _names("Molly", "Hall"), "swapped", id="swapped-typo"),
     pytest.param(_names("Hall"), _names("Molly", "Hall"), "swapped", id="swapped-family-alone"),
+    # One way only, while the other way can be checked and disagrees: no exchange.
+    pytest.param(_names("Hall", "Jessica"), _names("Jessica", "Smith"), "else", id="one-way"),
+    pytest.param(
+        _names("Ballantyne", "Jessica"), _names("Emily", "Ballantyne"), "else", id="one-way-back"
+    ),
     pytest.param(_names("Oscar"), _names("Harriet"), "else", id="else"),
     pytest.param(_names(None), _names("Molly"), "missing", id="missing-query"),
     pytest.param(_names("Molly"), _names(None), "missing", id="missing-record"),
@@ -53,8 +58,10 @@ def test_given_names_level(query: MatchRecord, record: MatchRecord, expected: st
     assert _level("given_names", query, record) == expected
 
 
-def _family(family: str | None, given: str | None = None) -> MatchRecord:
-    return MatchRecord(given_names=given, family_name=family)
+def _family(
+    family: str | None, given: str | None = None, *, former: tuple[str, ...] = ()
+) -> MatchRecord:
+    return MatchRecord(given_names=given, family_name=family, other_family_names=former)
 
 
 FAMILY_CASES = [
@@ -62,6 +69,31 @@ FAMILY_CASES = [
     pytest.param(_family("O'Brien"), _family("OBrien"), "folded", id="folded-apostrophe"),
     pytest.param(_family("Müller"), _family("Muller"), "folded", id="folded-umlaut"),
     pytest.param(_family("Taylorbrown"), _family("Taylor-Brown"), "folded", id="folded-joined"),
+    pytest.param(_family("Hall"), _family("Nowak", former=("Hall",)), "former", id="former"),
+    pytest.param(
+        _family("O'Brien"), _family("Nowak", former=("Obrien",)), "former", id="former-folded"
+    ),
+    pytest.param(
+        _family("Taylorbrown"),
+        _family("Nowak", former=("Taylor Brown",)),
+        "former",
+        id="former-joined",
+    ),
+    pytest.param(
+        _family("Nowak", former=("Hall",)), _family("Hall"), "former", id="former-of-the-query"
+    ),
+    pytest.param(
+        _family("Smith"), _family("SMITH", former=("Hall",)), "exact", id="exact-before-former"
+    ),
+    pytest.param(
+        _family("Brown"),
+        _family("Taylor-Brown", former=("Brown",)),
+        "former",
+        id="former-before-subset",
+    ),
+    pytest.param(
+        _family("Hal"), _family("Nowak", former=("Hall",)), "else", id="former-only-exact"
+    ),
     pytest.param(_family("Brown"), _family("Taylor-Brown"), "subset", id="subset-double-barrel"),
     pytest.param(_family("Taylor-Brown"), _family("Brown-Jones"), "overlap", id="overlap"),
     pytest.param(_family("Tomson"), _family("Thompson"), "phonetic", id="phonetic-thompson"),
@@ -71,6 +103,9 @@ FAMILY_CASES = [
     pytest.param(_family("Chxmbxrs"), _family("Chambers"), "two_edits", id="two-edits"),
     pytest.param(_family("Molly", "Hall"), _family("Hall", "Molly"), "swapped", id="swapped"),
     pytest.param(_family("Molly"), _family("Hall", "Molly Sienna"), "swapped", id="swapped-word"),
+    pytest.param(
+        _family("Jessica", "Ballantyne"), _family("Smith", "Jessica"), "else", id="one-way"
+    ),
     pytest.param(_family("Nowak"), _family("Patel"), "else", id="else"),
     pytest.param(_family(None), _family("Patel"), "missing", id="missing-query"),
     pytest.param(_family("Patel"), _family(""), "missing", id="missing-record-empty"),
@@ -118,8 +153,10 @@ def test_date_of_birth_level(query: MatchRecord, record: MatchRecord, expected: 
     assert _level("date_of_birth", query, record) == expected
 
 
-def _at(postcode: str | None, town: str | None = None) -> MatchRecord:
-    return MatchRecord(postcode=postcode, town=town)
+def _at(
+    postcode: str | None, town: str | None = None, *, before: tuple[str, ...] = ()
+) -> MatchRecord:
+    return MatchRecord(postcode=postcode, town=town, previous_postcodes=before)
 
 
 POSTCODE_CASES = [
@@ -128,6 +165,34 @@ POSTCODE_CASES = [
     pytest.param(_at("EB5 3AB"), _at("EB3 5AB"), "near", id="near-transposed-across-space"),
     pytest.param(_at("EB3 5BA"), _at("EB3 5AB"), "near", id="near-transposed-letters"),
     pytest.param(_at("EB3 5CB"), _at("EB3 5AB"), "near", id="near-invalid-query"),
+    pytest.param(_at("LS6 1AA"), _at("EB3 5AB", before=("ls61aa",)), "previous", id="previous"),
+    pytest.param(
+        _at("EB3 5AB", before=("LS6 1AA",)), _at("LS6 1AA"), "previous", id="previous-of-query"
+    ),
+    pytest.param(
+        _at("EB3 5AB"), _at("EB3 5AB", before=("LS6 1AA",)), "exact", id="exact-before-previous"
+    ),
+    pytest.param(
+        _at("EB3 5AD"), _at("EB3 5AB", before=("EB3 5AD",)), "near", id="near-before-previous"
+    ),
+    pytest.param(
+        _at("LS6 1AA"),
+        _at("EB3 5AB", before=("EB9 9ZZ", "LS6 1AA")),
+        "previous",
+        id="previous-second",
+    ),
+    pytest.param(
+        _at("LS6 1XY", "York"),
+        _at("EB3 5AB", "Leeds", before=("LS6 1AA",)),
+        "else",
+        id="previous-only-exact",
+    ),
+    pytest.param(
+        _at("LS6"),
+        _at("EB3 5AB", before=("LS6 1AA",)),
+        "outward_disagrees",
+        id="previous-not-for-district",
+    ),
     pytest.param(_at("EB3 5XY"), _at("EB3 5AB"), "sector", id="sector"),
     pytest.param(_at("EB3 7XY"), _at("EB3 5AB"), "outward", id="outward"),
     pytest.param(_at("LS6 1AA", "Leeds"), _at("EB3 5AB", "LEEDS"), "town", id="town"),
@@ -184,3 +249,18 @@ def test_levels_are_symmetric_on_whole_records(comparison: str) -> None:
     a = prepare(MatchRecord("Molly Sienna", "Hall", date(2019, 3, 4), None, "EB3 5AB", "Leeds"))
     b = prepare(MatchRecord("Sienna", "Hal", date(2019, 4, 3), None, "EB3 5AD", "Leeds"))
     assert found.level_of(a, b) == found.level_of(b, a)
+
+
+@pytest.mark.parametrize("comparison", ["family_name", "postcode"])
+def test_history_levels_are_symmetric(comparison: str) -> None:
+    found = comparison_named(comparison)
+    moved = MatchRecord(
+        family_name="Nowak",
+        postcode="EB3 5AB",
+        other_family_names=("Hall",),
+        previous_postcodes=("LS6 1AA",),
+    )
+    known = MatchRecord(family_name="Hall", postcode="LS6 1AA")
+    level = found.level_of(prepare(moved), prepare(known))
+    assert level == found.level_of(prepare(known), prepare(moved))
+    assert found.level_names[level] in {"former", "previous"}

@@ -15,7 +15,11 @@ from matching import (
     load_default_model,
     score,
 )
+from matching.comparisons import comparison_named
 from tests.unit.matching_support import LEVEL_U, hand_model
+
+# The prior m of an exact family name, which the hand model uses.
+FAMILY_EXACT_M = comparison_named("family_name").levels[0].prior_m
 
 BORN = date(2019, 3, 4)
 QUERY = MatchRecord(
@@ -35,7 +39,7 @@ def test_a_rare_family_name_agreeing_weighs_more_than_a_common_one() -> None:
     rare_weight = _fields(rare[0])["family_name"]
     assert common_weight[0] == rare_weight[0] == "exact"
     assert rare_weight[1] > common_weight[1]
-    assert common_weight[1] == pytest.approx(math.log2(0.85 / (150 / 10_000)))
+    assert common_weight[1] == pytest.approx(math.log2(FAMILY_EXACT_M / (150 / 10_000)))
 
 
 def test_a_value_missing_from_the_frequencies_counts_as_held_once() -> None:
@@ -43,13 +47,15 @@ def test_a_value_missing_from_the_frequencies_counts_as_held_once() -> None:
     result = score(
         MatchRecord(family_name="Quennell"), [MatchRecord(family_name="Quennell")], model
     )
-    assert _fields(result[0])["family_name"][1] == pytest.approx(math.log2(0.85 * 10_000))
+    assert _fields(result[0])["family_name"][1] == pytest.approx(math.log2(FAMILY_EXACT_M * 10_000))
 
 
 def test_without_frequencies_an_exact_agreement_earns_the_level_weight() -> None:
     model = hand_model(counts={})
     result = score(MatchRecord(family_name="Smith"), [MatchRecord(family_name="Smith")], model)
-    assert _fields(result[0])["family_name"][1] == pytest.approx(math.log2(0.85 / LEVEL_U))
+    assert _fields(result[0])["family_name"][1] == pytest.approx(
+        math.log2(FAMILY_EXACT_M / LEVEL_U)
+    )
 
 
 def test_the_child_agreeing_on_date_postcode_and_given_name_outranks_common_family_names() -> None:

@@ -86,3 +86,13 @@ def test_the_population_frequencies_set_the_prior_and_none_fall_back_to_the_file
     ranker.use_frequencies(None)
     assert ranker.frequencies_source == "model file"
     assert ranker.population == shipped.frequencies.population
+
+
+def test_serve_stops_before_any_worker_without_a_usable_model(model_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from contactpoint.cli import app
+
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "no such file" in result.output and "the service was not started" in result.output
