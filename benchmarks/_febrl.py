@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from contactpoint.demo_data import check_digit
@@ -421,3 +422,30 @@ def probability_bands(
             }
         )
     return rows
+
+
+def write_training_records(path: Path, datasets: Sequence[int] = DATASETS) -> int:
+    """Every record of the data sets, originals and duplicates, as the JSON Lines that
+    `contactpoint matching train --records` reads: a set that holds duplicates, where EM can
+    estimate m without labels (the links are not written). Returns the records written."""
+    records = read_febrl(datasets)
+    with path.open("w", encoding="utf-8") as out:
+        for record in records:
+            born = None if record.date_of_birth is None else record.date_of_birth.isoformat()
+            line = {
+                "given_names": record.given_name,
+                "family_name": record.surname,
+                "date_of_birth": born,
+                "postcode": record.postcode,
+                "town": record.town,
+            }
+            out.write(json.dumps(line) + "\n")
+    return len(records)
+
+
+if __name__ == "__main__":
+    # .venv/bin/python benchmarks/_febrl.py OUT.jsonl: the records to estimate m from.
+    import sys
+
+    written = write_training_records(Path(sys.argv[1]))
+    print(f"wrote {written} FEBRL records (data sets 1-3) to {sys.argv[1]}")

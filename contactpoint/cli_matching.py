@@ -59,10 +59,24 @@ def _date(value: object) -> date | None:
         return None
 
 
+def _history(row: dict[str, object], key: str, field: str) -> tuple[str, ...]:
+    """The `field` of each object of the list `key` (the import format's `other_names` and
+    `previous_addresses`), those that are text."""
+    items = row.get(key)
+    values = (
+        _text(item.get(field))
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, dict)
+    )
+    return tuple(value for value in values if value is not None)
+
+
 def read_training_records(path: Path) -> tuple[list[MatchRecord], int]:
     """The records of a JSON Lines file (`given_names`, `family_name`, `date_of_birth`,
-    `gender`, and `postcode` and `town` at the top level or in `address`; each optional, a
-    value that does not parse counts as missing), and how many lines were not objects."""
+    `gender`, and `postcode` and `town` at the top level or in `address`; the family names of
+    `other_names` and the postcodes of `previous_addresses`, as the import format gives them;
+    each optional, a value that does not parse counts as missing), and how many lines were not
+    objects."""
     from matching import MatchRecord
 
     records: list[MatchRecord] = []
@@ -89,6 +103,8 @@ def read_training_records(path: Path) -> tuple[list[MatchRecord], int]:
                     postcode=_text(row.get("postcode", address.get("postcode"))),
                     town=_text(row.get("town", address.get("town"))),
                     gender=_text(row.get("gender")),
+                    other_family_names=_history(row, "other_names", "family_name"),
+                    previous_postcodes=_history(row, "previous_addresses", "postcode"),
                 )
             )
     return records, skipped

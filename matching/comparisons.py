@@ -118,7 +118,6 @@ def _postcode_key(p: Prepared) -> str | None:
 
 def _name_levels(*, given: bool) -> tuple[Level, ...]:
     field = "given names" if given else "family names"
-    other = "family name" if given else "given names"
     shortened = "Molly / Molly Sienna" if given else "Brown / Taylor-Brown"
     rows: list[tuple[str, str, float]] = [
         ("exact", "the same, ignoring case and spacing", 0.80 if given else 0.847),
@@ -147,8 +146,13 @@ def _name_levels(*, given: bool) -> tuple[Level, ...]:
         ("two_edits", "the names, or a word of each (5+ letters), two edits apart", 0.01),
         (
             "swapped",
-            f"names exchanged: agrees with the other side's {other}, and that side's "
-            f"{field} with this side's {other}",
+            (
+                "names exchanged: agrees with the other side's family name, and that side's "
+                "given names with this side's family name (weighed here, once)"
+                if given
+                else "agrees with the other side's given names, which has no family name; "
+                "names exchanged both ways are weighed by the given names (no level here)"
+            ),
             0.01,
         ),
         ("else", f"the {field} disagree", 0.01 if given else 0.02),

@@ -319,5 +319,8 @@ def family_level(
     if edits:
         return _F["one_edit"] if edits == 1 else _F["two_edits"]
     if _swapped(a, b, a_other=a_given, b_other=b_given):
-        return _F["swapped"]
+        # Names exchanged both ways are one event, weighed once, by the given names'
+        # comparison: this one then says nothing. One way (a side with no given names) is
+        # weighed here, where the given names' comparison has nothing to compare.
+        return MISSING if a_given is not None and b_given is not None else _F["swapped"]
     return _F["else"]

@@ -199,6 +199,14 @@ def _m_and_source(
     return _blended(comparison, m, prior_share), "em"
 
 
+def _imported_m(comparison: Comparison, m_from: MatchModel) -> list[float]:
+    """The m of another model, each level at least its prior m: the records that model was
+    trained on may be unable to show a level at all (one given name each, so no middle name
+    left out, no nickname), and a level they could not show must not count against a match."""
+    levels = m_from.comparisons[comparison.name].levels
+    return _normalised([max(levels[level.name].m, level.prior_m) for level in comparison.levels])
+
+
 def _parameters(
     settings: dict[str, Any],
     *,
@@ -213,8 +221,7 @@ def _parameters(
         trained = _trained_levels(settings, comparison.name)
         u = _u_values(trained, u_pairs)
         if m_from is not None:
-            levels = m_from.comparisons[comparison.name].levels
-            m, source = [levels[level.name].m for level in comparison.levels], "imported"
+            m, source = _imported_m(comparison, m_from), "imported"
         else:
             m, source = _m_and_source(
                 comparison, trained, u, em_ran=em_ran, prior_share=prior_share, notes=notes
