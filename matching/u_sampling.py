@@ -33,8 +33,9 @@ class LevelCounts:
 
 
 def count_levels(records: Sequence[MatchRecord], *, pairs: int, seed: int = 1) -> LevelCounts:
-    """Sample `pairs` random pairs of distinct records and count the level of each comparison
-    (coarse levels, for a side that knows less, never occur between two full records)."""
+    """Sample `pairs` random pairs of distinct records (at most as many as there are distinct
+    pairs) and count the level of each comparison (coarse levels, for a side that knows less,
+    never occur between two full records)."""
     prepared: list[Prepared] = [prepare(record) for record in records]
     totals = dict.fromkeys((c.name for c in COMPARISONS), 0)
     counts = {c.name: dict.fromkeys((x.name for x in c.levels), 0) for c in COMPARISONS}
@@ -42,6 +43,9 @@ def count_levels(records: Sequence[MatchRecord], *, pairs: int, seed: int = 1) -
         return LevelCounts(pairs=totals, counts=counts)
     rng = random.Random(seed)
     last = len(prepared) - 1
+    # No more pairs than there are distinct pairs: a small population gives few, and keeps the
+    # model file's u (MINIMUM_PAIRS) rather than counting its few pairs over and over.
+    pairs = min(pairs, len(prepared) * last // 2)
     names = [[x.name for x in c.levels] for c in COMPARISONS]
     for _ in range(pairs):
         i = rng.randint(0, last)

@@ -13,14 +13,16 @@ from db.load import load_file
 from indexer.indices import alias_state, delete_indices
 
 # The child records and the index's bookkeeping; users, clients and the audit are left alone.
+MATCH_STATISTICS = ("match_frequency", "match_frequency_total", "match_level_count")
 CHILD_TABLES = ("child", "carer", "involvement", "shield", "organisation", "practitioner")
 BOOKKEEPING = ("index_outbox", "index_dead_letter", "index_build")
 
 
 def reset_everything(*, settings: Settings, client: Elasticsearch) -> None:
-    """Empty the child tables and the outbox, and delete every index of the alias's family."""
+    """Empty the child tables, the outbox and the match engine's statistics (derived from the
+    children), and delete every index of the alias's family."""
     owner = create_engine(settings.effective_migration_url(), poolclass=pool.NullPool)
-    tables = [*CHILD_TABLES, *BOOKKEEPING]
+    tables = [*CHILD_TABLES, *BOOKKEEPING, *MATCH_STATISTICS]
     with owner.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     owner.dispose()

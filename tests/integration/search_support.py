@@ -16,10 +16,12 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from contactpoint.es_client import make_client
 from contactpoint.settings import Settings
 from db.access import Role
+from indexer.frequencies import rebuild_match_frequencies
 from indexer.reindex import ReindexOptions, reindex
 from indexer.retry import RetryPolicy
 from indexer.sync import drain, retrying_writer
@@ -136,6 +138,9 @@ def build_population(
         writer=WRITER,
     )
     es.indices.refresh(index=settings.index_alias)
+    # As `contactpoint reindex` does after its swap: the apps built on it rank with these.
+    with Session(engine) as session, session.begin():
+        rebuild_match_frequencies(session=session)
     yield Population(engine=engine, settings=settings, es=es, kids=read_kids(engine))
     es.close()
 

@@ -18,15 +18,22 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, pool, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from contactpoint.cli import app
 from contactpoint.demo_data import check_digit, generate_children
 from contactpoint.settings import Settings
-from indexer.frequencies import load_match_frequencies
+from indexer.frequencies import U_PAIRS, load_match_frequencies, load_match_level_counts
 from mappings.normalise import fold
-from matching import COMPARISONS, MatchModel, MatchRecord, count_frequencies, load_model
+from matching import (
+    COMPARISONS,
+    MatchModel,
+    MatchRecord,
+    count_frequencies,
+    load_model,
+)
+from searchapi.ranking import load_ranker
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +41,7 @@ CHILDREN = 1_500
 # What the suite's other modules load and empty too (the audit and users are left alone).
 _TABLES = (
     "child, carer, involvement, shield, organisation, practitioner, index_outbox, "
-    "match_frequency, match_frequency_total"
+    "match_frequency, match_frequency_total, match_level_count"
 )
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
@@ -191,6 +198,24 @@ def test_frequencies_are_rebuilt_whole_in_postgresql_and_read_back(
     family = Counter(fold(child["family_name"]) for child in children)
     common, holders = family.most_common(1)[0]
     assert holders >= 2 and stored.counts["family_name"][common] == holders
+    # The same pass sampled random pairs of the 400 children (79,800 distinct pairs at most).
+    with Session(engine) as session:
+        levels = load_match_level_counts(session=session)
+    assert levels is not None
+    assert levels.pairs["postcode"] == min(U_PAIRS, 79_800)
+    assert sum(levels.counts["postcode"].values()) == levels.pairs["postcode"]
+    # And the service ranks with them: the file's m, the population's u and frequencies.
+    ranker = load_ranker(None)
+    ranker.refresh(sessionmaker(bind=engine))
+    assert (ranker.frequencies_source, ranker.u_source, ranker.population) == (
+        "database",
+        "database",
+        400,
+    )
+    shipped = ranker.base.comparisons["postcode"].levels["else"]
+    used = ranker.model.comparisons["postcode"].levels["else"]
+    assert used.m == shipped.m
+    assert used.u == pytest.approx(levels.counts["postcode"]["else"] / 79_800, rel=0.01)
 
     # Fewer children, rebuilt: the counts are replaced, none of the old ones stay.
     with engine.begin() as connection:
