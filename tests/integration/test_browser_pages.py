@@ -89,6 +89,9 @@ def test_a_nickname_search_finds_the_child_at_the_top(
     first = _first_result(page)
     expect(first).to_contain_text(f"{kid.given_names} {kid.family_name}")
     expect(first).to_contain_text("nickname")
+    # Nickname, exact family name and date of birth: nearly certain, and shown as such.
+    expect(first.locator(".cp-match--strong")).to_contain_text("Strong match")
+    expect(first).to_contain_text("more than 99 in 100 likely")
     assert_no_axe_violations(page)
     screenshot(page, "search-results", focus="#results")
 
