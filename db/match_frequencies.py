@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from db.models import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
@@ -19,6 +19,7 @@ from db.models import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
 __all__ = [
     "StoredFrequencies",
     "StoredLevelCounts",
+    "match_statistics_version",
     "read_match_frequencies",
     "read_match_level_counts",
     "replace_match_frequencies",
@@ -125,3 +126,13 @@ def read_match_level_counts(*, session: Session) -> StoredLevelCounts | None:
         sampled[name] = int(total)
         counts.setdefault(name, {})[level] = int(pairs)
     return StoredLevelCounts(sampled=sampled, counts=counts)
+
+
+def match_statistics_version(*, session: Session) -> tuple[object, ...]:
+    """When the frequencies and level counts were last rebuilt (and how many rows they are): a
+    reader re-reads them only when this changed, without reading the tables themselves."""
+    frequencies = session.execute(
+        select(func.max(MatchFrequencyTotal.rebuilt_at), func.count())
+    ).one()
+    levels = session.execute(select(func.max(MatchLevelCount.rebuilt_at), func.count())).one()
+    return (*frequencies, *levels)

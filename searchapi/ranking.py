@@ -19,7 +19,11 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.match_frequencies import read_match_frequencies, read_match_level_counts
+from db.match_frequencies import (
+    match_statistics_version,
+    read_match_frequencies,
+    read_match_level_counts,
+)
 from matching import (
     Frequencies,
     LevelCounts,
@@ -43,6 +47,8 @@ class Ranker:
     model: MatchModel
     frequencies_source: str  # "database" or "model file"
     u_source: str = "model file"  # "database" or "model file"
+    # When what is in use was rebuilt: a refresh reads the tables again only when it changed.
+    version: tuple[object, ...] | None = None
 
     @property
     def population(self) -> int:
@@ -65,14 +71,20 @@ class Ranker:
         self.u_source = "model file" if levels is None else "database"
 
     def refresh(self, session_factory: sessionmaker[Session]) -> None:
-        """Read the frequencies from PostgreSQL; keep the ones in use if that fails."""
+        """Read the frequencies from PostgreSQL when they were rebuilt since they were last read
+        (a table of a million values costs seconds of a worker's time); keep the ones in use if
+        that fails."""
         try:
             with session_factory() as session:
+                version = match_statistics_version(session=session)
+                if version == self.version:
+                    return
                 stored = read_match_frequencies(session=session)
                 counted = read_match_level_counts(session=session)
         except SQLAlchemyError as exc:
             log.warning("match frequencies not read, keeping those in use: %s", exc)
             return
+        self.version = version
         self.use_frequencies(
             None
             if stored is None

@@ -45,8 +45,11 @@ log = logging.getLogger(__name__)
 # sought is almost always among them (recall at 200 is what retrieval is judged on).
 CANDIDATES: Final = 200
 # Too many match when the children beyond the limit together hold at least this probability of
-# being the child sought: the list shown would too likely leave the child out.
-TOO_MANY_BEYOND: Final = 0.05
+# being the child sought: the list shown would too likely leave the child out (more than one
+# time in five). "Smith" and a year of birth gives hundreds of equal candidates, almost all of
+# the belief beyond any list; full names with a date one digit off give the child most of it,
+# and a few namesakes born that year a little each.
+TOO_MANY_BEYOND: Final = 0.2
 # A result is a strong match from this probability, a possible one from the next.
 STRONG: Final = 0.9
 POSSIBLE: Final = 0.5

@@ -145,7 +145,7 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     """Best first; empty with `too_many_matches` when the children beyond `limit` together have
-    a probability of at least 0.05 of being the child sought (the list would too likely miss
+    a probability of at least 0.2 of being the child sought (the list would too likely miss
     it)."""
 
     model_config = ConfigDict(

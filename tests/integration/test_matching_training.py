@@ -216,6 +216,10 @@ def test_frequencies_are_rebuilt_whole_in_postgresql_and_read_back(
     used = ranker.model.comparisons["postcode"].levels["else"]
     assert used.m == shipped.m
     assert used.u == pytest.approx(levels.counts["postcode"]["else"] / 79_800, rel=0.01)
+    # Read again only once rebuilt: an unchanged table is not read a second time.
+    in_use = ranker.model
+    ranker.refresh(sessionmaker(bind=engine))
+    assert ranker.model is in_use
 
     # Fewer children, rebuilt: the counts are replaced, none of the old ones stay.
     with engine.begin() as connection:
@@ -225,6 +229,10 @@ def test_frequencies_are_rebuilt_whole_in_postgresql_and_read_back(
     assert runner.invoke(app, ["matching", "frequencies"]).exit_code == 0
     with Session(engine) as session:
         again = load_match_frequencies(session=session)
+    ranker.refresh(sessionmaker(bind=engine))
+    assert ranker.model is not in_use and ranker.population == len(
+        [c for c in children if c["family_name"] == children[0]["family_name"]]
+    )
     left = [c for c in children if c["family_name"] == children[0]["family_name"]]
     assert again == count_frequencies(_match_records(left))
     assert set(again.counts["family_name"]) <= {fold(children[0]["family_name"])}
