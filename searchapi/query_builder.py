@@ -4,8 +4,8 @@ Every criterion becomes one `dis_max` of `constant_score` clauses, one per way o
 (exact, nickname, phonetic, typo, ...), with boosts from one table: the best way that matches
 counts, and an exact match always outranks a fuzzy one of the same field. Each clause but the
 fuzzy ones is named (`field:kind:index`) so the hits say how they matched; whether a hit matched
-a fuzzy clause is tested on its tokens (`matched_kinds`). Scores are built in Elasticsearch;
-Python only divides them by the best score the given criteria could reach (`max_score`).
+a fuzzy clause is tested on its tokens (`matched_kinds`). Elasticsearch's scores only choose
+the candidates (and break ties): the match engine ranks them (`searchapi.search`).
 """
 
 from __future__ import annotations
@@ -283,15 +283,6 @@ def _clauses_by_field(criteria: Criteria) -> dict[str, list[_Clause]]:
         field: sorted(clauses, key=lambda clause: -KIND_FACTORS[clause.factor_key])
         for field, clauses in by_field.items()
     }
-
-
-def max_score(criteria: Criteria) -> float:
-    """The score of a child that matches every given criterion at its best."""
-    best = sum(
-        FIELD_WEIGHTS[field] * max(KIND_FACTORS[clause.factor_key] for clause in clauses)
-        for field, clauses in _clauses_by_field(criteria).items()
-    )
-    return best + (FIELD_WEIGHTS["gender"] if criteria.gender else 0.0)
 
 
 def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> dict[str, Any]:
