@@ -142,10 +142,24 @@ def _figures(queries: Sequence[LinkageQuery], outcomes: Sequence[Outcome]) -> di
         "retrieval_at_200": share(lambda q, o: _at(q.target, o.retrieval, RETRIEVAL)),
         "es_order_at_1": share(lambda q, o: _at(q.target, o.retrieval, 1)),
         "es_order_at_10": share(lambda q, o: _at(q.target, o.retrieval, 10)),
+        # How deep retrieval must go: the share found within Elasticsearch's first k.
+        "retrieval_depth": {
+            str(k): share(lambda q, o, k=k: _at(q.target, o.retrieval, k)) for k in _DEPTHS
+        },
         "pg_run": sum(o.pg is not None for _, o in pairs),
         "pg_at_1": share(lambda q, o: _at(q.target, o.pg, 1)),
         "pg_at_10": share(lambda q, o: _at(q.target, o.pg, 10)),
     }
+
+
+_DEPTHS = (25, 50, 100, 150, 200)
+
+
+def _depth_line(figures: dict[str, Any]) -> str:
+    depth = figures["retrieval_depth"]
+    return "retrieval found within Elasticsearch's first k: " + ", ".join(
+        f"k={k} {depth[str(k)]:.3f}" for k in _DEPTHS
+    )
 
 
 def _recall_table(groups: dict[str, dict[str, Any]]) -> str:
@@ -443,6 +457,7 @@ def main() -> None:
         }
         groups["overall"] = _figures(queries, outcomes)
         print(_recall_table(groups))
+        print(_depth_line(groups["overall"]))
         print(
             "  (API: limit 10, a refusal or too_many_matches is a miss; retr: the API's "
             "Elasticsearch request with limit 200; ES: Elasticsearch's order of it, today's "

@@ -7,7 +7,7 @@ that the service never loads Splink.
 """
 
 from matching.comparisons import COMPARISONS, CoarseLevel, Comparison, Level, fingerprint
-from matching.documents import DOCUMENT_FIELDS, prepared_from_document
+from matching.documents import DOCUMENT_FIELDS, prepared_from_document, prepared_from_documents
 from matching.frequencies import Frequencies, count_frequencies
 from matching.model import (
     ComparisonParameters,
@@ -22,7 +22,7 @@ from matching.model import (
     load_model,
     save_model,
 )
-from matching.prepared import Prepared, prepare
+from matching.prepared import Prepared, prepare, prepare_once
 from matching.records import MatchRecord
 from matching.scorer import ABSENT, FieldScore, Scored, competing_probabilities, score
 from matching.u_sampling import LevelCounts, count_levels, with_population_u
@@ -55,7 +55,9 @@ __all__ = [
     "load_default_model",
     "load_model",
     "prepare",
+    "prepare_once",
     "prepared_from_document",
+    "prepared_from_documents",
     "save_model",
     "score",
     "with_population_u",

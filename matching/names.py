@@ -25,7 +25,9 @@ __all__ = [
     "given_level",
     "given_name_value",
     "name_value_from_keys",
+    "name_value_once",
     "other_family_names_value",
+    "other_family_names_value_once",
 ]
 
 # Order matters: the first that applies wins. A shared whole word comes before the levels of
@@ -160,14 +162,25 @@ def family_name_value(
     )
 
 
+def name_value_once(text: str | None, *, given: bool) -> NameValue | None:
+    """Given names (`given`) or a family name prepared for comparison, memoised nowhere here
+    (the keys come from `mappings.normalise`, which the query builder asks for the same text):
+    what a search prepares of its query."""
+    if text is None:
+        return None
+    keys = given_name_keys(text) if given else family_name_keys(text)
+    return name_value_from_keys(
+        text, folded=keys.folded, phonetic=keys.phonetic, nicknames=keys.nicknames
+    )
+
+
 def clear_name_memos() -> None:
     """Forget every prepared name (for benchmarks of the cold case)."""
     _GIVEN_MEMO.clear()
     _FAMILY_MEMO.clear()
 
 
-@lru_cache(maxsize=65_536)
-def other_family_names_value(names: tuple[str, ...]) -> frozenset[str]:
+def other_family_names_value_once(names: tuple[str, ...]) -> frozenset[str]:
     """The folded and joined spellings of former family names (aliases too), for `former`."""
     spellings: set[str] = set()
     for name in names:
@@ -175,6 +188,9 @@ def other_family_names_value(names: tuple[str, ...]) -> frozenset[str]:
         if folded:
             spellings.update((folded, folded.replace(" ", "")))
     return frozenset(spellings)
+
+
+other_family_names_value = lru_cache(maxsize=65_536)(other_family_names_value_once)
 
 
 def other_family_names_from_folded(folded: Iterable[str]) -> frozenset[str]:

@@ -20,8 +20,10 @@ __all__ = [
     "POSTCODE_LEVELS",
     "PlaceValue",
     "place_value",
+    "place_value_once",
     "postcode_level",
     "previous_postcodes_value",
+    "previous_postcodes_value_once",
 ]
 
 POSTCODE_LEVELS = ("exact", "near", "previous", "sector", "outward", "town", "area", "else")
@@ -71,9 +73,10 @@ def _postcode_parts(text: str) -> tuple[str | None, str | None, str | None, str 
     return None, compact, sector, outward, False
 
 
-@lru_cache(maxsize=131_072)
-def place_value(postcode: str | None, town: str | None = None) -> PlaceValue | None:
-    """The postcode and town prepared for comparison; None when neither says anything."""
+def place_value_once(postcode: str | None, town: str | None = None) -> PlaceValue | None:
+    """The postcode and town prepared for comparison; None when neither says anything.
+
+    Not memoised: what a search prepares of its candidates (see `matching.documents`)."""
     full, compact, sector, outward, district_only = (
         _postcode_parts(postcode) if postcode else (None, None, None, None, False)
     )
@@ -91,10 +94,16 @@ def place_value(postcode: str | None, town: str | None = None) -> PlaceValue | N
     )
 
 
-@lru_cache(maxsize=65_536)
-def previous_postcodes_value(postcodes: tuple[str, ...]) -> frozenset[str]:
+# Memoised for training, where every record is on many pairs (postcodes repeat).
+place_value = lru_cache(maxsize=131_072)(place_value_once)
+
+
+def previous_postcodes_value_once(postcodes: tuple[str, ...]) -> frozenset[str]:
     """The postcodes lived at before, normalised (those that fail to validate left out)."""
     return frozenset(p for p in map(normalise_postcode, postcodes) if p is not None)
+
+
+previous_postcodes_value = lru_cache(maxsize=65_536)(previous_postcodes_value_once)
 
 
 def _near(a: str, b: str) -> bool:

@@ -11,12 +11,20 @@ from matching.names import (
     clear_name_memos,
     family_name_value,
     given_name_value,
+    name_value_once,
     other_family_names_value,
+    other_family_names_value_once,
 )
-from matching.postcodes import PlaceValue, place_value, previous_postcodes_value
+from matching.postcodes import (
+    PlaceValue,
+    place_value,
+    place_value_once,
+    previous_postcodes_value,
+    previous_postcodes_value_once,
+)
 from matching.records import MatchRecord
 
-__all__ = ["Prepared", "clear_caches", "gender_value", "prepare"]
+__all__ = ["Prepared", "clear_caches", "gender_value", "prepare", "prepare_once"]
 
 # Genders that say nothing: missing rather than a value that could agree or disagree.
 _NO_GENDER = frozenset({"", "unknown", "not known", "not specified"})
@@ -57,6 +65,22 @@ def prepare(record: MatchRecord) -> Prepared:
         gender=gender_value(record.gender),
         other_families=other_family_names_value(record.other_family_names),
         previous_postcodes=previous_postcodes_value(record.previous_postcodes),
+    )
+
+
+def prepare_once(record: MatchRecord) -> Prepared:
+    """The same as `prepare`, keeping nothing: what a search prepares of its query. A running
+    service memoises nothing per search here, since every object a memo keeps is one more that
+    each full pass of the garbage collector walks (a million names held cost pauses of a second
+    or two, measured at a million children)."""
+    return Prepared(
+        given=name_value_once(record.given_names, given=True),
+        family=name_value_once(record.family_name, given=False),
+        birth=birth_value(record.date_of_birth, record.birth_year),
+        place=place_value_once(record.postcode, record.town),
+        gender=gender_value(record.gender),
+        other_families=other_family_names_value_once(record.other_family_names),
+        previous_postcodes=previous_postcodes_value_once(record.previous_postcodes),
     )
 
 

@@ -84,15 +84,19 @@ def _term_frequency_weights(
 
 
 def score(
-    query: MatchRecord, candidates: Sequence[MatchRecord | Prepared], model: MatchModel
+    query: MatchRecord | Prepared,
+    candidates: Sequence[MatchRecord | Prepared],
+    model: MatchModel,
 ) -> list[Scored]:
     """Score every candidate against `query`, best first (ties keep the order given).
 
-    A candidate is a MatchRecord, or already prepared (`prepared_from_document` of its hit).
+    The query and each candidate is a MatchRecord (prepared here, memoised), or already
+    prepared (a search prepares its query with `prepare_once`, and its candidates with
+    `prepared_from_document` of their hits, memoising nothing).
     """
     if not candidates:
         return []
-    wanted = prepare(query)
+    wanted = query if isinstance(query, Prepared) else prepare(query)
     prepared = [c if isinstance(c, Prepared) else prepare(c) for c in candidates]
     levels = _levels(wanted, prepared)
     # One row of model.weights per comparison; index -1 (missing) is the last column, 0.

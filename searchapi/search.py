@@ -26,7 +26,8 @@ from matching import (
     MatchRecord,
     Scored,
     competing_probabilities,
-    prepared_from_document,
+    prepare_once,
+    prepared_from_documents,
     score,
 )
 from searchapi.access import ChildAccess, child_access
@@ -159,11 +160,8 @@ def rank(
         )
         for hit in hits
     ]
-    candidates = [
-        prepared_from_document(hit["_source"], location=seen)
-        for hit, seen in zip(hits, visible, strict=True)
-    ]
-    scored = score(_query_record(criteria), candidates, model)
+    candidates = prepared_from_documents([hit["_source"] for hit in hits], visible)
+    scored = score(prepare_once(_query_record(criteria)), candidates, model)
     if criteria.identifier:
         wanted = criteria.identifier.replace(" ", "")
         scored = sorted(

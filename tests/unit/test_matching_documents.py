@@ -10,7 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mappings import IndexedChild, build_child_document
-from matching import MatchRecord, prepare, prepared_from_document, score
+from matching import (
+    MatchRecord,
+    names,
+    postcodes,
+    prepare,
+    prepare_once,
+    prepared_from_document,
+    prepared_from_documents,
+    score,
+)
+from matching.prepared import clear_caches
 from tests.unit.matching_support import hand_model
 
 CHILD = IndexedChild(
@@ -97,3 +107,35 @@ def test_the_scorer_takes_prepared_candidates_and_records_alike() -> None:
     (b,) = score(query, [_record(CHILD)], hand_model())
     assert a.match_weight == b.match_weight
     assert a.record is from_document
+
+
+def test_the_hits_of_a_search_are_prepared_each_as_alone_with_their_own_locations() -> None:
+    sibling = replace(CHILD, identifier="9434765927", given_names="Alfie", shielded=True)
+    sources = [build_child_document(child) for child in (CHILD, MOVED, sibling, CHILD)]
+    locations = [True, True, False, True]
+    batch = prepared_from_documents(sources, locations)
+    assert batch == [
+        prepared_from_document(source, location=seen)
+        for source, seen in zip(sources, locations, strict=True)
+    ]
+    assert batch[2].place is None and batch[2].previous_postcodes == frozenset()
+    assert batch[0].family is batch[3].family  # shared within the call
+
+
+def test_a_search_memoises_nothing_of_its_query_or_its_hits() -> None:
+    # Whatever a memo keeps, every full pass of the garbage collector walks: a running service
+    # keeps nothing per search (the date of birth, a few thousand values, aside).
+    clear_caches()
+    query = MatchRecord(given_names="Zoe Mae", family_name="Smith", postcode="LS6 2AB")
+    sources = [build_child_document(child) for child in (CHILD, MOVED)]
+    wanted = prepare_once(query)
+    score(wanted, prepared_from_documents(sources, [True, True]), hand_model())
+    assert wanted == prepare(replace(query))
+    clear_caches()
+    score(wanted, prepared_from_documents(sources, [True, True]), hand_model())
+    prepare_once(query)
+    assert len(names._GIVEN_MEMO) == len(names._FAMILY_MEMO) == 0
+    assert prepare.cache_info().currsize == 0
+    assert postcodes.place_value.cache_info().currsize == 0
+    assert postcodes.previous_postcodes_value.cache_info().currsize == 0
+    assert names.other_family_names_value.cache_info().currsize == 0
