@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 
 from mappings.normalise import swapped_day_month
 
@@ -31,8 +31,7 @@ MISSING = -1
 _L = {name: index for index, name in enumerate(DOB_LEVELS + DOB_COARSE_LEVELS)}
 
 
-@dataclass(frozen=True, slots=True)
-class BirthValue:
+class BirthValue(NamedTuple):
     """A date of birth, or a year of birth alone (`day` is None)."""
 
     year: int

@@ -7,9 +7,8 @@ document (`mappings.normalise`), then compared level by level; the first level t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
+from typing import NamedTuple, cast
 
 from rapidfuzz.distance import OSA
 
@@ -67,8 +66,7 @@ _TWO_EDITS_MIN = 5
 _osa = OSA.distance
 
 
-@dataclass(frozen=True, slots=True)
-class NameValue:
+class NameValue(NamedTuple):
     """A name prepared for comparison: its spellings, words and keys."""
 
     plain: str  # case-folded with whitespace collapsed, accents and punctuation kept

@@ -7,8 +7,8 @@ the same postcode almost always share the town, so counting both would count one
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 
@@ -37,8 +37,7 @@ _COMPACT = re.compile(r"^[A-Z0-9]{5,7}$")
 _AREA = re.compile(r"^[A-Z]+")
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceValue:
+class PlaceValue(NamedTuple):
     """A postcode (full, a district alone, or mistyped) and a town, prepared for comparison."""
 
     postcode: str | None  # normalised, when valid

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from matching.dates import BirthValue, birth_value
 from matching.names import (
@@ -30,8 +30,7 @@ __all__ = ["Prepared", "clear_caches", "gender_value", "prepare", "prepare_once"
 _NO_GENDER = frozenset({"", "unknown", "not known", "not specified"})
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """A query or candidate with each field ready for its comparison (None when missing)."""
 
     given: NameValue | None

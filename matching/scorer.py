@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 
@@ -38,17 +38,16 @@ class FieldScore:
     weight: float
 
 
-@dataclass(frozen=True, slots=True)
-class Scored:
+class Scored(NamedTuple):
     """One candidate's result. `match_weight` is log2 of the posterior odds (prior included);
     `probability` the posterior probability that the candidate is the child sought."""
 
-    index: int  # position in the candidates given
+    position: int  # in the candidates given
     record: MatchRecord | Prepared  # the candidate as given
     match_weight: float
     probability: float
     # Per comparison, the level index (-1 missing) and the weight; `fields` names them. Built
-    # on demand: most of the 200 candidates scored are never shown.
+    # on demand: most of the candidates scored are never shown.
     level_indices: tuple[int, ...]
     weights: tuple[float, ...]
 
@@ -109,7 +108,7 @@ def score(
     total_list, probability_list = totals.tolist(), probabilities.tolist()
     return [
         Scored(
-            index=i,
+            position=i,
             record=candidates[i],
             match_weight=total_list[i],
             probability=probability_list[i],

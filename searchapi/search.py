@@ -12,7 +12,7 @@ where it lives.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 from elasticsearch import Elasticsearch
@@ -43,8 +43,11 @@ from searchapi.search_schemas import FieldMatch, SearchRequest, SearchResponse, 
 log = logging.getLogger(__name__)
 
 # How many children Elasticsearch retrieves for the model to rank: enough that the child
-# sought is almost always among them (recall at 200 is what retrieval is judged on).
-CANDIDATES: Final = 200
+# sought is almost always among them. On FEBRL 1-3 among 200,000 distractors
+# (benchmarks/linkage.py), Elasticsearch's first 25 held the child for 0.993 of the queries,
+# its first 50 for 0.995, its first 100 as often as its first 200 (0.996); every candidate
+# more costs its share of the fetch, the parsing and the scoring, at every search.
+CANDIDATES: Final = 100
 # Too many match when the children beyond the limit together hold at least this probability of
 # being the child sought: the list shown would too likely leave the child out (more than one
 # time in five). "Smith" and a year of birth gives hundreds of equal candidates, almost all of
@@ -166,8 +169,8 @@ def rank(
         wanted = criteria.identifier.replace(" ", "")
         scored = sorted(
             (
-                replace(s, match_weight=s.match_weight + _IDENTIFIER_WEIGHT)
-                if hits[s.index]["_source"][f.IDENTIFIER] == wanted
+                s._replace(match_weight=s.match_weight + _IDENTIFIER_WEIGHT)
+                if hits[s.position]["_source"][f.IDENTIFIER] == wanted
                 else s
                 for s in scored
             ),
@@ -175,8 +178,8 @@ def rank(
         )
     probabilities = competing_probabilities(scored, model)
     return Ranked(
-        hits=[hits[s.index] for s in scored],
-        visible=[visible[s.index] for s in scored],
+        hits=[hits[s.position] for s in scored],
+        visible=[visible[s.position] for s in scored],
         scored=scored,
         probabilities=probabilities,
     )

@@ -52,7 +52,7 @@ def test_a_child_known_by_its_old_postcode_ranks_above_a_stranger() -> None:
         given_names="Molly", family_name="Hall", date_of_birth=BORN, postcode="YO1 7HH"
     )
     ranked = score(QUERY, [stranger, moved], load_default_model())
-    assert ranked[0].index == 1
+    assert ranked[0].position == 1
 
 
 def test_a_withheld_location_earns_nothing_for_an_old_postcode() -> None:

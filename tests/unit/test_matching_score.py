@@ -163,7 +163,7 @@ def test_ties_keep_the_order_the_candidates_came_in() -> None:
     model = hand_model()
     same = [MatchRecord(given_names="Molly", identifier=str(n)) for n in range(5)]
     ranked = score(MatchRecord(given_names="Molly"), same, model)
-    assert [r.index for r in ranked] == [0, 1, 2, 3, 4]
+    assert [r.position for r in ranked] == [0, 1, 2, 3, 4]
     assert [r.record.identifier for r in ranked] == ["0", "1", "2", "3", "4"]
 
 
