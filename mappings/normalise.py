@@ -22,6 +22,7 @@ from mappings.phonetics import (
 )
 from mappings.postcodes import (
     UK_POSTCODE_RE,
+    exchanged_variants,
     inward_code,
     normalise_outward_code,
     normalise_postcode,
@@ -39,6 +40,7 @@ __all__ = [
     "address_text",
     "address_tokens",
     "date_parts",
+    "exchanged_variants",
     "family_name_keys",
     "fold",
     "given_name_keys",

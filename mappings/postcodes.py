@@ -7,6 +7,7 @@ from functools import lru_cache
 
 __all__ = [
     "UK_POSTCODE_RE",
+    "exchanged_variants",
     "inward_code",
     "normalise_outward_code",
     "normalise_postcode",
@@ -57,3 +58,21 @@ def postcode_sector(text: str) -> str | None:
     """The postcode sector ("SW1A 1" of "SW1A 1AA"), or None if the text is not a valid postcode."""
     postcode = normalise_postcode(text)
     return None if postcode is None else postcode[:-2]
+
+
+def exchanged_variants(postcode: str) -> list[str]:
+    """The valid postcodes that a normalised `postcode` becomes with two of its characters
+    exchanged, anywhere ("EB5 3AB" of "EB3 5AB", across the space): a common slip of the
+    hand and of copying, which one edit does not reach."""
+    compact = postcode.replace(" ", "")
+    found: dict[str, None] = {}
+    for i in range(len(compact)):
+        for j in range(i + 1, len(compact)):
+            if compact[i] == compact[j]:
+                continue
+            chars = list(compact)
+            chars[i], chars[j] = chars[j], chars[i]
+            variant = normalise_postcode("".join(chars))
+            if variant is not None and variant != postcode:
+                found[variant] = None
+    return list(found)

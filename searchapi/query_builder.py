@@ -23,6 +23,7 @@ from mappings import fields as f
 from mappings.dates import one_digit_variants
 from mappings.normalise import (
     address_text,
+    exchanged_variants,
     family_name_keys,
     fold,
     given_name_keys,
@@ -49,6 +50,7 @@ KIND_FACTORS: Final[dict[str, float]] = {
     "any_order": 0.95,
     "partial": 0.8,
     "typo": 0.75,  # postcode one character wrong, address words misspelt
+    "exchanged": 0.75,  # postcode with two characters exchanged
     "swapped": 0.75,  # date of birth with day and month exchanged
     "nickname": 0.7,
     "phonetic": 0.65,
@@ -229,6 +231,12 @@ def _postcode_clauses(text: str) -> list[_Clause]:
         return [
             _Clause("exact", "exact", _term(f.POSTCODE, full)),
             _fuzzy_clause("typo", "typo", [_FuzzyTerm(f.POSTCODE, full, 1)]),
+            # Two characters exchanged ("EB5 3AB" for "EB3 5AB"): two edits, never one.
+            *(
+                [_Clause("typo", "exchanged", _terms(f.POSTCODE, exchanged))]
+                if (exchanged := exchanged_variants(full))
+                else []
+            ),
             _Clause("partial", "sector", _term(f.POSTCODE_SECTOR, sector)),
             _Clause("outward", "outward", _term(f.POSTCODE_OUTWARD, outward_code(full))),
             # A child who moved is still found where they lived (location: filtered alike).

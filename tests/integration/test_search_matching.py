@@ -285,6 +285,29 @@ def postcode_digits_transposed(pop: Population) -> Case:
     return kid, _full(kid, postcode=moved), "date_of_birth", {"exact"}
 
 
+def postcode_exchanged_with_the_family_name_alone(pop: Population) -> Case:
+    # Only two fields given, so the postcode must be found with two characters exchanged: one
+    # edit does not reach it, nor does its district or sector.
+    homes: dict[tuple[str, str], int] = {}
+    for k in pop.kids:
+        homes[(fold(k.family_name), k.postcode)] = (
+            homes.get((fold(k.family_name), k.postcode), 0) + 1
+        )
+
+    def alone_and_transposable(k: Kid) -> bool:
+        outward, inward = k.postcode.split()
+        return (
+            homes[(fold(k.family_name), k.postcode)] == 1
+            and outward[-1].isdigit()
+            and inward[0] != outward[-1]
+        )
+
+    kid = _first(pop, alone_and_transposable)
+    outward, inward = kid.postcode.split()
+    moved = f"{outward[:-1]}{inward[0]} {outward[-1]}{inward[1:]}"
+    return kid, {"family_name": kid.family_name, "postcode": moved}, "postcode", {"typo"}
+
+
 def birth_year_off_by_one(pop: Population) -> Case:
     kid = _first(pop, lambda k: not (k.date_of_birth.month == 2 and k.date_of_birth.day == 29))
     born = kid.date_of_birth
@@ -317,6 +340,7 @@ CASES = [
     family_name_replaced,
     names_exchanged_with_a_typo,
     postcode_digits_transposed,
+    postcode_exchanged_with_the_family_name_alone,
     birth_year_off_by_one,
 ]
 

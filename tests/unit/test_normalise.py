@@ -13,6 +13,7 @@ from mappings.normalise import (
     UK_POSTCODE_RE,
     address_tokens,
     date_parts,
+    exchanged_variants,
     family_name_keys,
     fold,
     given_name_keys,
@@ -346,3 +347,20 @@ def test_swapping_day_and_month_twice_gives_the_date_back(value: date) -> None:
     swapped = swapped_day_month(value)
     if swapped is not None:
         assert swapped_day_month(swapped) == value
+
+
+def test_a_postcode_with_two_characters_exchanged_anywhere_is_among_its_variants() -> None:
+    variants = exchanged_variants("EB3 5AB")
+    assert "EB5 3AB" in variants  # digits across the space
+    assert "EB3 5BA" in variants  # adjacent letters
+    assert "EB3 5AB" not in variants
+    # Only valid postcodes, each once: a letter never stands where a digit must.
+    assert all(normalise_postcode(v) == v for v in variants)
+    assert len(set(variants)) == len(variants)
+    assert "3BE 5AB" not in variants
+
+
+def test_exchanging_equal_characters_is_no_variant() -> None:
+    # Of CC0 0AA only C and 0 can change places, and one way alone gives a valid postcode.
+    assert exchanged_variants("CC0 0AA") == ["C0C 0AA"]
+    assert exchanged_variants("M1 1AA") == []
