@@ -13,6 +13,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -218,26 +219,34 @@ def _grant_alias(settings: Settings, paths: Paths) -> bool:
     return True
 
 
+def _has_privileges(settings: Settings, purpose: str, probe: dict[str, Any]) -> bool:
+    try:
+        response = httpx.post(
+            f"http://{settings.pg_host}:{settings.es_port}/_security/user/_has_privileges",
+            json=probe,
+            auth=_credentials(settings, purpose),
+            timeout=5.0,
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and bool(response.json().get("has_all_requested"))
+
+
 def _wait_for_roles(settings: Settings) -> None:
-    """Until the running node has reloaded roles.yml: the indexer may manage the alias's indices."""
-    auth = _credentials(settings, "indexer")
-    probe = {"index": [{"names": [f"{settings.index_alias}-v0-probe"], "privileges": ["manage"]}]}
+    """Until the running node has reloaded roles.yml: the indexer may manage the alias's indices
+    and the API read the alias. Both are asked: the indexer's wildcard of another alias can
+    cover this one's indices already ("children-*" of the default alias "children" covers
+    "children-bench-v0-probe"), so only the API's exact name shows that the file was read."""
+    alias = settings.index_alias
+    manage = {"index": [{"names": [f"{alias}-v0-probe"], "privileges": ["manage"]}]}
+    read = {"index": [{"names": [alias], "privileges": ["read"]}]}
     deadline = time.monotonic() + ROLES_RELOAD_TIMEOUT_S
     while time.monotonic() < deadline:
-        try:
-            response = httpx.post(
-                f"http://{settings.pg_host}:{settings.es_port}/_security/user/_has_privileges",
-                json=probe,
-                auth=auth,
-                timeout=5.0,
-            )
-            if response.status_code == 200 and response.json().get("has_all_requested"):
-                return
-        except httpx.HTTPError:
-            pass
+        if _has_privileges(settings, "indexer", manage) and _has_privileges(settings, "api", read):
+            return
         time.sleep(0.5)
     raise ServiceError(
-        f"Elasticsearch did not take up the roles for the alias {settings.index_alias!r} "
+        f"Elasticsearch did not take up the roles for the alias {alias!r} "
         f"within {ROLES_RELOAD_TIMEOUT_S:.0f} s"
     )
 

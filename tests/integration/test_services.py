@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 from pathlib import Path
 
@@ -78,6 +79,30 @@ def test_a_running_node_takes_up_the_roles_of_another_alias(
         index = f"{_es_url(settings)}/{alias}-v1-probe"
         assert httpx.put(index, auth=auth, timeout=10).status_code == 200, alias
         assert httpx.delete(index, auth=auth, timeout=10).status_code == 200, alias
+
+
+def test_a_new_alias_is_readable_by_the_api_as_soon_as_up_returns(
+    elasticsearch_ready: None, settings: Settings
+) -> None:
+    # The indexer's "children-*" (of the default alias) already covers a new alias's indices,
+    # so `up` must wait for the API's read of the new name too, or its first search is a 403.
+    other = settings.model_copy(
+        update={"index_alias": f"{settings.index_alias}-fresh-{secrets.token_hex(4)}"}
+    )
+    es_service.up(other)
+    indexer = settings.elasticsearch_credentials(purpose="indexer")["basic_auth"]
+    api = settings.elasticsearch_credentials(purpose="api")["basic_auth"]
+    index = f"{other.index_alias}-v1"
+    body = {"aliases": {other.index_alias: {}}}
+    created = httpx.put(f"{_es_url(settings)}/{index}", json=body, auth=indexer, timeout=10)
+    assert created.status_code == 200, created.text
+    try:
+        found = httpx.post(
+            f"{_es_url(settings)}/{other.index_alias}/_search", json={}, auth=api, timeout=10
+        )
+        assert found.status_code == 200, found.text
+    finally:
+        httpx.delete(f"{_es_url(settings)}/{index}", auth=indexer, timeout=10)
 
 
 def test_application_role_cannot_create_roles(postgres_ready: None, settings: Settings) -> None:
