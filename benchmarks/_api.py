@@ -32,3 +32,10 @@ def start_api(port: int, workers: int) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError("the API did not start")
+
+
+def stop_api(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop the API that `start_api` started (nothing when it never started)."""
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=30)

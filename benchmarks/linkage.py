@@ -55,7 +55,7 @@ from typing import Any, TypeVar  # noqa: E402
 
 import orjson  # noqa: E402
 import urllib3  # noqa: E402
-from _api import free_port, start_api  # noqa: E402
+from _api import free_port, start_api, stop_api  # noqa: E402
 from _febrl import (  # noqa: E402
     DIFFERENCES,
     FebrlRecord,
@@ -523,9 +523,7 @@ def main() -> None:
         indexer_es.close()
         engine.dispose()
     finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=30)
+        stop_api(api)
         if started and not args.keep_up:
             for line in down(settings, which=started):
                 print(line)

@@ -50,7 +50,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from _api import free_port, start_api  # noqa: E402
+from _api import free_port, start_api, stop_api  # noqa: E402
 from _header import es_heap, pg_setting, print_header, write_report  # noqa: E402
 from _population import (  # noqa: E402
     audited_searches,
@@ -246,9 +246,7 @@ def main() -> None:
         indexer_es.close()
         engine.dispose()
     finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=30)
+        stop_api(api)
         if started and not args.keep_up:
             for line in down(settings, which=started):
                 print(line)
