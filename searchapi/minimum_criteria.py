@@ -25,7 +25,14 @@ _NOT_A_NAME: Final = "punctuation, wildcards, digits and emoji alone are not a n
 
 
 class Basis(StrEnum):
-    """What makes a search specific enough; its fields must match for a child to be found."""
+    """What makes a search specific enough; its fields must match for a child to be found.
+
+    Without a family name the child must be at the postcode given (in some way) and agree on at
+    least two of: the given name, the date of birth, the postcode closely (exactly, one character
+    off, two exchanged, or a previous one). A misheard given name or a mistyped date is then no
+    bar at the child's own postcode, while a made-up postcode never turns a given name and a
+    date of birth into a national list.
+    """
 
     IDENTIFIER = "identifier"
     FAMILY_NAME = "family_name"
@@ -39,6 +46,11 @@ class Basis(StrEnum):
         if self is Basis.GIVEN_NAME_DATE_POSTCODE:
             return ("given_name", "date_of_birth", "postcode")
         return ()
+
+    @property
+    def anchor(self) -> str | None:
+        """The required field that, matched closely, stands in for one of the others."""
+        return "postcode" if self is Basis.GIVEN_NAME_DATE_POSTCODE else None
 
 
 @dataclass(frozen=True)

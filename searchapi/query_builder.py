@@ -68,6 +68,8 @@ KIND_FACTORS: Final[dict[str, float]] = {
     "previous_exact": 0.7,
     "previous_sector": 0.45,
 }
+# The ways of matching that count as close for an anchor: the same place, give or take a key.
+_CLOSE_FACTORS: Final = frozenset({"exact", "typo", "exchanged", "previous_exact"})
 # A fuzzy term may expand to many index terms; enough that the right one is never cut off.
 _MAX_EXPANSIONS: Final = 200
 # Two edits are looked for only after the first letters, which are the ones most often heard
@@ -91,6 +93,9 @@ class Criteria:
     identifier: str | None = None
     # Fields a candidate must match (what made the search specific enough); none: any two.
     required: tuple[str, ...] = ()
+    # A required field that, matched closely, stands in for one of the other required ones
+    # (`searchapi.minimum_criteria.Basis.anchor`); the anchor itself must still match.
+    anchor: str | None = None
 
     @property
     def uses_location(self) -> bool:
@@ -321,7 +326,19 @@ def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> d
             {"constant_score": {"filter": gender, "boost": boost, "_name": "gender:exact:0"}}
         )
     required = [per_field[field] for field in criteria.required if field in per_field]
-    if required:
+    if criteria.anchor in per_field and len(required) == len(criteria.required) > 1:
+        # The anchor must match, and with it two of: the other required fields, each in any of
+        # its ways, and the anchor closely. "Evan" born 20 February 2015 at DD8 9AB finds the
+        # child called Evin there, or the Evan born on the 21st there; at another postcode, not.
+        anchor = criteria.anchor
+        close = _close_query(_clauses_by_field(criteria)[anchor], FIELD_WEIGHTS[anchor])
+        others = [per_field[field] for field in criteria.required if field != anchor]
+        must = [
+            per_field[anchor],
+            {"bool": {"should": [*others, close], "minimum_should_match": 2}},
+        ]
+        scoring += [query for field, query in per_field.items() if field not in criteria.required]
+    elif required:
         # The fields that made the search specific must all match (each in any of its ways):
         # without a family name, "Evan" and a year of birth alone must not list every Evan.
         must = required
@@ -331,6 +348,24 @@ def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> d
         least = min(2, len(queries))
         must = [{"bool": {"should": queries, "minimum_should_match": least}}]
     return {"bool": {"must": must, "should": scoring, "filter": access_filter}}
+
+
+def _close_query(clauses: list[_Clause], weight: float) -> dict[str, Any]:
+    # Unnamed: the field's own clauses already say how a hit matched.
+    return {
+        "dis_max": {
+            "queries": [
+                {
+                    "constant_score": {
+                        "filter": clause.query,
+                        "boost": weight * KIND_FACTORS[clause.factor_key],
+                    }
+                }
+                for clause in clauses
+                if clause.factor_key in _CLOSE_FACTORS
+            ]
+        }
+    }
 
 
 def matched_kinds(

@@ -89,6 +89,7 @@ class SearchRequest(BaseModel):
             address=self.address,
             identifier=self.identifier,
             required=basis.required,
+            anchor=basis.anchor,
         )
 
 

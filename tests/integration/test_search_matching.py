@@ -502,11 +502,81 @@ def test_a_given_name_with_the_full_date_of_birth_and_postcode_finds_the_child(
     assert {top["comparisons"][name]["level"] for name in ("date_of_birth", "postcode")} == {
         "exact"
     }
-    # Without a family name every result matches all three, each in some way.
+    # Without a family name every result is at the postcode in some way, and matches the given
+    # name or the date of birth besides.
     assert all(
-        {"given_name", "date_of_birth", "postcode"} <= set(result["matched"])
+        "postcode" in result["matched"] and {"given_name", "date_of_birth"} & set(result["matched"])
         for result in answer["results"]
     )
+
+
+def _without_family_name(kid: Kid, **changes: str) -> dict[str, Any]:
+    body = {
+        "given_name": kid.given_names.split()[0],
+        "date_of_birth": kid.date_of_birth.isoformat(),
+        "postcode": kid.postcode,
+    }
+    return body | changes
+
+
+def _other_date(kid: Kid) -> str:
+    # Another year and month: neither one digit off, nor the day and month swapped.
+    born = kid.date_of_birth
+    other = date(born.year - 3, born.month % 12 + 1, min(born.day, 28))
+    assert other not in one_digit_variants(born) and other.year != born.year
+    return other.isoformat()
+
+
+def _another_unit(postcode: str) -> str:
+    # The same sector, another unit: "DD8 9AB" becomes "DD8 9ZZ" (or "DD8 9YY").
+    outward, inward = normalise_postcode(postcode).split()  # type: ignore[union-attr]
+    unit = "ZZ" if inward[1:] != "ZZ" else "YY"
+    return f"{outward} {inward[0]}{unit}"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        lambda kid: {"given_name": "Zebedee"},
+        lambda kid: {"date_of_birth": _other_date(kid)},
+    ],
+    ids=["another-given-name", "another-date-of-birth"],
+)
+def test_without_the_family_name_a_child_at_its_postcode_is_found_despite_one_other_error(
+    population: Population,
+    app_client: TestClient,
+    practitioner: Caller,
+    changes: Callable[[Kid], dict[str, str]],
+) -> None:
+    kid = _located(population)
+    body = _without_family_name(kid, **changes(kid))
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 200, response.text
+    found = [r["identifier"] for r in response.json()["results"]]
+    assert kid.identifier in found[:3], (body, found)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        lambda kid: {"given_name": "Zebedee", "postcode": _another_unit(kid.postcode)},
+        lambda kid: {"date_of_birth": _other_date(kid), "postcode": _another_unit(kid.postcode)},
+    ],
+    ids=["another-given-name", "another-date-of-birth"],
+)
+def test_without_the_family_name_one_error_and_only_the_postcode_sector_find_nobody_there(
+    population: Population,
+    app_client: TestClient,
+    practitioner: Caller,
+    changes: Callable[[Kid], dict[str, str]],
+) -> None:
+    # Only the sector agrees: that is a few hundred households, so the given name and the date
+    # of birth must then both agree, as with a postcode anywhere else.
+    kid = _located(population)
+    body = _without_family_name(kid, **changes(kid))
+    response = app_client.post("/v1/search", json=body, headers=practitioner.headers)
+    assert response.status_code == 200, response.text
+    assert kid.identifier not in [r["identifier"] for r in response.json()["results"]]
 
 
 def test_without_the_family_name_a_child_elsewhere_with_the_same_name_and_birthday_is_not_listed(

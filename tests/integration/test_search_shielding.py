@@ -42,12 +42,16 @@ def _search(client: TestClient, caller: Caller, body: dict[str, Any]) -> dict[st
 
 def _location_probes(kid: Kid) -> list[dict[str, Any]]:
     exact = _names_dob(kid)
+    born = exact["date_of_birth"]
     return [
         {**exact, "postcode": kid.postcode},
         {**exact, "postcode": kid.postcode.split()[0]},
         {**exact, "address": f"{kid.address_lines[0]} {kid.town}"},
         {"family_name": kid.family_name, "postcode": kid.postcode},
         {**exact, "postcode": "ZZ99 9ZZ"},
+        # Without a family name, at its postcode: with its given name, or another one.
+        {"given_name": kid.given_names, "date_of_birth": born, "postcode": kid.postcode},
+        {"given_name": "Zebedee", "date_of_birth": born, "postcode": kid.postcode},
     ]
 
 

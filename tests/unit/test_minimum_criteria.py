@@ -227,12 +227,27 @@ def test_the_page_accepts_a_given_name_with_the_full_date_and_postcode() -> None
     assert parsed.errors == {} and parsed.request is not None
 
 
-def test_without_a_family_name_given_name_date_and_postcode_must_all_match() -> None:
+def test_without_a_family_name_the_postcode_and_two_of_name_date_close_postcode_match() -> None:
     request = SearchRequest(given_name="Evan", date_of_birth=DOB, postcode="DD8 9AB")
     criteria = request.criteria()
-    must = build_query(criteria, access_filter=[])["bool"]["must"]
+    at_postcode, two_of = build_query(criteria, access_filter=[])["bool"]["must"]
     assert criteria.required == ("given_name", "date_of_birth", "postcode")
-    assert len(must) == 3 and all("dis_max" in clause for clause in must)
+    assert criteria.anchor == "postcode"
+    kinds = {
+        str(q["constant_score"].get("_name")).split(":")[1]
+        for q in at_postcode["dis_max"]["queries"]
+        if q["constant_score"].get("_name")
+    }
+    assert {"exact", "outward"} <= kinds  # at the postcode in some way
+    given, date, close = two_of["bool"]["should"]
+    assert two_of["bool"]["minimum_should_match"] == 2
+    assert "given_name:exact:0" in str(given) and "date_of_birth:exact:0" in str(date)
+    # Closely: the same postcode, one character off, two exchanged or a previous one; never
+    # only the sector or the district.
+    filters = [q["constant_score"]["filter"] for q in close["dis_max"]["queries"]]
+    assert {"term": {"postcode": "DD8 9AB"}} in filters
+    assert {"term": {"previous_postcodes": "DD8 9AB"}} in filters
+    assert not any("postcode_sector" in str(q) or "postcode_outward" in str(q) for q in filters)
 
 
 def test_an_identifier_alone_must_match_and_other_fields_only_add_to_the_score() -> None:
