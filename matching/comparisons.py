@@ -155,8 +155,20 @@ def _name_levels(*, given: bool) -> tuple[Level, ...]:
             ),
             0.01,
         ),
-        ("else", f"the {field} disagree", 0.01 if given else 0.02),
     ]
+    if not given:
+        # A given name agreeing with the other side's family name, or this family name with
+        # its given name, while the other two disagree: one name typed in the other's field.
+        # Weighed by the family names' comparison alone, so never twice.
+        rows.append(
+            (
+                "crossed",
+                "names exchanged one way only: a given name agrees with the other side's "
+                "family name, or the family name with its given names",
+                0.01,
+            )
+        )
+    rows += [("else", f"the {field} disagree", 0.01)]
     exact_levels = {"exact", "folded"}
     levels = tuple(
         Level(name, description, prior, term_frequency=name in exact_levels)

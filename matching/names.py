@@ -53,6 +53,7 @@ FAMILY_LEVELS = (
     "one_edit",
     "two_edits",
     "swapped",
+    "crossed",
     "else",
 )
 MISSING = -1
@@ -261,6 +262,17 @@ def _swapped(
     return (one_way and a_other is None) or (other_way and b_other is None)
 
 
+def _crossed(
+    a: NameValue, b: NameValue, *, a_other: NameValue | None, b_other: NameValue | None
+) -> bool:
+    """Whether one name agrees with the other side's other name field, one way only (a family
+    name typed as the given name, and a wrong or different family name beside it)."""
+    return bool(
+        (b_other is not None and _agrees_loosely(a, b_other))
+        or (a_other is not None and _agrees_loosely(a_other, b))
+    )
+
+
 def _spelling_level(a: NameValue, b: NameValue) -> str | None:
     """The first of exact, folded, subset and overlap that applies, or None."""
     if a.plain == b.plain:
@@ -337,4 +349,8 @@ def family_level(
         # comparison: this one then says nothing. One way (a side with no given names) is
         # weighed here, where the given names' comparison has nothing to compare.
         return MISSING if a_given is not None and b_given is not None else _F["swapped"]
+    # One way only, either way: weighed here alone, so that the given names' comparison (which
+    # sees the same pair of fields from its side) never counts it again.
+    if _crossed(a, b, a_other=a_given, b_other=b_given):
+        return _F["crossed"]
     return _F["else"]

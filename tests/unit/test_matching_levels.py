@@ -41,7 +41,8 @@ GIVEN_CASES = [
     pytest.param(_names("Hall", "Molly"), _names("Molly", "Hall"), "swapped", id="swapped"),
     pytest.param(_names("Hal", "Molly"), _names("Molly", "Hall"), "swapped", id="swapped-typo"),
     pytest.param(_names("Hall"), _names("Molly", "Hall"), "swapped", id="swapped-family-alone"),
-    # One way only, while the other way can be checked and disagrees: no exchange.
+    # One way only, while the other way can be checked and disagrees: no exchange here (the
+    # family names' comparison weighs it as crossed, once).
     pytest.param(_names("Hall", "Jessica"), _names("Jessica", "Smith"), "else", id="one-way"),
     pytest.param(
         _names("Ballantyne", "Jessica"), _names("Emily", "Ballantyne"), "else", id="one-way-back"
@@ -105,8 +106,12 @@ FAMILY_CASES = [
     pytest.param(_family("Molly", "Hall"), _family("Hall", "Molly"), "missing", id="swapped"),
     pytest.param(_family("Molly"), _family("Hall", "Molly Sienna"), "swapped", id="swapped-word"),
     pytest.param(
-        _family("Jessica", "Ballantyne"), _family("Smith", "Jessica"), "else", id="one-way"
+        _family("Jessica", "Ballantyne"), _family("Smith", "Jessica"), "crossed", id="one-way"
     ),
+    pytest.param(
+        _family("Smith", "Ballantine"), _family("Ballantyne", "Jessica"), "crossed", id="crossed"
+    ),
+    pytest.param(_family("Smith", "Jessica"), _family("Nowak", "Ella"), "else", id="not-crossed"),
     pytest.param(_family("Nowak"), _family("Patel"), "else", id="else"),
     pytest.param(_family(None), _family("Patel"), "missing", id="missing-query"),
     pytest.param(_family("Patel"), _family(""), "missing", id="missing-record-empty"),
