@@ -7,6 +7,7 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY contactpoint ./contactpoint
 COPY db ./db
+COPY feeds ./feeds
 COPY indexer ./indexer
 COPY mappings ./mappings
 COPY matching ./matching
