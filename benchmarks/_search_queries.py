@@ -36,7 +36,7 @@ from sqlalchemy import Engine, create_engine, pool, text
 
 from contactpoint.settings import Settings
 from mappings.normalise import fold, nickname_groups, phonetic_keys
-from searchapi.query_builder import Criteria
+from mappings.query_builder import Criteria
 from searchapi.search_schemas import SearchRequest
 
 KINDS = (

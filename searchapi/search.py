@@ -21,6 +21,12 @@ from sqlalchemy.orm import Session
 
 from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from mappings import fields as f
+from mappings.query_builder import (
+    Criteria,
+    build_query,
+    fuzzy_source_fields,
+    matched_kinds,
+)
 from matching import (
     DOCUMENT_FIELDS,
     MatchRecord,
@@ -31,12 +37,6 @@ from matching import (
     score,
 )
 from searchapi.access import ChildAccess, child_access
-from searchapi.query_builder import (
-    Criteria,
-    build_query,
-    fuzzy_source_fields,
-    matched_kinds,
-)
 from searchapi.ranking import Ranker
 from searchapi.search_schemas import FieldMatch, SearchRequest, SearchResponse, SearchResult
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from db.errors import InvalidInput
 from db.normalise import has_control_characters
+from mappings.query_builder import Criteria
 from searchapi.minimum_criteria import Refusal, search_basis
-from searchapi.query_builder import Criteria
 
 MAX_LIMIT = 50
 

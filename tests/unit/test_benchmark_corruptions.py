@@ -18,7 +18,7 @@ from benchmarks._corruptions import (
     year_off,
 )
 from mappings.normalise import family_name_keys, fold, normalise_postcode
-from searchapi.query_builder import Criteria
+from mappings.query_builder import Criteria
 from searchapi.search_schemas import SearchRequest
 
 SEEDS = range(300)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from db.errors import InvalidInput
+from mappings.query_builder import build_query
 from searchapi.minimum_criteria import Basis, Refusal, is_full_postcode, is_name, search_basis
 from searchapi.pages.search_form import parse_search_form
-from searchapi.query_builder import build_query
 from searchapi.search_schemas import SearchRequest
 
 DOB = date(2015, 2, 20)

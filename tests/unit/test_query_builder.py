@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from mappings import fields as f
-from searchapi.query_builder import (
+from mappings.query_builder import (
     Criteria,
     build_query,
     fuzzy_source_fields,

@@ -5,7 +5,8 @@ Every criterion becomes one `dis_max` of `constant_score` clauses, one per way o
 counts, and an exact match always outranks a fuzzy one of the same field. Each clause but the
 fuzzy ones is named (`field:kind:index`) so the hits say how they matched; whether a hit matched
 a fuzzy clause is tested on its tokens (`matched_kinds`). Elasticsearch's scores only choose
-the candidates (and break ties): the match engine ranks them (`searchapi.search`).
+the candidates (and break ties): the match engine ranks them (`searchapi.search` for a search,
+`feeds.linking` for a feed's record). Here, beside the documents it queries, so that both use it.
 """
 
 from __future__ import annotations
