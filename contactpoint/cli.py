@@ -286,8 +286,8 @@ def serve(
     child processes)."""
     import uvicorn
 
+    from db.ranker import load_ranker
     from matching import ModelError
-    from searchapi.ranking import load_ranker
 
     settings = get_settings()
     # Checked before any worker starts (each worker loads it again when it builds the app):

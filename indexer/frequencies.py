@@ -2,7 +2,7 @@
 
 Derived data like the index: rebuilt by every `contactpoint reindex` (after the alias swap, so
 searches never wait for it) and by `contactpoint matching frequencies`; the API reads them
-(`searchapi.ranking`). The counting is the match engine's, so names and postcodes are
+(`db.ranker`). The counting is the match engine's, so names and postcodes are
 normalised as the scorer normalises them. The same pass samples random pairs of the children
 and counts the comparison level of each: the population's own u (`matching.u_sampling`).
 """

@@ -31,10 +31,10 @@ from db.access.credentials import API_KEY_PREFIX
 from db.access.networks import address_within, networks_of_setting
 from db.access.sign_in import OUTSIDE_NETWORKS
 from db.audit import AuditContext
+from db.ranker import Ranker
 from searchapi.access import Permission, refusal
 from searchapi.client_address import client_address_of
 from searchapi.errors import request_id_of
-from searchapi.ranking import Ranker
 
 
 async def settings_dependency() -> Settings:

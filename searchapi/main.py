@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from contactpoint.es_client import make_client
 from contactpoint.settings import get_settings
+from db.ranker import load_ranker
 from db.session import make_engine
 from searchapi.client_address import trusted_proxies
 from searchapi.errors import install_error_handlers
@@ -23,7 +24,6 @@ from searchapi.pages import record as record_pages
 from searchapi.pages import review as review_pages
 from searchapi.pages import search as search_pages
 from searchapi.pages import shield as shield_pages
-from searchapi.ranking import load_ranker
 from searchapi.refusals import RefusalAuditMiddleware
 from searchapi.routes import admin, audit, auth, break_glass, children, operations, search
 from searchapi.schemas import error_responses

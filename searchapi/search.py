@@ -20,6 +20,7 @@ from elasticsearch import exceptions as es_exceptions
 from sqlalchemy.orm import Session
 
 from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
+from db.ranker import Ranker
 from mappings import fields as f
 from mappings.query_builder import (
     Criteria,
@@ -37,7 +38,6 @@ from matching import (
     score,
 )
 from searchapi.access import ChildAccess, child_access
-from searchapi.ranking import Ranker
 from searchapi.search_schemas import FieldMatch, SearchRequest, SearchResponse, SearchResult
 
 log = logging.getLogger(__name__)

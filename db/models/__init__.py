@@ -12,6 +12,7 @@ from db.models.audit import AuditEvent, AuditSeal, AuditSealEntry
 from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
+from db.models.feeds import ChildFieldSource, ChildSourceIdentifier, FeedReview, ReceivedRecord
 from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
@@ -27,6 +28,9 @@ __all__ = [
     "BreakGlassReview",
     "Carer",
     "Child",
+    "ChildFieldSource",
+    "ChildSourceIdentifier",
+    "FeedReview",
     "Involvement",
     "LocalAuthority",
     "MatchFrequency",
@@ -36,6 +40,7 @@ __all__ = [
     "OtherName",
     "Practitioner",
     "PreviousAddress",
+    "ReceivedRecord",
     "ReviewOutcome",
     "Shield",
     "ShieldAccess",

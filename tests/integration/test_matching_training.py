@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from contactpoint.cli import app
 from contactpoint.demo_data import check_digit, generate_children
 from contactpoint.settings import Settings
+from db.ranker import load_ranker
 from indexer.frequencies import U_PAIRS, load_match_frequencies, load_match_level_counts
 from mappings.normalise import fold
 from matching import (
@@ -33,7 +34,6 @@ from matching import (
     count_frequencies,
     load_model,
 )
-from searchapi.ranking import load_ranker
 
 pytestmark = pytest.mark.integration
 

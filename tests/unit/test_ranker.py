@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from contactpoint.settings import get_settings
+from db.ranker import load_ranker
 from matching import (
     Frequencies,
     ModelMalformedError,
@@ -19,7 +20,6 @@ from matching import (
     load_default_model,
 )
 from searchapi.main import create_app
-from searchapi.ranking import load_ranker
 
 
 @pytest.fixture
