@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -35,7 +35,7 @@ audit_app.command("verify")(audit_verify)
 audit_app.command("key")(audit_key)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
@@ -125,6 +125,82 @@ def load(
         f"{result.lines} lines: {result.inserted} inserted, {result.updated} updated, "
         f"{result.unchanged} unchanged, {result.rejected_lines} lines rejected"
     )
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+feed_app = typer.Typer(help="National feeds: births, school census, child benefit, health.")
+app.add_typer(feed_app, name="feed")
+
+
+@feed_app.command("import")
+def feed_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[
+        str,
+        typer.Option(help="births, school-census, child-benefit or health (docs/feeds/)."),
+    ],
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Link each record of a feed FILE to its child, create a child, or send it to review (or
+    hold it for a shield); exit 1 when any line was rejected. Re-importing changes nothing."""
+    from elasticsearch import exceptions as es_exceptions
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import sessionmaker
+
+    from contactpoint.cli_progress import feed_progress
+    from contactpoint.es_client import make_client
+    from db.ranker import load_ranker
+    from db.session import get_engine
+    from feeds import Source
+    from feeds.importer import import_feed
+    from feeds.linking import Thresholds
+    from matching import ModelError
+
+    try:
+        chosen = Source(source)
+    except ValueError:
+        _fail(f"--source {source!r}: choose one of {', '.join(s.value for s in Source)}")
+    settings = get_settings()
+    try:
+        thresholds = Thresholds(
+            link=settings.feed_link_probability,
+            review=settings.feed_review_probability,
+            hold=settings.feed_hold_probability,
+        )
+    except ValueError as exc:
+        _fail(f"feed thresholds: {exc}")
+    try:
+        ranker = load_ranker(settings.match_model_path)
+    except ModelError as exc:
+        _fail(f"{exc}; nothing was imported")
+    engine = get_engine()
+    ranker.refresh(sessionmaker(engine))
+    with file.open("rb") as handle:
+        total = sum(1 for _ in handle)
+    es = make_client(settings, purpose="indexer")
+    try:
+        with feed_progress(total=total, enabled=progress) as advance:
+            result = import_feed(
+                engine=engine,
+                es=es,
+                alias=settings.index_alias,
+                source=chosen,
+                path=file,
+                model=ranker.model,
+                thresholds=thresholds,
+                batch_size=settings.feed_batch_size,
+                progress=advance,
+            )
+    except (es_exceptions.TransportError, es_exceptions.ApiError) as exc:
+        # The batch under way was rolled back; the batches before it stand, and running the
+        # import again goes on from there (what was written is seen, and unchanged).
+        _fail(f"Elasticsearch failed during the import ({exc}); run it again to go on")
+    except SQLAlchemyError as exc:
+        _fail(f"PostgreSQL failed during the import ({type(exc).__name__}); run it again to go on")
+    for rejection in result.rejected:
+        typer.echo(f"line {rejection.line}: {rejection.field}: {rejection.reason}", err=True)
+    typer.echo(result.summary())
     if result.rejected:
         raise typer.Exit(1)
 

@@ -1,4 +1,5 @@
-"""The command line's progress bars (rich, on stderr) for `load`, `demo-data` and `reindex`.
+"""The command line's progress bars (rich, on stderr) for `load`, `demo-data`, `feed import`
+and `reindex`.
 
 The loader, the demo data and the reindex only report their progress through a callback;
 drawing is the command's, so that nothing under `db/` or `indexer/` imports rich.
@@ -91,6 +92,25 @@ def demo_data_progress(*, total: int, enabled: bool) -> Iterator[Callable[[int],
     with bar:
         task = bar.add_task("demo data", total=total)
         yield lambda children: bar.advance(task, children)
+
+
+@contextmanager
+def feed_progress(*, total: int, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """An `advance(lines)` callback drawing a feed import's bar; None when disabled."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("feed"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    with bar:
+        task = bar.add_task("feed", total=total)
+        yield lambda lines: bar.advance(task, lines)
 
 
 @contextmanager

@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     # Bulk load.
     load_batch_size: int = 2000
 
+    # National feeds (`contactpoint feed import`): a record whose best candidate holds this
+    # probability or more is linked to it; below `feed_review_probability` a new child is
+    # created; between them it goes to review. A candidate that is a shielded child at
+    # `feed_hold_probability` or more holds the record for that child's authority.
+    feed_link_probability: float = Field(default=0.99, gt=0, le=1)
+    feed_review_probability: float = Field(default=0.2, gt=0, lt=1)
+    feed_hold_probability: float = Field(default=0.01, gt=0, lt=1)
+    feed_batch_size: int = Field(default=200, ge=1, le=10_000)
+
     # Access and audit (issue 5). Sessions, lockout and rate limits of sign-in; argon2id cost.
     session_idle_timeout_s: int = 15 * 60
     session_absolute_timeout_s: int = 8 * 60 * 60

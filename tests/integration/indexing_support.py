@@ -14,7 +14,18 @@ from indexer.indices import alias_state, delete_indices
 
 # The child records and the index's bookkeeping; users, clients and the audit are left alone.
 MATCH_STATISTICS = ("match_frequency", "match_frequency_total", "match_level_count")
-CHILD_TABLES = ("child", "carer", "involvement", "shield", "organisation", "practitioner")
+CHILD_TABLES = (
+    "child",
+    "carer",
+    "involvement",
+    "shield",
+    "organisation",
+    "practitioner",
+    "child_source_identifier",
+    "feed_record",
+    "feed_review",
+    "child_field_source",
+)
 BOOKKEEPING = ("index_outbox", "index_dead_letter", "index_build")
 
 

@@ -86,7 +86,7 @@ def test_a_census_row_carries_the_school_and_the_preferred_name_apart() -> None:
 def test_a_benefit_child_is_the_claim_and_its_number_with_the_address_since() -> None:
     amelia, oscar, ruby = _records(Source.CHILD_BENEFIT)
     assert amelia.record_id == "CHB12345678AB/1" and amelia.version == 3
-    assert amelia.address is not None and amelia.address.since == date(2026, 9, 1)
+    assert amelia.address is not None and amelia.address.since == date(2026, 11, 14)
     assert {oscar.record_id, ruby.record_id} == {"CHB87654321CD/1", "CHB87654321CD/2"}
     assert oscar.address is not None and oscar.address.since is None
 

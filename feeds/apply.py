@@ -1,0 +1,250 @@
+"""Write a decision: the child linked or created, its identifiers, fields and their sources, the
+record seen, and the review item. Every write to a child reaches the index through the outbox
+triggers (migration 0002), as any other program's would.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from db.models import (
+    Child,
+    ChildFieldSource,
+    ChildSourceIdentifier,
+    FeedReview,
+    Organisation,
+    ReceivedRecord,
+)
+from db.normalise import nhs_check_digit
+from feeds.linking import Decision, Outcome
+from feeds.records import FeedOrganisation, FeedRecord
+from feeds.survivorship import as_of, may_set
+
+
+def record_json(record: FeedRecord) -> dict[str, Any]:
+    """The record as it was read, for the review queue and provenance (dates as ISO text)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        return value
+
+    data = plain(asdict(record))
+    data.pop("truth", None)
+    return data  # type: ignore[no-any-return]
+
+
+def new_identifier(session: Session) -> str:
+    """A ten-digit identifier in NHS-number style that no child has (drawn at random)."""
+    while True:
+        first_nine = f"{9_000_000_000 // 10 + secrets.randbelow(100_000_000):09d}"
+        check = nhs_check_digit(first_nine)
+        if check is None:
+            continue
+        identifier = f"{first_nine}{check}"
+        if session.scalar(select(Child.id).where(Child.identifier == identifier)) is None:
+            return identifier
+
+
+def can_create(record: FeedRecord) -> bool:
+    """Whether the record holds enough for a child of its own (an address, as every child has)."""
+    return record.address is not None
+
+
+class Writer:
+    """Applies decisions in one session (the caller commits)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def apply(self, record: FeedRecord, decision: Decision) -> Child | None:
+        """Write `decision` for `record`; the child it linked or created, if any."""
+        child: Child | None = None
+        if decision.outcome is Outcome.LINKED:
+            child = self.session.scalars(
+                select(Child).where(Child.identifier == decision.identifier)
+            ).one()
+            self._update(child, record)
+        elif decision.outcome is Outcome.CREATED:
+            child = self._create(record)
+        if child is not None:
+            self._identifiers(child, record)
+        received = self._received(record, decision, child)
+        if decision.outcome in (Outcome.REVIEW, Outcome.HELD):
+            self._review(received, decision)
+        else:
+            # Decided now: an item a person had not decided yet is no longer needed.
+            self.session.execute(
+                delete(FeedReview).where(
+                    FeedReview.feed_record_id == received.id, FeedReview.decided_at.is_(None)
+                )
+            )
+        return child
+
+    def _received(
+        self, record: FeedRecord, decision: Decision, child: Child | None
+    ) -> ReceivedRecord:
+        values = {
+            "version": record.version,
+            "as_of": record.as_of,
+            "outcome": decision.outcome.value,
+            "child_id": child.id if child is not None else None,
+            "probability": decision.probability,
+            "record": record_json(record),
+        }
+        statement = (
+            insert(ReceivedRecord)
+            .values(source=record.source.value, record_id=record.record_id, **values)
+            .on_conflict_do_update(constraint="uq_feed_record_source_record_id", set_=values)
+            .returning(ReceivedRecord.id)
+        )
+        received_id = self.session.execute(statement).scalar_one()
+        received = self.session.get(ReceivedRecord, received_id, populate_existing=True)
+        assert received is not None
+        return received
+
+    def _review(self, received: ReceivedRecord, decision: Decision) -> None:
+        values = {
+            "kind": "shield_hold" if decision.outcome is Outcome.HELD else "review",
+            "local_authority_code": decision.authority,
+            "candidates": [candidate.as_json() for candidate in decision.candidates],
+            "decided_at": None,
+            "decision": None,
+            "decided_by": None,
+        }
+        self.session.execute(
+            insert(FeedReview)
+            .values(feed_record_id=received.id, **values)
+            .on_conflict_do_update(constraint="uq_feed_review_feed_record_id", set_=values)
+        )
+
+    def _identifiers(self, child: Child, record: FeedRecord) -> None:
+        for kind, value in record.identifiers:
+            self.session.execute(
+                insert(ChildSourceIdentifier)
+                .values(child_id=child.id, kind=kind.value, value=value, source=record.source.value)
+                .on_conflict_do_nothing(constraint="uq_child_source_identifier_kind_value")
+            )
+
+    def _create(self, record: FeedRecord) -> Child:
+        address = record.address
+        assert address is not None  # `can_create`
+        child = Child(
+            identifier=new_identifier(self.session),
+            given_names=record.given_names,
+            family_name=record.family_name,
+            gender=record.gender or "unknown",
+            date_of_birth=record.date_of_birth,
+            address_lines=list(address.lines),
+            town=address.town,
+            postcode=address.postcode,
+            status="archived" if record.date_of_death is not None else "active",
+        )
+        self.session.add(child)
+        self.session.flush()
+        for name in ("name", "gender", "address"):
+            self._source(child, name, record)
+        self._organisations(child, record, created=True)
+        if record.date_of_death is not None:
+            self._source(child, "status", record)
+        return child
+
+    def _update(self, child: Child, record: FeedRecord) -> None:
+        sources = {
+            row.field: row
+            for row in self.session.scalars(
+                select(ChildFieldSource).where(ChildFieldSource.child_id == child.id)
+            )
+        }
+
+        def allowed(name: str, empty: bool) -> bool:
+            row = sources.get(name)
+            return may_set(record, name, set_as_of=row.as_of if row else None, empty=empty)
+
+        if allowed("name", empty=False) and (
+            (child.given_names, child.family_name) != (record.given_names, record.family_name)
+        ):
+            child.given_names, child.family_name = record.given_names, record.family_name
+            self._source(child, "name", record)
+        if record.gender and allowed("gender", empty=child.gender == "unknown"):
+            if child.gender != record.gender:
+                child.gender = record.gender
+                self._source(child, "gender", record)
+        address = record.address
+        if address is not None and allowed("address", empty=False):
+            changed = (child.address_lines, child.town, child.postcode) != (
+                list(address.lines),
+                address.town,
+                address.postcode,
+            )
+            if changed:
+                child.address_lines = list(address.lines)
+                child.town, child.postcode = address.town, address.postcode
+            self._source(child, "address", record)
+        self._organisations(child, record, created=False, sources=sources)
+        if record.date_of_death is not None and child.status != "archived":
+            # A death archives the child at once, whatever else the authority recorded.
+            child.status = "archived"
+            self._source(child, "status", record)
+
+    def _organisations(
+        self,
+        child: Child,
+        record: FeedRecord,
+        *,
+        created: bool,
+        sources: dict[str, ChildFieldSource] | None = None,
+    ) -> None:
+        for name, kind, given in (
+            ("education_setting", "education", record.school),
+            ("gp_practice", "gp_practice", record.gp_practice),
+        ):
+            if given is None:
+                continue
+            column = f"{name}_id"
+            row = (sources or {}).get(name)
+            empty = getattr(child, column) is None
+            if not created and not may_set(
+                record, name, set_as_of=row.as_of if row else None, empty=empty
+            ):
+                continue
+            if created and not may_set(record, name, set_as_of=None, empty=True):
+                continue
+            setattr(child, column, self._organisation(kind, given).id)
+            self._source(child, name, record)
+
+    def _organisation(self, kind: str, given: FeedOrganisation) -> Organisation:
+        found = self.session.scalars(
+            select(Organisation).where(Organisation.kind == kind, Organisation.code == given.code)
+        ).one_or_none()
+        if found is None:
+            found = Organisation(kind=kind, code=given.code, name=given.name, phone=given.phone)
+            self.session.add(found)
+            self.session.flush()
+        elif (found.name, found.phone) != (given.name, given.phone or found.phone):
+            # The source that runs the organisation's register says its name and phone.
+            found.name, found.phone = given.name, given.phone or found.phone
+        return found
+
+    def _source(self, child: Child, name: str, record: FeedRecord) -> None:
+        values = {
+            "source": record.source.value,
+            "record_id": record.record_id,
+            "as_of": as_of(record, name),
+        }
+        self.session.execute(
+            insert(ChildFieldSource)
+            .values(child_id=child.id, field=name, **values)
+            .on_conflict_do_update(index_elements=["child_id", "field"], set_=values)
+        )

@@ -1,0 +1,221 @@
+"""Import one feed file: read each line, decide which child it is, write the decision.
+
+Idempotent by source record id and version: a record seen before at the same or a newer version
+changes nothing (`unchanged`). Decisions are written in batches, one transaction each; a batch's
+records see the children the batches before them created (Elasticsearch, once the indexer has
+caught up) and the ones this run created or changed (`Recent`), so that two records of one new
+child in one file make one child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from db.models import Child, ChildSourceIdentifier, ReceivedRecord, Shield
+from feeds.apply import Writer, can_create
+from feeds.linking import Decision, Outcome, Recent, Thresholds, decide, match_record
+from feeds.records import FeedRecord, IdentifierKind, Rejection, Source
+from feeds.sources import read_feed
+from mappings.normalise import fold
+from matching import MatchModel
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportResult:
+    """What an import did: counts by outcome, and the lines rejected."""
+
+    lines: int = 0
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    rejected: list[Rejection] = field(default_factory=list)
+    # Per record, in file order: (line, record id, outcome, the child's identifier or None).
+    decisions: list[tuple[int, str, Outcome, str | None]] = field(default_factory=list)
+
+    @property
+    def rejected_lines(self) -> int:
+        return len({rejection.line for rejection in self.rejected})
+
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"{self.lines} lines: {c[Outcome.LINKED]} linked, {c[Outcome.CREATED]} created, "
+            f"{c[Outcome.REVIEW]} sent to review, {c[Outcome.HELD]} held for a shield, "
+            f"{c[Outcome.UNCHANGED]} unchanged, {self.rejected_lines} lines rejected"
+        )
+
+
+class _Lookups:
+    """The reads of a decision, on the batch's session and the indexer's Elasticsearch client."""
+
+    def __init__(self, session: Session, es: Elasticsearch, alias: str, made: _Made) -> None:
+        self.session, self.es, self.alias, self.made = session, es, alias, made
+
+    def previous_child(self, record: FeedRecord) -> str | None:
+        return self.session.scalar(
+            select(Child.identifier)
+            .join(ReceivedRecord, ReceivedRecord.child_id == Child.id)
+            .where(
+                ReceivedRecord.source == record.source.value,
+                ReceivedRecord.record_id == record.record_id,
+            )
+        )
+
+    def children_with(self, identifiers: Iterable[tuple[IdentifierKind, str]]) -> set[str]:
+        wanted = list(identifiers)
+        found: set[str] = set()
+        for kind, value in wanted:
+            found |= set(
+                self.session.scalars(
+                    select(Child.identifier)
+                    .join(ChildSourceIdentifier, ChildSourceIdentifier.child_id == Child.id)
+                    .where(
+                        ChildSourceIdentifier.kind == kind.value,
+                        ChildSourceIdentifier.value == value,
+                    )
+                )
+            )
+        return found
+
+    def held_identifiers(
+        self, children: Iterable[str], kinds: Iterable[IdentifierKind]
+    ) -> dict[str, set[tuple[IdentifierKind, str]]]:
+        wanted, kinds_wanted = list(children), [kind.value for kind in kinds]
+        if not wanted or not kinds_wanted:
+            return {}
+        rows = self.session.execute(
+            select(Child.identifier, ChildSourceIdentifier.kind, ChildSourceIdentifier.value)
+            .join(ChildSourceIdentifier, ChildSourceIdentifier.child_id == Child.id)
+            .where(Child.identifier.in_(wanted), ChildSourceIdentifier.kind.in_(kinds_wanted))
+        )
+        held: dict[str, set[tuple[IdentifierKind, str]]] = {}
+        for identifier, kind, value in rows:
+            held.setdefault(identifier, set()).add((IdentifierKind(kind), value))
+        return held
+
+    def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
+        response = self.es.search(index=self.alias, **body)
+        return [hit["_source"] for hit in response["hits"]["hits"]]
+
+    def recent(self, record: FeedRecord) -> Sequence[Recent]:
+        return self.made.near(record)
+
+    def remember(self, child: Child, record: FeedRecord) -> None:
+        shielded = self.session.scalar(
+            select(Shield.id).where(Shield.child_id == child.id, Shield.removed_at.is_(None))
+        )
+        held = self.session.execute(
+            select(ChildSourceIdentifier.kind, ChildSourceIdentifier.value).where(
+                ChildSourceIdentifier.child_id == child.id
+            )
+        )
+        self.made.add(
+            Recent(
+                identifier=child.identifier,
+                record=match_record(record),
+                authority=child.local_authority_code,
+                shielded=shielded is not None,
+                held=frozenset((IdentifierKind(kind), value) for kind, value in held),
+            )
+        )
+
+
+class _Made:
+    """The children this run created or changed, by date of birth and by family name."""
+
+    def __init__(self) -> None:
+        self.by_identifier: dict[str, Recent] = {}
+        self.by_birth: dict[date, set[str]] = {}
+        self.by_family: dict[str, set[str]] = {}
+
+    def add(self, recent: Recent) -> None:
+        self.by_identifier[recent.identifier] = recent
+        if recent.record.date_of_birth is not None:
+            self.by_birth.setdefault(recent.record.date_of_birth, set()).add(recent.identifier)
+        if recent.record.family_name:
+            family = fold(recent.record.family_name)
+            self.by_family.setdefault(family, set()).add(recent.identifier)
+
+    def near(self, record: FeedRecord) -> list[Recent]:
+        found = self.by_birth.get(record.date_of_birth, set()) | self.by_family.get(
+            fold(record.family_name), set()
+        )
+        return [self.by_identifier[identifier] for identifier in sorted(found)]
+
+
+def _seen(session: Session, record: FeedRecord) -> bool:
+    stored = session.scalar(
+        select(ReceivedRecord.version).where(
+            ReceivedRecord.source == record.source.value,
+            ReceivedRecord.record_id == record.record_id,
+        )
+    )
+    return stored is not None and stored >= record.version
+
+
+def import_feed(
+    *,
+    engine: Engine,
+    es: Elasticsearch,
+    alias: str,
+    source: Source,
+    path: Path,
+    model: MatchModel,
+    thresholds: Thresholds,
+    batch_size: int = 200,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> ImportResult:
+    """Import the feed file at `path` as `source` (see the module's docstring)."""
+    result = ImportResult()
+    made = _Made()
+    batch: list[tuple[int, FeedRecord]] = []
+
+    def flush() -> None:
+        with Session(engine) as session, session.begin():
+            lookups = _Lookups(session, es, alias, made)
+            writer = Writer(session)
+            for line, record in batch:
+                if _seen(session, record):
+                    decision = Decision(Outcome.UNCHANGED, "seen at this version or a newer one")
+                    identifier = None
+                else:
+                    decision = decide(
+                        record,
+                        lookups=lookups,
+                        model=model,
+                        thresholds=thresholds,
+                        can_create=can_create,
+                    )
+                    child = writer.apply(record, decision)
+                    identifier = child.identifier if child is not None else None
+                    if child is not None:
+                        session.flush()
+                        lookups.remember(child, record)
+                result.counts[decision.outcome] += 1
+                result.decisions.append((line, record.record_id, decision.outcome, identifier))
+        if progress is not None:
+            progress(len(batch))
+        batch.clear()
+
+    for parsed in read_feed(source, path, today=today):
+        result.lines += 1
+        if parsed.record is None:
+            result.rejected.extend(parsed.rejections)
+            if progress is not None:
+                progress(1)
+            continue
+        batch.append((parsed.line, parsed.record))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return result

@@ -1,0 +1,336 @@
+"""Which child a feed's record is: the decision, from the identifiers first, then the match engine.
+
+1. **The source record seen before.** A newer version of a record already linked to a child is
+   that child's (a record in review or held is decided again).
+2. **Identifiers.** A UPN or an NHS number already on a child links the record at once; on two
+   children it goes to review.
+3. **The match engine.** Elasticsearch retrieves candidates with the search's own query (any
+   two of given name, family name, date of birth and postcode, each in some way), every child
+   whatever its shield (this is the system, not a searcher), and `matching` ranks them with
+   competing probabilities, beside the children this run created that the index may not hold
+   yet. A candidate that holds another birth entry or NHS number than the record's is another
+   child (twins are two registrations) and is left out. Then, in this order:
+   - a candidate that is a shielded child at `hold` or above: **held** for that child's
+     authority, neither created nor linked (the real ContactPoint's unshielded duplicates of
+     shielded children were created so);
+   - the best at `link` or above, its given names agreeing in some way: **linked**. A given
+     name that disagrees outright with the rest the same is most often a sibling (twins share
+     date of birth, address and family name), so it is never linked without a person;
+   - below `review`: **created**, a new child (when the record has an address to give it);
+   - otherwise: **review**.
+
+Pure but for the reads it is handed (`Lookups`): the same record and the same candidates give
+the same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final, Protocol
+
+from feeds.records import LINKING_IDENTIFIERS, FeedRecord, IdentifierKind
+from mappings import fields as f
+from mappings.query_builder import Criteria, build_query
+from matching import (
+    DOCUMENT_FIELDS,
+    MatchModel,
+    MatchRecord,
+    Prepared,
+    competing_probabilities,
+    prepare,
+    prepare_once,
+    prepared_from_documents,
+    score,
+)
+
+# How many candidates Elasticsearch retrieves for one record.
+CANDIDATES: Final = 50
+_SOURCE: Final = sorted({f.IDENTIFIER, f.SHIELDED, f.LOCAL_AUTHORITY_CODE, *DOCUMENT_FIELDS})
+# Identifiers a child has one of for life: a candidate holding another of the same kind is
+# another child (twins are two birth entries, two NHS numbers). A UPN is not one: a temporary
+# UPN gives way to a permanent one.
+_ONE_PER_CHILD: Final = frozenset({IdentifierKind.BIRTH_ENTRY, IdentifierKind.NHS_NUMBER})
+# Given-name levels that never link automatically (the rest the same, a sibling).
+_NOT_THE_SAME_GIVEN_NAME: Final = frozenset({"else"})
+
+
+class Outcome(StrEnum):
+    """What became of a record."""
+
+    LINKED = "linked"
+    CREATED = "created"
+    REVIEW = "review"
+    HELD = "held"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The probabilities that decide (`Settings.feed_link_probability` and the others)."""
+
+    link: float
+    review: float
+    hold: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.hold <= self.review < self.link <= 1:
+            raise ValueError("thresholds must hold 0 < hold <= review < link <= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A child the record was compared with, as the engine compared them."""
+
+    identifier: str
+    probability: float
+    match_weight: float
+    shielded: bool
+    authority: str | None
+    # Per comparison: the level it agreed at and the weight that earned.
+    comparisons: tuple[tuple[str, str, float], ...]
+
+    def level(self, comparison: str) -> str | None:
+        return next((level for name, level, _ in self.comparisons if name == comparison), None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "identifier": self.identifier,
+            "probability": round(self.probability, 6),
+            "match_weight": round(self.match_weight, 3),
+            "shielded": self.shielded,
+            "comparisons": {
+                name: {"level": level, "weight": round(weight, 3)}
+                for name, level, weight in self.comparisons
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for one record, the child it concerns (linked or, for a hold, the shielded
+    one's authority), and the candidates behind it."""
+
+    outcome: Outcome
+    reason: str
+    identifier: str | None = None
+    probability: float | None = None
+    authority: str | None = None
+    candidates: tuple[Candidate, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Recent:
+    """A child this run created or changed, as the index will hold it once the indexer catches
+    up: compared beside Elasticsearch's candidates, so that two records of one new child in one
+    file make one child."""
+
+    identifier: str
+    record: MatchRecord
+    authority: str | None = None
+    shielded: bool = False
+    held: frozenset[tuple[IdentifierKind, str]] = frozenset()
+
+
+class Lookups(Protocol):
+    """The reads a decision needs."""
+
+    def previous_child(self, record: FeedRecord) -> str | None:
+        """The identifier of the child an earlier version of this source record was linked to."""
+        ...
+
+    def children_with(self, identifiers: Iterable[tuple[IdentifierKind, str]]) -> set[str]:
+        """The identifiers of the children that hold any of these source identifiers."""
+        ...
+
+    def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
+        """Elasticsearch's hits' `_source` for a query body."""
+        ...
+
+    def held_identifiers(
+        self, children: Iterable[str], kinds: Iterable[IdentifierKind]
+    ) -> dict[str, set[tuple[IdentifierKind, str]]]:
+        """The source identifiers of these kinds that each of these children holds."""
+        ...
+
+    def recent(self, record: FeedRecord) -> Sequence[Recent]:
+        """The children this run created or changed that may be this record's (blocked by
+        date of birth or family name)."""
+        ...
+
+
+def match_record(record: FeedRecord) -> MatchRecord:
+    """The record as the match engine compares it."""
+    address = record.address
+    return MatchRecord(
+        given_names=record.given_names,
+        family_name=record.family_name,
+        date_of_birth=record.date_of_birth,
+        postcode=address.postcode if address else None,
+        town=address.town if address else None,
+        gender=record.gender,
+    )
+
+
+def retrieval_body(record: FeedRecord) -> dict[str, Any]:
+    """The search's own query, for every child whatever its shield or status."""
+    criteria = Criteria(
+        given_name=record.given_names,
+        family_name=record.family_name,
+        date_of_birth=record.date_of_birth,
+        postcode=record.address.postcode if record.address else None,
+        gender=record.gender,
+    )
+    return {
+        "query": build_query(criteria, access_filter=[]),
+        "size": CANDIDATES,
+        "source": _SOURCE,
+        "track_total_hits": False,
+    }
+
+
+def _others(record: FeedRecord, lookups: Lookups, identifiers: Sequence[str]) -> set[str]:
+    """The candidates that hold another identifier of a kind a child has one of."""
+    own = {(kind, value) for kind, value in record.identifiers if kind in _ONE_PER_CHILD}
+    kinds = {kind for kind, _ in own}
+    if not kinds:
+        return set()
+    held = lookups.held_identifiers(identifiers, kinds)
+    return {
+        identifier
+        for identifier, values in held.items()
+        if any(kind in kinds and (kind, value) not in own for kind, value in values)
+    }
+
+
+def _candidates(
+    record: FeedRecord,
+    hits: Sequence[Mapping[str, Any]],
+    recent: Sequence[Recent],
+    model: MatchModel,
+    lookups: Lookups,
+) -> list[Candidate]:
+    others = _others(record, lookups, [str(hit[f.IDENTIFIER]) for hit in hits])
+    own = {(k, v) for k, v in record.identifiers if k in _ONE_PER_CHILD}
+    kinds = {k for k, _ in own}
+    others |= {
+        item.identifier
+        for item in recent
+        if any(k in kinds and (k, v) not in own for k, v in item.held)
+    }
+    hits = [hit for hit in hits if str(hit[f.IDENTIFIER]) not in others]
+    recent = [item for item in recent if item.identifier not in others]
+    seen = {str(hit[f.IDENTIFIER]) for hit in hits}
+    extra = [item for item in recent if item.identifier not in seen]
+    # Hits already indexed are replaced by what this run made of them (fresher).
+    fresher = {item.identifier: item for item in recent}
+    prepared: list[Prepared] = prepared_from_documents(list(hits), [True] * len(hits))
+    rows: list[tuple[str, bool, str | None]] = [
+        (str(hit[f.IDENTIFIER]), bool(hit.get(f.SHIELDED)), hit.get(f.LOCAL_AUTHORITY_CODE))
+        for hit in hits
+    ]
+    for position, (identifier, _, _) in enumerate(rows):
+        if identifier in fresher:
+            item = fresher[identifier]
+            prepared[position] = prepare(item.record)
+            rows[position] = (identifier, item.shielded or rows[position][1], item.authority)
+    prepared += [prepare(item.record) for item in extra]
+    rows += [(item.identifier, item.shielded, item.authority) for item in extra]
+    if not prepared:
+        return []
+    scored = score(prepare_once(match_record(record)), prepared, model)
+    probabilities = competing_probabilities(scored, model)
+    found = [
+        Candidate(
+            identifier=rows[s.position][0],
+            probability=p,
+            match_weight=s.match_weight,
+            shielded=rows[s.position][1],
+            authority=rows[s.position][2],
+            comparisons=tuple(
+                (x.comparison, x.level, x.weight) for x in s.fields if x.level is not None
+            ),
+        )
+        for s, p in zip(scored, probabilities, strict=True)
+    ]
+    # Best first, ties by identifier: the same candidates always give the same order.
+    return sorted(found, key=lambda c: (-c.probability, -c.match_weight, c.identifier))
+
+
+def decide(
+    record: FeedRecord,
+    *,
+    lookups: Lookups,
+    model: MatchModel,
+    thresholds: Thresholds,
+    can_create: Callable[[FeedRecord], bool],
+) -> Decision:
+    """The decision for `record` (see the module's docstring for the order)."""
+    previous = lookups.previous_child(record)
+    if previous is not None:
+        return Decision(Outcome.LINKED, "an earlier version of this record", identifier=previous)
+    linking = [(k, v) for k, v in record.identifiers if k in LINKING_IDENTIFIERS]
+    holders = lookups.children_with(linking) if linking else set()
+    if len(holders) == 1:
+        (holder,) = holders
+        return Decision(Outcome.LINKED, "the same identifier", identifier=holder)
+    hits = lookups.search(retrieval_body(record))
+    candidates = tuple(_candidates(record, hits, lookups.recent(record), model, lookups)[:10])
+    if len(holders) > 1:
+        return Decision(
+            Outcome.REVIEW,
+            "its identifiers are on more than one child",
+            authority=candidates[0].authority if candidates else None,
+            candidates=candidates,
+        )
+    shielded = next(
+        (c for c in candidates if c.shielded and c.probability >= thresholds.hold), None
+    )
+    if shielded is not None:
+        return Decision(
+            Outcome.HELD,
+            "it may be a shielded child",
+            probability=shielded.probability,
+            authority=shielded.authority,
+            candidates=candidates,
+        )
+    best = candidates[0] if candidates else None
+    if best is not None and best.probability >= thresholds.link:
+        if best.level("given_names") not in _NOT_THE_SAME_GIVEN_NAME:
+            return Decision(
+                Outcome.LINKED,
+                "the match engine",
+                identifier=best.identifier,
+                probability=best.probability,
+                candidates=candidates,
+            )
+        return Decision(
+            Outcome.REVIEW,
+            "the given names disagree while the rest agrees (a sibling, a twin?)",
+            probability=best.probability,
+            authority=best.authority,
+            candidates=candidates,
+        )
+    if best is None or best.probability < thresholds.review:
+        if can_create(record):
+            return Decision(
+                Outcome.CREATED,
+                "no child is likely enough",
+                probability=best.probability if best else None,
+                candidates=candidates,
+            )
+        return Decision(
+            Outcome.REVIEW,
+            "no child is likely enough, and the record has too little to create one",
+            probability=best.probability if best else None,
+            authority=best.authority if best else None,
+            candidates=candidates,
+        )
+    return Decision(
+        Outcome.REVIEW,
+        "the match engine is unsure",
+        probability=best.probability,
+        authority=best.authority,
+        candidates=candidates,
+    )

@@ -1,0 +1,300 @@
+"""National feeds imported end to end on the real servers: linked by identifiers and by the match
+engine, children created, twins kept apart, shielded children's duplicates held, re-imports
+idempotent, provenance and survivorship recorded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from contactpoint.cli import app
+from db.ranker import load_ranker
+from feeds import Source
+from feeds.importer import ImportResult, import_feed
+from feeds.linking import Outcome, Thresholds
+from tests.integration.search_support import Kid, Population, build_population
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "feeds" / "samples"
+TODAY = date(2026, 12, 2)
+THRESHOLDS = Thresholds(link=0.99, review=0.2, hold=0.01)
+CENSUS_HEADER = (
+    "upn,school_urn,census_date,legal_surname,forename,preferred_surname,preferred_forename,"
+    "gender,date_of_birth,address_line_1,address_line_2,town,postcode,school_name,school_phone\n"
+)
+
+
+@pytest.fixture(scope="module")
+def population(
+    engine: Any, elasticsearch_ready: None, settings: Any, tmp_path_factory: Any
+) -> Iterator[Population]:
+    yield from build_population(
+        engine=engine,
+        settings=settings,
+        tmp_path_factory=tmp_path_factory,
+        children=2_000,
+        seed=31,
+    )
+
+
+def _import(population: Population, source: Source, path: Path) -> ImportResult:
+    from sqlalchemy.orm import sessionmaker
+
+    ranker = load_ranker(None)
+    ranker.refresh(sessionmaker(population.engine))
+    result = import_feed(
+        engine=population.engine,
+        es=population.es,
+        alias=population.settings.index_alias,
+        source=source,
+        path=path,
+        model=ranker.model,
+        thresholds=THRESHOLDS,
+        batch_size=2,
+        today=TODAY,
+    )
+    population.sync()
+    return result
+
+
+def _rows(population: Population, sql: str, **params: Any) -> list[Any]:
+    with population.engine.connect() as connection:
+        return list(connection.execute(text(sql), params))
+
+
+def _child(population: Population, identifier: str) -> Any:
+    (row,) = _rows(
+        population,
+        "SELECT identifier, given_names, family_name, postcode, status, gender,"
+        " (SELECT code FROM organisation o WHERE o.id = c.gp_practice_id) AS gp,"
+        " (SELECT code FROM organisation o WHERE o.id = c.education_setting_id) AS school"
+        " FROM child c WHERE identifier = :identifier",
+        identifier=identifier,
+    )
+    return row
+
+
+def _outcomes(result: ImportResult) -> list[tuple[str, Outcome]]:
+    return [(record_id, outcome) for _, record_id, outcome, _ in result.decisions]
+
+
+@pytest.fixture(scope="module")
+def samples(population: Population) -> dict[Source, ImportResult]:
+    """The four sample feeds, in the order a new child meets them."""
+    order = [
+        (Source.BIRTHS, "births.csv"),
+        (Source.SCHOOL_CENSUS, "school-census.csv"),
+        (Source.HEALTH, "health.jsonl"),
+        (Source.CHILD_BENEFIT, "child-benefit.csv"),
+    ]
+    return {source: _import(population, source, SAMPLES / name) for source, name in order}
+
+
+def test_births_create_one_child_per_entry_and_twins_stay_two(
+    samples: dict[Source, ImportResult], population: Population
+) -> None:
+    births = samples[Source.BIRTHS]
+    assert not births.rejected
+    # Amelia's re-registration (version 2) is the same entry: the same child, renamed.
+    assert _outcomes(births) == [
+        ("E08000035/2019/1042", Outcome.CREATED),
+        ("E08000035/2026/0311", Outcome.CREATED),
+        ("E08000035/2026/0312", Outcome.CREATED),
+        ("E08000035/2019/1042", Outcome.LINKED),
+    ]
+    amelia, oscar, ruby, again = (identifier for *_, identifier in births.decisions)
+    assert amelia == again and len({amelia, oscar, ruby}) == 3
+    assert _child(population, amelia).family_name == "Hart-Mensah"
+
+
+def test_later_feeds_link_to_the_children_the_births_made(
+    samples: dict[Source, ImportResult], population: Population
+) -> None:
+    births = {rid: ident for _, rid, _, ident in samples[Source.BIRTHS].decisions}
+    amelia, oscar = births["E08000035/2019/1042"], births["E08000035/2026/0311"]
+    census = {rid: (o, i) for _, rid, o, i in samples[Source.SCHOOL_CENSUS].decisions}
+    assert census["107992/P800012326001"] == (Outcome.LINKED, amelia)
+    # Daniel was never registered here: a new child.
+    assert census["108011/F201012326001"][0] is Outcome.CREATED
+    health = {rid: (o, i) for _, rid, o, i in samples[Source.HEALTH].decisions}
+    assert health["9434765013"] == (Outcome.LINKED, amelia)
+    assert health["9434765021"] == (Outcome.LINKED, oscar)
+    daniel = census["108011/F201012326001"][1]
+    assert health["9434765048"] == (Outcome.LINKED, daniel)
+    benefit = {rid: (o, i) for _, rid, o, i in samples[Source.CHILD_BENEFIT].decisions}
+    assert benefit["CHB12345678AB/1"] == (Outcome.LINKED, amelia)
+    assert benefit["CHB87654321CD/1"] == (Outcome.LINKED, oscar)
+    ruby = births["E08000035/2026/0312"]
+    assert benefit["CHB87654321CD/2"] == (Outcome.LINKED, ruby)
+
+
+def test_each_field_comes_from_the_source_trusted_for_it(
+    samples: dict[Source, ImportResult], population: Population
+) -> None:
+    amelia = {rid: ident for _, rid, _, ident in samples[Source.BIRTHS].decisions}[
+        "E08000035/2019/1042"
+    ]
+    child = _child(population, amelia)
+    # The school from the census, the GP practice from health, the newest address (benefit's,
+    # since November) over the October census's and health's (since 2019).
+    assert (child.school, child.gp, child.postcode) == ("107992", "B86016", "LS16 5JX")
+    sources = dict(
+        _rows(
+            population,
+            "SELECT s.field, s.source FROM child_field_source s JOIN child c ON c.id = s.child_id"
+            " WHERE c.identifier = :identifier",
+            identifier=amelia,
+        )
+    )
+    assert sources == {
+        "name": "births",
+        "gender": "births",
+        "address": "child-benefit",
+        "education_setting": "school-census",
+        "gp_practice": "health",
+    }
+    identifiers = dict(
+        _rows(
+            population,
+            "SELECT s.kind, s.value FROM child_source_identifier s JOIN child c"
+            " ON c.id = s.child_id WHERE c.identifier = :identifier",
+            identifier=amelia,
+        )
+    )
+    assert identifiers == {
+        "birth_entry": "E08000035/2019/1042",
+        "upn": "P800012326001",
+        "nhs_number": "9434765013",
+        "benefit_child": "CHB12345678AB/1",
+    }
+
+
+def test_a_death_archives_the_child_and_it_leaves_search(
+    samples: dict[Source, ImportResult], population: Population
+) -> None:
+    health = {rid: ident for _, rid, _, ident in samples[Source.HEALTH].decisions}
+    daniel = health["9434765048"]
+    assert daniel is not None and _child(population, daniel).status == "archived"
+    document = population.es.get(index=population.settings.index_alias, id=daniel)
+    assert document["_source"]["status"] == "archived"
+
+
+def test_importing_a_feed_again_changes_nothing(
+    samples: dict[Source, ImportResult], population: Population
+) -> None:
+    before = _rows(population, "SELECT identifier, record_version FROM child ORDER BY 1")
+    for source, name in ((Source.BIRTHS, "births.csv"), (Source.HEALTH, "health.jsonl")):
+        again = _import(population, source, SAMPLES / name)
+        assert again.counts[Outcome.UNCHANGED] == len(again.decisions) > 0
+    assert _rows(population, "SELECT identifier, record_version FROM child ORDER BY 1") == before
+
+
+def test_a_newer_version_of_a_linked_record_updates_the_same_child(
+    samples: dict[Source, ImportResult], population: Population, tmp_path: Path
+) -> None:
+    line = json.loads((SAMPLES / "health.jsonl").read_text().splitlines()[1])
+    line["meta"] = {"versionId": "2", "lastUpdated": "2026-11-30T10:00:00+00:00"}
+    line["address"] = [
+        {
+            "use": "home",
+            "line": ["9 Ash Grove"],
+            "city": "Leeds",
+            "postalCode": "LS6 1BX",
+            "period": {"start": "2026-11-29"},
+        }
+    ]
+    path = tmp_path / "health.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    result = _import(population, Source.HEALTH, path)
+    oscar = {rid: ident for _, rid, _, ident in samples[Source.HEALTH].decisions}["9434765021"]
+    assert _outcomes(result) == [("9434765021", Outcome.LINKED)]
+    assert result.decisions[0][3] == oscar
+    assert _child(population, oscar).postcode == "LS6 1BX"
+
+
+def _shielded(population: Population) -> Kid:
+    kids = population.unique(
+        lambda k: (k.given_names, k.family_name, k.date_of_birth), where=lambda k: k.shielded
+    )
+    assert kids, "no shielded child in the demo data"
+    return kids[0]
+
+
+def _census_row(kid: Kid, upn: str, *, postcode: str | None = None) -> str:
+    cells = [
+        upn,
+        "100001",
+        "2026-10-01",
+        kid.family_name,
+        kid.given_names.split()[0],
+        "",
+        "",
+        kid.gender[0].upper(),
+        kid.date_of_birth.isoformat(),
+        kid.address_lines[0],
+        "",
+        kid.town,
+        postcode or kid.postcode,
+        "A School",
+        "",
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def test_a_record_that_may_be_a_shielded_child_is_held_for_its_authority_never_created(
+    population: Population, tmp_path: Path
+) -> None:
+    kid = _shielded(population)
+    children = _rows(population, "SELECT count(*) FROM child")[0][0]
+    # Its name and date of birth, at another address: a likely duplicate of the shielded child.
+    path = tmp_path / "census.csv"
+    path.write_text(CENSUS_HEADER + _census_row(kid, "T213012326001", postcode="ZE1 0AA"))
+    result = _import(population, Source.SCHOOL_CENSUS, path)
+    assert not result.rejected, result.rejected
+    assert _outcomes(result) == [("100001/T213012326001", Outcome.HELD)]
+    assert _rows(population, "SELECT count(*) FROM child")[0][0] == children
+    ((kind, authority, candidates),) = _rows(
+        population,
+        "SELECT r.kind, r.local_authority_code, r.candidates FROM feed_review r"
+        " JOIN feed_record f ON f.id = r.feed_record_id WHERE f.record_id = :rid",
+        rid="100001/T213012326001",
+    )
+    assert (kind, authority) == ("shield_hold", kid.authority)
+    assert candidates[0]["identifier"] == kid.identifier and candidates[0]["shielded"]
+    # Not linked either: the shielded child's record is as it was.
+    assert not _rows(
+        population,
+        "SELECT 1 FROM child_source_identifier WHERE value = 'T213012326001'",
+    )
+
+
+def test_the_import_command_prints_its_counts_and_exits_1_on_a_rejected_line(
+    population: Population, tmp_path: Path
+) -> None:
+    path = tmp_path / "births.csv"
+    path.write_text(
+        (SAMPLES / "births.csv").read_text()
+        + "E08000035/2026/0999,1,2026-11-20,Zo3,Nowak,F,2026-11-09,,,,\n"
+    )
+    result = CliRunner().invoke(
+        app, ["feed", "import", "--source", "births", "--no-progress", str(path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "line 6: forenames:" in result.output
+    assert "5 lines: 0 linked, 0 created, 0 sent to review, 0 held for a shield, 4 unchanged" in (
+        result.output
+    )
+    unknown = CliRunner().invoke(app, ["feed", "import", "--source", "gro", str(path)])
+    assert unknown.exit_code == 1 and "choose one of births" in unknown.output
