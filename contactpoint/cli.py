@@ -205,6 +205,34 @@ def feed_import(
         raise typer.Exit(1)
 
 
+@app.command("demo-feeds")
+def demo_feeds(
+    out: Annotated[Path, typer.Option(help="The folder to write the four feeds to.")],
+    children: Annotated[
+        int, typer.Option(min=1, help="The demo population's size (as demo-data --children).")
+    ] = 20_000,
+    seed: Annotated[int, typer.Option(help="The demo population's seed (as demo-data).")] = 1,
+    feed_children: Annotated[int, typer.Option(min=1, help="Children the feeds describe.")] = 2_000,
+    new_children: Annotated[
+        int, typer.Option(min=0, help="Of them, new births not in the population.")
+    ] = 100,
+) -> None:
+    """Write the four national feeds of demo children, each line with the child it truly is."""
+    from feeds.demo import write_demo_feeds
+
+    if new_children > feed_children:
+        _fail("--new-children cannot be more than --feed-children")
+    counts = write_demo_feeds(
+        out=out,
+        children=children,
+        seed=seed,
+        feed_children=feed_children,
+        new_children=new_children,
+    )
+    for source, count in counts.items():
+        typer.echo(f"{source.value}: {count} records")
+
+
 @app.command("demo-data")
 def demo_data(
     out: Annotated[Path, typer.Option(dir_okay=False, writable=True)],

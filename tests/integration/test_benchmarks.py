@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 SCRIPTS = (
+    "feeds.py",
     "freshness.py",
     "linkage.py",
     "load.py",
@@ -33,6 +34,7 @@ LINKAGE_ORIGINALS = 466
 LINKAGE_DISTRACTORS = 2000
 # Databases and aliases of the tests' own on the test stack.
 PLACES = {
+    "feeds.py": ("contactpoint_benchtest_feeds", "children-benchtest-feeds"),
     "freshness.py": ("contactpoint_benchtest_fresh", "children-benchtest-fresh"),
     "linkage.py": ("contactpoint_benchtest_linkage", "children-benchtest-linkage"),
     "load.py": ("contactpoint_benchtest_load", "children-benchtest-load"),
@@ -213,3 +215,27 @@ def test_linkage_second_run_searches_the_same_duplicates_afresh(
     assert sum(row["queries"] for row in by_kind.values()) >= 60
     for row in by_kind.values():
         assert row["api_missed_at_10"] <= row["api_missed_at_1"] <= row["queries"]
+
+
+def test_feeds_benchmark_loads_and_imports_afresh_on_every_run(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--feed-children", "40", "--new-children", "4")
+    first = _run("feeds.py", tmp_path, *args)
+    second = _run("feeds.py", tmp_path, *args)
+
+    # An import changes the population: every run loads and indexes it afresh.
+    assert first.header["data"] == second.header["data"] == "built"
+    assert first.report["run"] != second.report["run"]
+    # The same seed writes the same feeds, and the same records are imported and decided again.
+    assert first.report["records"] == second.report["records"]
+    for run in (first, second):
+        sources = run.report["sources"]
+        assert set(sources) == {"births", "school-census", "health", "child-benefit"}
+        assert all(figures["rejected"] == 0 for figures in sources.values())
+        assert {name: figures["records"] for name, figures in sources.items()} == (
+            run.report["records"]
+        )
+        # Every record of a feed is decided; births bring the 4 new children.
+        assert sources["births"]["created"] >= 4
+        assert run.report["wrong_merges"] == 0
