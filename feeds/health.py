@@ -223,6 +223,9 @@ def parse_patient(line: int, text: str, *, today: date) -> Parsed:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         return Parsed(line=line, rejections=(Rejection(line, "(line)", f"is not JSON: {exc}"),))
+    except RecursionError:
+        reason = "is JSON nested too deeply to be a Patient resource"
+        return Parsed(line=line, rejections=(Rejection(line, "(line)", reason),))
     if not isinstance(data, dict) or data.get("resourceType") != "Patient":
         reason = "is not a FHIR Patient resource (resourceType must be Patient)"
         return Parsed(line=line, rejections=(Rejection(line, "resourceType", reason),))
@@ -230,8 +233,9 @@ def parse_patient(line: int, text: str, *, today: date) -> Parsed:
         patient = Patient.model_validate(data)
     except ValidationError as exc:
         return Parsed(line=line, rejections=rejections_of(line, exc))
-    except (TypeError, ValueError) as exc:  # the FHIR models raise these on some shapes
-        return Parsed(line=line, rejections=(Rejection(line, "(resource)", str(exc)[:200]),))
+    except (TypeError, ValueError, RecursionError) as exc:  # the FHIR models, on some shapes
+        reason = str(exc)[:200] or type(exc).__name__
+        return Parsed(line=line, rejections=(Rejection(line, "(resource)", reason),))
     try:
         checked = _Checked.model_validate(_values(patient), context={"today": today})
     except ValidationError as exc:

@@ -244,6 +244,17 @@ def test_a_line_that_is_not_json_is_rejected() -> None:
     assert "not JSON" in parsed.rejections[0].reason
 
 
+def test_json_nested_too_deeply_is_rejected_not_raised() -> None:
+    parsed = parse_patient(2, "[" * 9000 + "]" * 9000, today=TODAY)
+    assert parsed.record is None and "nested too deeply" in parsed.rejections[0].reason
+    deep: dict[str, object] = {"resourceType": "Patient"}
+    inner = deep
+    for _ in range(400):
+        inner["extension"] = [{"url": "x"}]
+        inner = inner["extension"][0]  # type: ignore[index]
+    assert parse_patient(3, json.dumps(deep), today=TODAY).rejections
+
+
 def test_a_file_that_is_not_utf8_is_rejected_not_raised(tmp_path: Path) -> None:
     path = tmp_path / "births.csv"
     path.write_bytes(BIRTH_HEADER.encode() + b"E08000035/2020/7,1,2020-02-01,Ad\xe9,Lee,F,x,y,z\n")
