@@ -115,10 +115,15 @@ class Writer:
         return received
 
     def _review(self, received: ReceivedRecord, decision: Decision) -> None:
+        held = decision.outcome is Outcome.HELD
+        # A review item goes to the general queue of an authority: a shielded child among its
+        # candidates (below the hold) is left out, so that no queue shows one to those who may
+        # not see it. A hold goes to the shielded child's own authority, with it.
+        candidates = [c for c in decision.candidates if held or not c.shielded]
         values = {
-            "kind": "shield_hold" if decision.outcome is Outcome.HELD else "review",
+            "kind": "shield_hold" if held else "review",
             "local_authority_code": decision.authority,
-            "candidates": [candidate.as_json() for candidate in decision.candidates],
+            "candidates": [candidate.as_json() for candidate in candidates],
             "decided_at": None,
             "decision": None,
             "decided_by": None,

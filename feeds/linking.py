@@ -277,22 +277,24 @@ def decide(
         return Decision(Outcome.LINKED, "the same identifier", identifier=holder)
     hits = lookups.search(retrieval_body(record))
     candidates = tuple(_candidates(record, hits, lookups.recent(record), model, lookups)[:10])
-    if len(holders) > 1:
-        return Decision(
-            Outcome.REVIEW,
-            "its identifiers are on more than one child",
-            authority=candidates[0].authority if candidates else None,
-            candidates=candidates,
-        )
     shielded = next(
         (c for c in candidates if c.shielded and c.probability >= thresholds.hold), None
     )
     if shielded is not None:
+        # Before anything else a person might see: the shielded child's managers decide.
         return Decision(
             Outcome.HELD,
             "it may be a shielded child",
             probability=shielded.probability,
             authority=shielded.authority,
+            candidates=candidates,
+        )
+    if len(holders) > 1:
+        unshielded = [c for c in candidates if not c.shielded]
+        return Decision(
+            Outcome.REVIEW,
+            "its identifiers are on more than one child",
+            authority=unshielded[0].authority if unshielded else None,
             candidates=candidates,
         )
     best = candidates[0] if candidates else None

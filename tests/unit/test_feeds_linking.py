@@ -214,3 +214,12 @@ def test_demo_feeds_are_the_same_every_time_read_whole_and_keep_twins_together(
     # Identifiers are the child's in every run, and valid.
     assert nhs_number("9342852491") == nhs_number("9342852491") != "9342852491"
     assert pupil_number("9342852491", date(2012, 1, 1))[0].isalpha()
+
+
+def test_a_record_whose_identifiers_are_on_two_children_is_held_if_one_may_be_shielded() -> None:
+    reads = Reads(
+        holders={"9434765919", "9434765927"},
+        hits=[_document("9434765919", "Amelia", shielded=True)],
+    )
+    decision = _decide(reads)
+    assert (decision.outcome, decision.authority) == (Outcome.HELD, "E08000035")
