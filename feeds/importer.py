@@ -21,8 +21,16 @@ from sqlalchemy.orm import Session
 
 from db.models import Child, ChildSourceIdentifier, ReceivedRecord, Shield
 from feeds.apply import Writer, can_create
-from feeds.linking import Decision, Outcome, Recent, Thresholds, decide, match_record
-from feeds.records import FeedRecord, IdentifierKind, Rejection, Source
+from feeds.linking import (
+    Decision,
+    Outcome,
+    Recent,
+    Thresholds,
+    decide,
+    match_record,
+    retrieval_body,
+)
+from feeds.records import LINKING_IDENTIFIERS, FeedRecord, IdentifierKind, Rejection, Source
 from feeds.sources import read_feed
 from mappings.normalise import fold
 from matching import MatchModel
@@ -58,31 +66,80 @@ class _Lookups:
 
     def __init__(self, session: Session, es: Elasticsearch, alias: str, made: _Made) -> None:
         self.session, self.es, self.alias, self.made = session, es, alias, made
+        # Read once for a whole batch (`prefetch`), kept up to date as its records are written.
+        self.stored: dict[str, tuple[int, str | None]] = {}
+        self.holders: dict[tuple[IdentifierKind, str], set[str]] = {}
+        self.hits: dict[str, list[Mapping[str, Any]]] = {}
+        # The record being decided (its prefetched candidates are `search`'s answer).
+        self.current: str | None = None
+
+    def prefetch(self, records: Sequence[FeedRecord]) -> None:
+        """The batch's stored versions, the children holding its identifiers, and
+        Elasticsearch's candidates for each record that may need them (one `msearch`)."""
+        source = records[0].source.value
+        ids = sorted({record.record_id for record in records})
+        rows = self.session.execute(
+            select(ReceivedRecord.record_id, ReceivedRecord.version, Child.identifier)
+            .outerjoin(Child, Child.id == ReceivedRecord.child_id)
+            .where(ReceivedRecord.source == source, ReceivedRecord.record_id.in_(ids))
+        )
+        self.stored = {record_id: (version, child) for record_id, version, child in rows}
+        wanted = {
+            (kind, value)
+            for record in records
+            for kind, value in record.identifiers
+            if kind in LINKING_IDENTIFIERS
+        }
+        self.holders = {}
+        for kind in {kind for kind, _ in wanted}:
+            values = sorted(value for k, value in wanted if k == kind)
+            found = self.session.execute(
+                select(ChildSourceIdentifier.value, Child.identifier)
+                .join(Child, Child.id == ChildSourceIdentifier.child_id)
+                .where(ChildSourceIdentifier.kind == kind.value)
+                .where(ChildSourceIdentifier.value.in_(values))
+            )
+            for value, child in found:
+                self.holders.setdefault((kind, value), set()).add(child)
+        unresolved = [
+            record
+            for record in records
+            if record.record_id not in self.stored
+            and not any(self.holders.get(item) for item in record.identifiers)
+        ]
+        self.hits = {}
+        if unresolved:
+            searches: list[dict[str, Any]] = []
+            for record in unresolved:
+                body = retrieval_body(record)
+                # A raw body names the source filter as the REST API does.
+                body["_source"] = body.pop("source")
+                searches += [{}, body]
+            answer = self.es.msearch(index=self.alias, searches=searches)
+            for record, response in zip(unresolved, answer["responses"], strict=True):
+                if "error" not in response:
+                    hits = response["hits"]["hits"]
+                    self.hits[record.record_id] = [hit["_source"] for hit in hits]
+
+    def written(self, record: FeedRecord, child: str | None) -> None:
+        """What a record just written changes for the rest of the batch."""
+        self.stored[record.record_id] = (record.version, child)
+        if child is not None:
+            for item in record.identifiers:
+                self.holders.setdefault(item, set()).add(child)
+
+    def seen(self, record: FeedRecord) -> bool:
+        stored = self.stored.get(record.record_id)
+        return stored is not None and stored[0] >= record.version
 
     def previous_child(self, record: FeedRecord) -> str | None:
-        return self.session.scalar(
-            select(Child.identifier)
-            .join(ReceivedRecord, ReceivedRecord.child_id == Child.id)
-            .where(
-                ReceivedRecord.source == record.source.value,
-                ReceivedRecord.record_id == record.record_id,
-            )
-        )
+        stored = self.stored.get(record.record_id)
+        return stored[1] if stored is not None else None
 
     def children_with(self, identifiers: Iterable[tuple[IdentifierKind, str]]) -> set[str]:
-        wanted = list(identifiers)
         found: set[str] = set()
-        for kind, value in wanted:
-            found |= set(
-                self.session.scalars(
-                    select(Child.identifier)
-                    .join(ChildSourceIdentifier, ChildSourceIdentifier.child_id == Child.id)
-                    .where(
-                        ChildSourceIdentifier.kind == kind.value,
-                        ChildSourceIdentifier.value == value,
-                    )
-                )
-            )
+        for item in identifiers:
+            found |= self.holders.get(item, set())
         return found
 
     def held_identifiers(
@@ -102,6 +159,10 @@ class _Lookups:
         return held
 
     def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
+        # Prefetched for the record being decided, unless its search failed there: then alone,
+        # so that a failure raises with Elasticsearch's own error.
+        if self.current is not None and self.current in self.hits:
+            return self.hits.pop(self.current)
         response = self.es.search(index=self.alias, **body)
         return [hit["_source"] for hit in response["hits"]["hits"]]
 
@@ -151,16 +212,6 @@ class _Made:
         return [self.by_identifier[identifier] for identifier in sorted(found)]
 
 
-def _seen(session: Session, record: FeedRecord) -> bool:
-    stored = session.scalar(
-        select(ReceivedRecord.version).where(
-            ReceivedRecord.source == record.source.value,
-            ReceivedRecord.record_id == record.record_id,
-        )
-    )
-    return stored is not None and stored >= record.version
-
-
 def import_feed(
     *,
     engine: Engine,
@@ -182,12 +233,14 @@ def import_feed(
     def flush() -> None:
         with Session(engine) as session, session.begin():
             lookups = _Lookups(session, es, alias, made)
+            lookups.prefetch([record for _, record in batch])
             writer = Writer(session)
             for line, record in batch:
-                if _seen(session, record):
+                if lookups.seen(record):
                     decision = Decision(Outcome.UNCHANGED, "seen at this version or a newer one")
                     identifier = None
                 else:
+                    lookups.current = record.record_id
                     decision = decide(
                         record,
                         lookups=lookups,
@@ -197,6 +250,7 @@ def import_feed(
                     )
                     child = writer.apply(record, decision)
                     identifier = child.identifier if child is not None else None
+                    lookups.written(record, identifier)
                     if child is not None:
                         session.flush()
                         lookups.remember(child, record)
