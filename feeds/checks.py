@@ -10,9 +10,10 @@ import re
 from datetime import date
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 from stdnum.gb import upn
 
+from db.load.import_line import Day
 from db.normalise import is_valid_nhs_number, normalise_identifier
 
 # A GRO birth entry: the registration district's code, the year and the entry number.
@@ -95,3 +96,26 @@ def not_future(value: date, today: date) -> date:
     if value > today:
         raise ValueError("is in the future")
     return value
+
+
+def today_of(info: ValidationInfo) -> date:
+    """The day validation runs as of: the context's `today` (tests, replays), else today."""
+    context = info.context or {}
+    today = context.get("today")
+    return today if isinstance(today, date) else date.today()
+
+
+def _born(value: date, info: ValidationInfo) -> date:
+    return plausible_birth(value, today_of(info))
+
+
+def _happened(value: date, info: ValidationInfo) -> date:
+    return not_future(value, today_of(info))
+
+
+# A date of birth (not in the future, at most MAX_AGE_YEARS ago), and a date that has happened.
+BirthDay = Annotated[date, AfterValidator(_born)]
+PastDay = Annotated[date, AfterValidator(_happened)]
+# The same, read from text (YYYY-MM-DD), as the CSV feeds give them.
+BirthDayText = Annotated[Day, AfterValidator(_born)]
+PastDayText = Annotated[Day, AfterValidator(_happened)]

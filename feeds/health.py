@@ -20,7 +20,7 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from db.load.import_line import PersonName, Phone, Postcode, Text60, Text100, Text200
-from feeds.checks import NhsNumber, OdsCode, not_future, plausible_birth
+from feeds.checks import BirthDay, NhsNumber, OdsCode, PastDay
 from feeds.records import (
     FeedAddress,
     FeedOrganisation,
@@ -48,16 +48,16 @@ class _Checked(BaseModel):
 
     nhs_number: NhsNumber
     version: int
-    as_of: date
+    as_of: PastDay
     given_names: PersonName
     family_name: PersonName
     gender: str | None = None
-    date_of_birth: date
-    date_of_death: date | None = None
+    date_of_birth: BirthDay
+    date_of_death: PastDay | None = None
     address_lines: tuple[Text100, ...] = ()
     town: Text60 | None = None
     postcode: Postcode | None = None
-    address_since: date | None = None
+    address_since: PastDay | None = None
     gp_code: OdsCode | None = None
     gp_name: Text200 | None = None
     gp_phone: Phone | None = None
@@ -69,22 +69,6 @@ class _Checked(BaseModel):
         if value is not None and value not in _GENDERS:
             raise ValueError("is not male, female, other or unknown")
         return value
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _born(cls, value: date, info: Any) -> date:
-        return plausible_birth(value, _today(info))
-
-    @field_validator("date_of_death", "as_of", "address_since")
-    @classmethod
-    def _happened(cls, value: date | None, info: Any) -> date | None:
-        return None if value is None else not_future(value, _today(info))
-
-
-def _today(info: Any) -> date:
-    context = info.context or {}
-    today = context.get("today")
-    return today if isinstance(today, date) else date.today()
 
 
 def _identifier(patient: Patient, system: str) -> str | None:

@@ -16,10 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Final
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from db.load.import_line import Day, PersonName, Phone, Postcode, Text60, Text100, Text200
-from feeds.checks import BirthEntry, ClaimReference, Upn, Urn, not_future, plausible_birth
+from db.load.import_line import PersonName, Phone, Postcode, Text60, Text100, Text200
+from feeds.checks import BirthDayText, BirthEntry, ClaimReference, PastDayText, Upn, Urn
 from feeds.records import (
     FeedAddress,
     FeedOrganisation,
@@ -93,12 +93,6 @@ class _Row(BaseModel, ABC):
         return FeedAddress(lines=kept, town=town, postcode=postcode, since=since)
 
 
-def _today(info: Any) -> date:
-    context = info.context or {}
-    today = context.get("today")
-    return today if isinstance(today, date) else date.today()
-
-
 class BirthRow(_Row):
     """One birth registration entry (docs/feeds/births.md)."""
 
@@ -120,25 +114,15 @@ class BirthRow(_Row):
 
     entry: BirthEntry
     version: Version
-    registered_on: Day
+    registered_on: PastDayText
     forenames: PersonName
     surname: PersonName
     sex: Sex
-    date_of_birth: Day
+    date_of_birth: BirthDayText
     address_line_1: Text100 | None = None
     address_line_2: Text100 | None = None
     town: Text60 | None = None
     postcode: Postcode | None = None
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _born(cls, value: date, info: Any) -> date:
-        return plausible_birth(value, _today(info))
-
-    @field_validator("registered_on")
-    @classmethod
-    def _registered(cls, value: date, info: Any) -> date:
-        return not_future(value, _today(info))
 
     def record(self) -> FeedRecord:
         return FeedRecord(
@@ -193,29 +177,19 @@ class SchoolCensusRow(_Row):
 
     upn: Upn
     school_urn: Urn
-    census_date: Day
+    census_date: PastDayText
     legal_surname: PersonName
     forename: PersonName
     preferred_surname: PersonName | None = None
     preferred_forename: PersonName | None = None
     gender: Sex
-    date_of_birth: Day
+    date_of_birth: BirthDayText
     address_line_1: Text100 | None = None
     address_line_2: Text100 | None = None
     town: Text60 | None = None
     postcode: Postcode | None = None
     school_name: Text200
     school_phone: Phone | None = None
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _born(cls, value: date, info: Any) -> date:
-        return plausible_birth(value, _today(info))
-
-    @field_validator("census_date")
-    @classmethod
-    def _counted(cls, value: date, info: Any) -> date:
-        return not_future(value, _today(info))
 
     def record(self) -> FeedRecord:
         return FeedRecord(
@@ -281,26 +255,16 @@ class ChildBenefitRow(_Row):
     claim_reference: ClaimReference
     child_number: Version
     version: Version
-    updated_on: Day
+    updated_on: PastDayText
     child_forenames: PersonName
     child_surname: PersonName
     child_sex: Sex | None = None
-    child_date_of_birth: Day
+    child_date_of_birth: BirthDayText
     address_line_1: Text100
     address_line_2: Text100 | None = None
     town: Text60
     postcode: Postcode
-    address_since: Day | None = None
-
-    @field_validator("child_date_of_birth")
-    @classmethod
-    def _born(cls, value: date, info: Any) -> date:
-        return plausible_birth(value, _today(info))
-
-    @field_validator("updated_on", "address_since")
-    @classmethod
-    def _happened(cls, value: date | None, info: Any) -> date | None:
-        return None if value is None else not_future(value, _today(info))
+    address_since: PastDayText | None = None
 
     def record(self) -> FeedRecord:
         reference = f"{self.claim_reference}/{self.child_number}"
