@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from db.load.import_line import PersonName, Phone, Postcode, Text60, Text100, Text200
 from feeds.checks import BirthDay, NhsNumber, OdsCode, PastDay
@@ -54,7 +54,8 @@ class _Checked(BaseModel):
     gender: str | None = None
     date_of_birth: BirthDay
     date_of_death: PastDay | None = None
-    address_lines: tuple[Text100, ...] = ()
+    # A child's address has one to four lines, as the import's (and the schema's) rule says.
+    address_lines: tuple[Text100, ...] = Field(default=(), max_length=4)
     town: Text60 | None = None
     postcode: Postcode | None = None
     address_since: PastDay | None = None

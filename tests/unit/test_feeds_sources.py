@@ -215,6 +215,20 @@ def _patient(**changes: Any) -> dict[str, Any]:
             "address.postalCode",
             "postcode",
         ),
+        (
+            _patient(
+                address=[
+                    {
+                        "use": "home",
+                        "line": ["1", "2", "3", "4", "5 A St"],
+                        "city": "Leeds",
+                        "postalCode": "LS6 2AB",
+                    }
+                ]
+            ),
+            "address.line",
+            "at most 4",
+        ),
     ],
     ids=[
         "check-digit",
@@ -226,6 +240,7 @@ def _patient(**changes: Any) -> dict[str, Any]:
         "not-a-patient",
         "name-not-a-list",
         "postcode",
+        "five-lines",
     ],
 )
 def test_a_bad_patient_is_rejected_naming_the_fhir_path(
