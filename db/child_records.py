@@ -24,6 +24,7 @@ def get_child(*, session: Session, identifier: str) -> Child | None:
             selectinload(Child.shields),
             selectinload(Child.other_names),
             selectinload(Child.previous_addresses),
+            selectinload(Child.field_sources),
         )
     )
     return session.scalars(statement).one_or_none()

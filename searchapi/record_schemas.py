@@ -102,6 +102,15 @@ class InvolvementView(BaseModel):
     override_recorded: bool
 
 
+class FieldSourceView(BaseModel):
+    """Which national feed said a field of the record, in which record, as of when."""
+
+    field: str = Field(examples=["gp_practice"])
+    source: str = Field(examples=["health"])
+    record_id: str = Field(examples=["9434765013"])
+    as_of: date
+
+
 class ChildRecordView(BaseModel):
     """One child as the caller may see it; `withheld` names what was left out."""
 
@@ -159,6 +168,9 @@ class ChildRecordView(BaseModel):
     gp_practice: OrganisationView | None
     involvements: list[InvolvementView]
     withheld: list[str]
+    # Shown to the managers of the child's authority only (null to everyone else): each field a
+    # national feed set, and which (docs/feeds/README.md); a field no feed set is the authority's.
+    field_sources: list[FieldSourceView] | None = None
     break_glass: bool
     request_id: str
 

@@ -19,6 +19,7 @@ from searchapi.record_schemas import (
     Address,
     CarerView,
     ChildRecordView,
+    FieldSourceView,
     InvolvementView,
     OrganisationView,
     OtherNameView,
@@ -28,6 +29,8 @@ from searchapi.record_schemas import (
 )
 
 NO_CHILD: Final = "There is no child with this identifier."
+# The fields of child_field_source that locate a child.
+_LOCATION_SOURCES: Final = frozenset({"address", "education_setting", "gp_practice"})
 # Every field that locates a child: withheld together when the child is shielded.
 LOCATION_PARTS = (
     "address",
@@ -156,6 +159,17 @@ def build_view(
     withheld = [] if located else list(LOCATION_PARTS)
     withheld += [] if contacts else list(CONTACT_PARTS)
     withheld += [f"involvements[{view.id}]" for view, _ in involvements if view.details_withheld]
+    # The feeds' provenance: for the managers of the child's authority; a location field's
+    # source only where the location is shown (it always is to them).
+    sources = None
+    if access.may_administer(child.local_authority_code):
+        sources = [
+            FieldSourceView(
+                field=row.field, source=row.source, record_id=row.record_id, as_of=row.as_of
+            )
+            for row in child.field_sources
+            if located or row.field not in _LOCATION_SOURCES
+        ]
     view = ChildRecordView(
         identifier=child.identifier,
         given_names=child.given_names,
@@ -189,6 +203,7 @@ def build_view(
         gp_practice=_organisation(child.gp_practice) if located else None,
         involvements=[view for view, _ in involvements],
         withheld=withheld,
+        field_sources=sources,
         break_glass=redaction.break_glass,
         request_id=request_id,
     )
@@ -203,6 +218,7 @@ def build_view(
         "sensitive": any(sensitive_shown for _, sensitive_shown in involvements),
         "break_glass": redaction.break_glass,
         "reason": break_glass_reason if redaction.break_glass else None,
+        "field_sources_shown": sources is not None,
     }
     return view, details
 

@@ -30,6 +30,7 @@ from db.models.base import Base
 from db.models.organisations import LocalAuthority, Organisation
 
 if TYPE_CHECKING:
+    from db.models.feeds import ChildFieldSource
     from db.models.history import OtherName, PreviousAddress
     from db.models.involvements import Involvement, Shield
 
@@ -104,6 +105,10 @@ class Child(Base):
         order_by="PreviousAddress.position",
         cascade="all, delete-orphan",
         passive_deletes=True,
+    )
+    # Which national feed set each field (written by feeds/, read by the record view).
+    field_sources: Mapped[list[ChildFieldSource]] = relationship(
+        order_by="ChildFieldSource.field", viewonly=True
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from contactpoint.cli import app
+from db.access import Role
 from db.ranker import load_ranker
 from feeds import Source
 from feeds.importer import ImportResult, import_feed
@@ -298,3 +299,88 @@ def test_the_import_command_prints_its_counts_and_exits_1_on_a_rejected_line(
     )
     unknown = CliRunner().invoke(app, ["feed", "import", "--source", "gro", str(path)])
     assert unknown.exit_code == 1 and "choose one of births" in unknown.output
+
+
+def test_the_managers_of_its_authority_see_which_feed_set_a_field_and_nobody_else_does(
+    population: Population, tmp_path: Path
+) -> None:
+    from tests.integration.access_support import build_client, fast_settings, new_authority
+    from tests.integration.pages_support import HTML, new_username, sign_in
+    from tests.integration.search_support import make_caller
+
+    kid = next(
+        k
+        for k in population.unique(
+            lambda k: (k.given_names, k.family_name, k.date_of_birth),
+            where=lambda k: not k.shielded and k.status == "active" and k.authority,
+        )
+    )
+    # The authority's record has no GP practice: health fills it.
+    population.execute(
+        "UPDATE child SET gp_practice_id = NULL WHERE identifier = :i", i=kid.identifier
+    )
+    resource = {
+        "resourceType": "Patient",
+        "meta": {"versionId": "1", "lastUpdated": "2026-11-20T08:00:00+00:00"},
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765056"}],
+        "name": [{"use": "usual", "family": kid.family_name, "given": kid.given_names.split()}],
+        "gender": kid.gender,
+        "birthDate": kid.date_of_birth.isoformat(),
+        "address": [
+            {
+                "use": "home",
+                "line": list(kid.address_lines),
+                "city": kid.town,
+                "postalCode": kid.postcode,
+            }
+        ],
+        "generalPractitioner": [
+            {
+                "identifier": {
+                    "system": "https://fhir.nhs.uk/Id/ods-organization-code",
+                    "value": "B86099",
+                },
+                "display": "Ash Grove Surgery",
+            }
+        ],
+    }
+    path = tmp_path / "health.jsonl"
+    path.write_text(json.dumps(resource) + "\n")
+    result = _import(population, Source.HEALTH, path)
+    assert _outcomes(result) == [("9434765056", Outcome.LINKED)]
+    assert result.decisions[0][3] == kid.identifier
+    assert _child(population, kid.identifier).gp == "B86099"
+
+    _, client = build_client(fast_settings(population.settings))
+    with client:
+        record = f"/v1/children/{kid.identifier}"
+        manager = make_caller(population, Role.LA_MANAGER, authorities=(kid.authority,))
+        sources = client.get(record, headers=manager.headers).json()["field_sources"]
+        assert sources == [
+            {
+                "field": "gp_practice",
+                "source": "health",
+                "record_id": "9434765056",
+                "as_of": "2026-11-20",
+            }
+        ]
+        others = [
+            make_caller(population, Role.PRACTITIONER),
+            make_caller(
+                population, Role.LA_MANAGER, authorities=(new_authority(population.engine),)
+            ),
+        ]
+        for caller in others:
+            answer = client.get(record, headers=caller.headers)
+            assert answer.status_code == 200 and answer.json()["field_sources"] is None
+        sign_in(
+            client,
+            population,
+            new_username(population, Role.LA_MANAGER, authorities=(kid.authority,)),
+        )
+        page = client.get(f"/children/{kid.identifier}", headers=HTML)
+        assert page.status_code == 200
+        assert "Where these details came from" in page.text and "9434765056" in page.text
+        sign_in(client, population, new_username(population, Role.PRACTITIONER))
+        page = client.get(f"/children/{kid.identifier}", headers=HTML)
+        assert page.status_code == 200 and "Where these details came from" not in page.text
