@@ -160,7 +160,7 @@ class Writer:
         self.session.flush()
         for name in ("name", "gender", "address"):
             self._source(child, name, record)
-        self._organisations(child, record, created=True)
+        self._organisations(child, record, {})
         if record.date_of_death is not None:
             self._source(child, "status", record)
         return child
@@ -197,19 +197,14 @@ class Writer:
                 child.address_lines = list(address.lines)
                 child.town, child.postcode = address.town, address.postcode
             self._source(child, "address", record)
-        self._organisations(child, record, created=False, sources=sources)
+        self._organisations(child, record, sources)
         if record.date_of_death is not None and child.status != "archived":
             # A death archives the child at once, whatever else the authority recorded.
             child.status = "archived"
             self._source(child, "status", record)
 
     def _organisations(
-        self,
-        child: Child,
-        record: FeedRecord,
-        *,
-        created: bool,
-        sources: dict[str, ChildFieldSource] | None = None,
+        self, child: Child, record: FeedRecord, sources: dict[str, ChildFieldSource]
     ) -> None:
         for name, kind, given in (
             ("education_setting", "education", record.school),
@@ -218,16 +213,11 @@ class Writer:
             if given is None:
                 continue
             column = f"{name}_id"
-            row = (sources or {}).get(name)
+            row = sources.get(name)
             empty = getattr(child, column) is None
-            if not created and not may_set(
-                record, name, set_as_of=row.as_of if row else None, empty=empty
-            ):
-                continue
-            if created and not may_set(record, name, set_as_of=None, empty=True):
-                continue
-            setattr(child, column, self._organisation(kind, given).id)
-            self._source(child, name, record)
+            if may_set(record, name, set_as_of=row.as_of if row else None, empty=empty):
+                setattr(child, column, self._organisation(kind, given).id)
+                self._source(child, name, record)
 
     def _organisation(self, kind: str, given: FeedOrganisation) -> Organisation:
         found = self.session.scalars(
