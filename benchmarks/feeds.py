@@ -200,6 +200,7 @@ def main() -> None:
                         tally["twin_merged"] += identifier in twins.get(truth, set())
                 if expected is not None:
                     tally["existed"] += 1
+                    tally["held_existed"] += outcome is Outcome.HELD
                     tally["duplicate_created"] += outcome is Outcome.CREATED
                 elif outcome is Outcome.CREATED and identifier is not None:
                     made[truth] = identifier
@@ -214,7 +215,7 @@ def main() -> None:
         precision = totals["linked_right"] / max(totals["linked"], 1)
         recall = totals["linked_right"] / max(totals["existed"], 1)
         # Records held for a shield are a person's to decide: recall of the others too.
-        recall_unheld = totals["linked_right"] / max(totals["existed"] - totals["held"], 1)
+        recall_unheld = totals["linked_right"] / max(totals["existed"] - totals["held_existed"], 1)
         review_rate = totals["review"] / max(totals["records"], 1)
         seconds = sum(f["seconds"] for f in figures.values())
         per_100k = totals["linked_wrong"] / max(totals["records"], 1) * 100_000

@@ -69,21 +69,24 @@ def _digest(*parts: object) -> int:
 
 
 def nhs_number(identifier: str) -> str:
-    """The demo child's NHS number: 4 and eight digits from the identifier, then the check."""
-    for attempt in range(20):
-        first_nine = f"4{_digest('nhs', identifier, attempt) % 100_000_000:08d}"
+    """The demo child's NHS number: 4 (or 6) and digits 2 to 9 of its identifier, then the
+    check digit; distinct children have distinct numbers (their identifiers' first nine digits
+    differ, and demo identifiers all start with 9)."""
+    for first in "46":
+        first_nine = f"{first}{identifier[1:9]}"
         check = nhs_check_digit(first_nine)
         if check is not None:
             return f"{first_nine}{check}"
-    raise RuntimeError("no NHS number")  # pragma: no cover - 20 misses in a row
+    raise RuntimeError(f"no NHS number for {identifier}")  # pragma: no cover - both end in 10
 
 
 def pupil_number(identifier: str, born: date) -> str:
-    """A permanent UPN: a valid authority number, an establishment, the reception year, a serial."""
-    authority = _UPN_AUTHORITIES[_digest("la", identifier) % len(_UPN_AUTHORITIES)]
-    establishment = 2000 + _digest("school", identifier) % 7000
+    """A permanent UPN, distinct for distinct children: the authority from the identifier's
+    ninth digit, the establishment and the serial from its digits 2 to 8, the reception year."""
+    authority = _UPN_AUTHORITIES[int(identifier[8])]
+    establishment = int(identifier[1:5])
+    serial = int(identifier[5:8])
     year = (born.year + 4) % 100
-    serial = _digest("serial", identifier) % 1000
     rest = f"{authority:03d}{establishment:04d}{year:02d}{serial:03d}"
     return str(upn.calc_check_digit(rest)) + rest
 

@@ -223,3 +223,14 @@ def test_a_record_whose_identifiers_are_on_two_children_is_held_if_one_may_be_sh
     )
     decision = _decide(reads)
     assert (decision.outcome, decision.authority) == (Outcome.HELD, "E08000035")
+
+
+def test_demo_children_have_distinct_nhs_numbers_and_valid_distinct_pupil_numbers() -> None:
+    from stdnum.gb import upn
+
+    from contactpoint.demo_data import generate_children
+
+    identifiers = [child["identifier"] for child in generate_children(count=20_000, seed=7)]
+    assert len({nhs_number(i) for i in identifiers}) == len(identifiers)
+    pupils = [pupil_number(i, date(2015, 1, 1)) for i in identifiers]
+    assert len(set(pupils)) == len(identifiers) and all(upn.is_valid(p) for p in pupils)
