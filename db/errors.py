@@ -33,3 +33,12 @@ class InvalidInput(DomainError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class Moved(DomainError):
+    """The named child was merged into another: `identifier` is the survivor's (HTTP 301, as
+    NHS PDS answers for a superseded record)."""
+
+    def __init__(self, message: str, *, identifier: str) -> None:
+        super().__init__(message)
+        self.identifier = identifier

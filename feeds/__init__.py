@@ -5,6 +5,8 @@ health demographics (FHIR Patient JSON Lines, `feeds.health`) line by line, each
 or its rejections (line, field, reason). docs/feeds/ documents the formats.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from feeds.records import (
     FeedAddress,
     FeedOrganisation,
@@ -14,7 +16,19 @@ from feeds.records import (
     Rejection,
     Source,
 )
-from feeds.sources import read_feed
+
+if TYPE_CHECKING:
+    from feeds.sources import read_feed
+
+
+def __getattr__(name: str) -> Any:
+    # Read lazily: the API imports the review queue (`feeds.review`) without the readers, which
+    # bring the bulk load's validators (`db.load`) with them.
+    if name == "read_feed":
+        from feeds.sources import read_feed
+
+        return read_feed
+    raise AttributeError(name)
 
 __all__ = [
     "FeedAddress",

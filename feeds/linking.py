@@ -52,6 +52,7 @@ _SOURCE: Final = sorted({f.IDENTIFIER, f.SHIELDED, f.LOCAL_AUTHORITY_CODE, *DOCU
 # another child (twins are two birth entries, two NHS numbers). A UPN is not one: a temporary
 # UPN gives way to a permanent one.
 _ONE_PER_CHILD: Final = frozenset({IdentifierKind.BIRTH_ENTRY, IdentifierKind.NHS_NUMBER})
+_NOT_MERGED: Final = {"bool": {"must_not": [{"term": {f.STATUS: "merged"}}]}}
 # Given-name levels that never link automatically (the rest the same, a sibling).
 _NOT_THE_SAME_GIVEN_NAME: Final = frozenset({"else"})
 
@@ -174,7 +175,8 @@ def match_record(record: FeedRecord) -> MatchRecord:
 
 
 def retrieval_body(record: FeedRecord) -> dict[str, Any]:
-    """The search's own query, for every child whatever its shield or status."""
+    """The search's own query, for every child whatever its shield or status (archived too: a
+    death links to its child), but a merged-away record (its survivor is the child)."""
     criteria = Criteria(
         given_name=record.given_names,
         family_name=record.family_name,
@@ -183,7 +185,7 @@ def retrieval_body(record: FeedRecord) -> dict[str, Any]:
         gender=record.gender,
     )
     return {
-        "query": build_query(criteria, access_filter=[]),
+        "query": build_query(criteria, access_filter=[_NOT_MERGED]),
         "size": CANDIDATES,
         "source": _SOURCE,
         "track_total_hits": False,

@@ -24,7 +24,7 @@ from mappings.normalise import (
 __all__ = ["LOCATION_FIELDS", "Gender", "IndexedChild", "Status", "build_child_document"]
 
 Gender = Literal["male", "female", "other", "unknown"]
-Status = Literal["active", "archived"]
+Status = Literal["active", "archived", "merged"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ search and the redaction of a record view, so no route builds its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -37,6 +37,9 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_CLIENTS = "manage_clients"
     RUN_LOADS = "run_loads"
+    # The national feeds' review queue and merges: the data work of an authority's managers.
+    REVIEW_FEED_RECORDS = "review_feed_records"
+    MERGE_CHILDREN = "merge_children"
 
 
 BREAK_GLASS_REFUSAL: Final = (
@@ -87,6 +90,8 @@ ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.BROKER_CONTACT,
             Permission.OVERRIDE_CONSENT,
             Permission.READ_AUDIT,
+            Permission.REVIEW_FEED_RECORDS,
+            Permission.MERGE_CHILDREN,
         }
     ),
     Role.ADMIN: frozenset(
@@ -165,17 +170,19 @@ class ChildAccess:
     def search_filter(self, *, uses_location: bool) -> list[dict[str, Any]]:
         """The Elasticsearch filter clauses of a search (inside the query, before scoring).
 
-        A search by location criteria can only find the shielded children whose location the
-        caller may see; a search without them queries no location field, so needs no filter.
+        Only active children are found: archived and merged-away ones have left search. A search
+        by location criteria can only find the shielded children whose location the caller may
+        see; a search without them queries no location field, so needs no more.
         """
+        active: dict[str, Any] = {"term": {f.STATUS: "active"}}
         if not uses_location:
-            return []
+            return [active]
         visible: list[dict[str, Any]] = [{"bool": {"must_not": [{"term": {f.SHIELDED: True}}]}}]
         if self.managed_authorities:
             visible.append({"terms": {f.LOCAL_AUTHORITY_CODE: sorted(self.managed_authorities)}})
         if self.named_children:
             visible.append({"terms": {f.IDENTIFIER: sorted(self.named_children)}})
-        return [{"bool": {"should": visible, "minimum_should_match": 1}}]
+        return [active, {"bool": {"should": visible, "minimum_should_match": 1}}]
 
     def may_break_glass_on(self, authority: str | None) -> bool:
         """Whether the glass may be broken on a child of `authority` (the child-protection
@@ -216,6 +223,18 @@ class ChildAccess:
         """Whether a sensitive service is named, rather than shown as "sensitive service"."""
         managed = authority is not None and authority in self.managed_authorities
         return consent_recorded or override_recorded or managed
+
+    def may_merge(self, children: Sequence[ShieldState]) -> bool:
+        """Whether these children may be merged (or unmerged) by us: we manage one of their
+        authorities and every authority they have, and may see each one's location."""
+        authorities = {child.authority for child in children if child.authority is not None}
+        return bool(authorities & self.managed_authorities) and all(
+            (child.authority is None or child.authority in self.managed_authorities)
+            and self.may_see_location(
+                shielded=child.shielded, authority=child.authority, identifier=child.identifier
+            )
+            for child in children
+        )
 
     def may_administer(self, authority: str | None) -> bool:
         """Whether shields, shield access and consent of a child of `authority` are ours."""
@@ -270,6 +289,10 @@ _CHILD_EVENTS: Final = frozenset(
         "consent_recorded",
         "contact_brokered",
         "break_glass_reviewed",
+        "feed_review_viewed",
+        "feed_review_decided",
+        "children_merged",
+        "children_unmerged",
     }
 )
 # What never locates a child, in the details of a row about one; everything else (addresses,
@@ -293,6 +316,11 @@ _SAFE_DETAILS: Final = frozenset(
         "view_event_id",
         "broken_by",
         "outcome",
+        # The feeds' review queue and merges: which item, merge and decision (never a location).
+        "feed_review_id",
+        "merge_id",
+        "decision",
+        "review_kind",
     }
 )
 _SAFE_CRITERIA: Final = frozenset(

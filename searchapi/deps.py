@@ -187,3 +187,5 @@ ShieldManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_SHIELDS))
 ConsentRecorder = Annotated[Principal, Depends(Allowed(Permission.RECORD_CONSENT))]
 ConsentOverrider = Annotated[Principal, Depends(Allowed(Permission.OVERRIDE_CONSENT))]
 GlassReviewer = Annotated[Principal, Depends(Allowed(Permission.REVIEW_BREAK_GLASS))]
+FeedReviewer = Annotated[Principal, Depends(Allowed(Permission.REVIEW_FEED_RECORDS))]
+Merger = Annotated[Principal, Depends(Allowed(Permission.MERGE_CHILDREN))]

@@ -21,15 +21,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from contactpoint.settings import get_settings
 from db.access import AccountLocked, Forbidden, NotAuthenticated, TooManyAttempts
 from db.audit import was_kept
-from db.errors import Conflict, DomainError, InvalidInput, NotFound
+from db.errors import Conflict, DomainError, InvalidInput, Moved, NotFound
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
-from searchapi.pages.render import page_error, wants_page
+from searchapi.pages.render import page_error, render, wants_page
 from searchapi.refusals import mark_audited, note_denial, note_refusal
 
 log = logging.getLogger(__name__)
 
 # One status per kind of refusal, whether the access layer or another service raised it.
 _STATUS: dict[type[DomainError], int] = {
+    Moved: 301,
     NotAuthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -81,6 +82,9 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
         extra["errors"] = [{"field": exc.field, "problem": exc.message}] if exc.field else []
         if exc.field:
             message = "The request is not valid."
+    if isinstance(exc, Moved):
+        headers["Location"] = f"/v1/children/{exc.identifier}"
+        extra["identifier"] = exc.identifier
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_s)
         extra["retry_after_s"] = exc.retry_after_s
@@ -91,6 +95,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
         note_denial(request, exc.message, actor=exc.actor)
     else:
         note_refusal(request, exc.message)
+    if isinstance(exc, Moved) and wants_page(request):
+        return render(request, "merged.html", identifier=exc.identifier, message=exc.message)
     if wants_page(request):
         # A browser that sent a session cookie which no longer works has timed out.
         expired = get_settings().session_cookie_name in request.cookies

@@ -25,7 +25,17 @@ from searchapi.pages import review as review_pages
 from searchapi.pages import search as search_pages
 from searchapi.pages import shield as shield_pages
 from searchapi.refusals import RefusalAuditMiddleware
-from searchapi.routes import admin, audit, auth, break_glass, children, operations, search
+from searchapi.routes import (
+    admin,
+    audit,
+    auth,
+    break_glass,
+    children,
+    feed_reviews,
+    merges,
+    operations,
+    search,
+)
 from searchapi.schemas import error_responses
 
 
@@ -81,6 +91,8 @@ def create_app() -> FastAPI:
         audit.router,
         admin.router,
         break_glass.router,
+        merges.router,
+        feed_reviews.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
     # The HTML half, over the same services as the JSON half.

@@ -6,18 +6,20 @@ from sqlalchemy.orm import Session
 
 from db.access import Principal
 from db.child_records import get_child
-from db.errors import NotFound
+from db.errors import Conflict, NotFound
 from db.models import Child, Involvement
 from searchapi.access import child_access, require_child_admin
 
 
 def managed_child(session: Session, principal: Principal, identifier: str) -> Child:
-    """The child, if `principal` manages its authority (404 or 403 otherwise)."""
+    """The child, if `principal` manages its authority (404 or 403 otherwise; 409 if merged)."""
     child = get_child(session=session, identifier=identifier)
     if child is None:
         raise NotFound("There is no child with this identifier.")
     access = child_access(principal, named_children=principal.named_children)
     require_child_admin(access, authority=child.local_authority_code)
+    if child.status == "merged":
+        raise Conflict("This record was merged into another: change the child's record instead.")
     return child
 
 

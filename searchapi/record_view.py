@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from db.break_glass import record_break_glass
 from db.child_records import active_shield, get_child
-from db.errors import NotFound
+from db.errors import Moved, NotFound
+from db.merges import survivor_of
 from db.models import Child, Involvement, Organisation
 from db.vocabulary import SENSITIVE_KINDS
 from searchapi.access import AuthorityTeam, ChildAccess, RecordRedaction, child_access
@@ -241,6 +242,28 @@ def _view(
             details={"identifier": identifier, "found": False},
         )
         raise_kept(session=session, error=NotFound(NO_CHILD))
+    if child.status == "merged":
+        # Answered with the survivor, which carries any shield either record had.
+        survivor = survivor_of(session, child)
+        record_audit(
+            session=session,
+            context=context,
+            event=AuditEventType.VIEW,
+            subject=child.identifier,
+            details={
+                "identifier": child.identifier,
+                "found": True,
+                "merged_into": survivor.identifier,
+                "identifiers_shown": [survivor.identifier],
+            },
+        )
+        raise_kept(
+            session=session,
+            error=Moved(
+                f"This record was merged into {survivor.identifier}.",
+                identifier=survivor.identifier,
+            ),
+        )
     principal = context.actor
     access = child_access(principal, named_children=principal.named_children)
     view, details = build_view(

@@ -36,6 +36,11 @@ class AuditEventType(StrEnum):
     # A refused request of a known principal (422, too little to search on, ...): the
     # misuse report counts these as fishing.
     REQUEST_REFUSED = "request_refused"
+    # The feeds' review queue: an item shown to its team, and a person's decision on it.
+    FEED_REVIEW_VIEWED = "feed_review_viewed"
+    FEED_REVIEW_DECIDED = "feed_review_decided"
+    CHILDREN_MERGED = "children_merged"
+    CHILDREN_UNMERGED = "children_unmerged"
 
 
 class Outcome(StrEnum):

@@ -12,7 +12,13 @@ from db.models.audit import AuditEvent, AuditSeal, AuditSealEntry
 from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
-from db.models.feeds import ChildFieldSource, ChildSourceIdentifier, FeedReview, ReceivedRecord
+from db.models.feeds import (
+    ChildFieldSource,
+    ChildMerge,
+    ChildSourceIdentifier,
+    FeedReview,
+    ReceivedRecord,
+)
 from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
@@ -29,6 +35,7 @@ __all__ = [
     "Carer",
     "Child",
     "ChildFieldSource",
+    "ChildMerge",
     "ChildSourceIdentifier",
     "FeedReview",
     "Involvement",

@@ -30,7 +30,7 @@ from db.models.base import Base
 from db.models.organisations import LocalAuthority, Organisation
 
 if TYPE_CHECKING:
-    from db.models.feeds import ChildFieldSource
+    from db.models.feeds import ChildFieldSource, ChildSourceIdentifier
     from db.models.history import OtherName, PreviousAddress
     from db.models.involvements import Involvement, Shield
 
@@ -43,6 +43,11 @@ class Child(Base):
         UniqueConstraint("identifier", name="uq_child_identifier"),
         Index("ix_child_education_setting_id", "education_setting_id"),
         Index("ix_child_gp_practice_id", "gp_practice_id"),
+        Index(
+            "ix_child_merged_into_id",
+            "merged_into_id",
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -64,6 +69,10 @@ class Child(Base):
         BigInteger, ForeignKey("organisation.id", name="fk_child_gp_practice_id")
     )
     status: Mapped[str] = mapped_column(Text, server_default=text("'active'"))
+    # The survivor this child was merged into (status `merged`), or None.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("child.id", name="fk_child_merged_into_id")
+    )
     record_version: Mapped[int] = mapped_column(
         BigInteger, server_default=text("1"), server_onupdate=FetchedValue()
     )
@@ -109,6 +118,9 @@ class Child(Base):
     # Which national feed set each field (written by feeds/, read by the record view).
     field_sources: Mapped[list[ChildFieldSource]] = relationship(
         order_by="ChildFieldSource.field", viewonly=True
+    )
+    source_identifiers: Mapped[list[ChildSourceIdentifier]] = relationship(
+        order_by="ChildSourceIdentifier.kind", viewonly=True
     )
 
 

@@ -100,6 +100,13 @@ class FeedReview(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decision: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(Text)
+    # "Not sure": the person who escalated it; it stays open for another to decide.
+    escalated_by: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The child the decision linked the record to, or created from it.
+    child_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("child.id", name="fk_feed_review_child_id", ondelete="SET NULL")
+    )
 
 
 class ChildFieldSource(Base):
@@ -119,3 +126,37 @@ class ChildFieldSource(Base):
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class ChildMerge(Base):
+    """Two children found to be one: what moved to the survivor, so that an unmerge restores it."""
+
+    __tablename__ = "child_merge"
+    __table_args__ = (
+        Index(
+            "uq_child_merge_in_force",
+            "merged_id",
+            unique=True,
+            postgresql_where=text("unmerged_at IS NULL"),
+        ),
+        Index("ix_child_merge_survivor_id", "survivor_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("child.id", name="fk_child_merge_survivor_id", ondelete="CASCADE")
+    )
+    merged_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("child.id", name="fk_child_merge_merged_id", ondelete="CASCADE")
+    )
+    merged_status: Mapped[str] = mapped_column(Text)
+    merged_by: Mapped[str] = mapped_column(Text)
+    merged_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    # {"involvements": [ids], "identifiers": [ids], "feed_records": [ids], "shield": id | null}
+    moved: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    unmerged_by: Mapped[str | None] = mapped_column(Text)
+    unmerged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unmerge_reason: Mapped[str | None] = mapped_column(Text)

@@ -4,35 +4,31 @@ idempotent, provenance and survivorship recorded."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from typer.testing import CliRunner
 
 from contactpoint.cli import app
 from db.access import Role
-from db.ranker import load_ranker
 from feeds import Source
-from feeds.importer import ImportResult, import_feed
-from feeds.linking import Outcome, Thresholds
-from tests.integration.search_support import Kid, Population, build_population
+from feeds.importer import ImportResult
+from feeds.linking import Outcome
+from tests.integration.feeds_support import (
+    CENSUS_HEADER,
+    census_row,
+    import_file,
+    rows,
+    shielded_kid,
+)
+from tests.integration.search_support import Population, build_population
 
 pytestmark = pytest.mark.integration
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "feeds" / "samples"
-TODAY = date(2026, 12, 2)
-THRESHOLDS = Thresholds(link=0.99, review=0.2, hold=0.01)
-CENSUS_HEADER = (
-    "upn,school_urn,census_date,legal_surname,forename,preferred_surname,preferred_forename,"
-    "gender,date_of_birth,address_line_1,address_line_2,town,postcode,school_name,school_phone\n"
-)
 
 
 @pytest.fixture(scope="module")
@@ -48,33 +44,8 @@ def population(
     )
 
 
-def _import(population: Population, source: Source, path: Path) -> ImportResult:
-    from sqlalchemy.orm import sessionmaker
-
-    ranker = load_ranker(None)
-    ranker.refresh(sessionmaker(population.engine))
-    result = import_feed(
-        engine=population.engine,
-        es=population.es,
-        alias=population.settings.index_alias,
-        source=source,
-        path=path,
-        model=ranker.model,
-        thresholds=THRESHOLDS,
-        batch_size=2,
-        today=TODAY,
-    )
-    population.sync()
-    return result
-
-
-def _rows(population: Population, sql: str, **params: Any) -> list[Any]:
-    with population.engine.connect() as connection:
-        return list(connection.execute(text(sql), params))
-
-
 def _child(population: Population, identifier: str) -> Any:
-    (row,) = _rows(
+    (row,) = rows(
         population,
         "SELECT identifier, given_names, family_name, postcode, status, gender,"
         " (SELECT code FROM organisation o WHERE o.id = c.gp_practice_id) AS gp,"
@@ -98,7 +69,7 @@ def samples(population: Population) -> dict[Source, ImportResult]:
         (Source.HEALTH, "health.jsonl"),
         (Source.CHILD_BENEFIT, "child-benefit.csv"),
     ]
-    return {source: _import(population, source, SAMPLES / name) for source, name in order}
+    return {source: import_file(population, source, SAMPLES / name) for source, name in order}
 
 
 def test_births_create_one_child_per_entry_and_twins_stay_two(
@@ -150,7 +121,7 @@ def test_each_field_comes_from_the_source_trusted_for_it(
     # since November) over the October census's and health's (since 2019).
     assert (child.school, child.gp, child.postcode) == ("107992", "B86016", "LS16 5JX")
     sources = dict(
-        _rows(
+        rows(
             population,
             "SELECT s.field, s.source FROM child_field_source s JOIN child c ON c.id = s.child_id"
             " WHERE c.identifier = :identifier",
@@ -165,7 +136,7 @@ def test_each_field_comes_from_the_source_trusted_for_it(
         "gp_practice": "health",
     }
     identifiers = dict(
-        _rows(
+        rows(
             population,
             "SELECT s.kind, s.value FROM child_source_identifier s JOIN child c"
             " ON c.id = s.child_id WHERE c.identifier = :identifier",
@@ -193,11 +164,11 @@ def test_a_death_archives_the_child_and_it_leaves_search(
 def test_importing_a_feed_again_changes_nothing(
     samples: dict[Source, ImportResult], population: Population
 ) -> None:
-    before = _rows(population, "SELECT identifier, record_version FROM child ORDER BY 1")
+    before = rows(population, "SELECT identifier, record_version FROM child ORDER BY 1")
     for source, name in ((Source.BIRTHS, "births.csv"), (Source.HEALTH, "health.jsonl")):
-        again = _import(population, source, SAMPLES / name)
+        again = import_file(population, source, SAMPLES / name)
         assert again.counts[Outcome.UNCHANGED] == len(again.decisions) > 0
-    assert _rows(population, "SELECT identifier, record_version FROM child ORDER BY 1") == before
+    assert rows(population, "SELECT identifier, record_version FROM child ORDER BY 1") == before
 
 
 def test_a_newer_version_of_a_linked_record_updates_the_same_child(
@@ -216,57 +187,26 @@ def test_a_newer_version_of_a_linked_record_updates_the_same_child(
     ]
     path = tmp_path / "health.jsonl"
     path.write_text(json.dumps(line) + "\n")
-    result = _import(population, Source.HEALTH, path)
+    result = import_file(population, Source.HEALTH, path)
     oscar = {rid: ident for _, rid, _, ident in samples[Source.HEALTH].decisions}["9434765021"]
     assert _outcomes(result) == [("9434765021", Outcome.LINKED)]
     assert result.decisions[0][3] == oscar
     assert _child(population, oscar).postcode == "LS6 1BX"
 
 
-def _shielded(population: Population) -> Kid:
-    kids = population.unique(
-        lambda k: (k.given_names, k.family_name, k.date_of_birth), where=lambda k: k.shielded
-    )
-    assert kids, "no shielded child in the demo data"
-    return kids[0]
-
-
-def _census_row(kid: Kid, upn: str, *, postcode: str | None = None) -> str:
-    cells = [
-        upn,
-        "100001",
-        "2026-10-01",
-        kid.family_name,
-        kid.given_names.split()[0],
-        "",
-        "",
-        kid.gender[0].upper(),
-        kid.date_of_birth.isoformat(),
-        kid.address_lines[0],
-        "",
-        kid.town,
-        postcode or kid.postcode,
-        "A School",
-        "",
-    ]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
-
-
 def test_a_record_that_may_be_a_shielded_child_is_held_for_its_authority_never_created(
     population: Population, tmp_path: Path
 ) -> None:
-    kid = _shielded(population)
-    children = _rows(population, "SELECT count(*) FROM child")[0][0]
+    kid = shielded_kid(population)
+    children = rows(population, "SELECT count(*) FROM child")[0][0]
     # Its name and date of birth, at another address: a likely duplicate of the shielded child.
     path = tmp_path / "census.csv"
-    path.write_text(CENSUS_HEADER + _census_row(kid, "T213012326001", postcode="ZE1 0AA"))
-    result = _import(population, Source.SCHOOL_CENSUS, path)
+    path.write_text(CENSUS_HEADER + census_row(kid, "T213012326001", postcode="ZE1 0AA"))
+    result = import_file(population, Source.SCHOOL_CENSUS, path)
     assert not result.rejected, result.rejected
     assert _outcomes(result) == [("100001/T213012326001", Outcome.HELD)]
-    assert _rows(population, "SELECT count(*) FROM child")[0][0] == children
-    ((kind, authority, candidates),) = _rows(
+    assert rows(population, "SELECT count(*) FROM child")[0][0] == children
+    ((kind, authority, candidates),) = rows(
         population,
         "SELECT r.kind, r.local_authority_code, r.candidates FROM feed_review r"
         " JOIN feed_record f ON f.id = r.feed_record_id WHERE f.record_id = :rid",
@@ -275,7 +215,7 @@ def test_a_record_that_may_be_a_shielded_child_is_held_for_its_authority_never_c
     assert (kind, authority) == ("shield_hold", kid.authority)
     assert candidates[0]["identifier"] == kid.identifier and candidates[0]["shielded"]
     # Not linked either: the shielded child's record is as it was.
-    assert not _rows(
+    assert not rows(
         population,
         "SELECT 1 FROM child_source_identifier WHERE value = 'T213012326001'",
     )
@@ -346,7 +286,7 @@ def test_the_managers_of_its_authority_see_which_feed_set_a_field_and_nobody_els
     }
     path = tmp_path / "health.jsonl"
     path.write_text(json.dumps(resource) + "\n")
-    result = _import(population, Source.HEALTH, path)
+    result = import_file(population, Source.HEALTH, path)
     assert _outcomes(result) == [("9434765056", Outcome.LINKED)]
     assert result.decisions[0][3] == kid.identifier
     assert _child(population, kid.identifier).gp == "B86099"

@@ -79,8 +79,11 @@ class Reads:
         return {child: values for child, values in self.held.items() if child in wanted}
 
     def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
-        # The system's retrieval: no access filter, whatever the shield.
-        assert body["query"]["bool"]["filter"] == []
+        # The system's retrieval: no access filter, whatever the shield; only the merged-away
+        # records (their survivors are the children) are left out.
+        assert body["query"]["bool"]["filter"] == [
+            {"bool": {"must_not": [{"term": {"status": "merged"}}]}}
+        ]
         return self.hits
 
     def recent(self, record: FeedRecord) -> Sequence[Recent]:
