@@ -40,6 +40,9 @@ from searchapi.feed_review_schemas import (
 )
 
 QUEUE_LIMIT: Final = 200
+# The candidates an item shows: the best, then those at least this likely, at most so many.
+SHOWN_FLOOR: Final = 0.001
+SHOWN_MOST: Final = 5
 NO_ITEM: Final = "There is no such record in your review queue."
 
 
@@ -107,6 +110,12 @@ class Shown:
 def _candidates(
     session: Session, principal: Principal, stored: list[dict[str, Any]]
 ) -> tuple[list[CandidateView], dict[str, Child]]:
+    # The likely ones: the best, and the others of at least SHOWN_FLOOR (the engine's order).
+    stored = [
+        entry
+        for rank, entry in enumerate(stored)
+        if rank == 0 or entry["probability"] >= SHOWN_FLOOR
+    ][:SHOWN_MOST]
     identifiers = [entry["identifier"] for entry in stored]
     statement = (
         select(Child)
@@ -201,4 +210,3 @@ def decide_item(
         child=chosen,
         identifiers_shown=sorted(shown.children),
     )
-

@@ -91,6 +91,11 @@ def describe(exc: BaseException, record: ImportedChild) -> tuple[str, str]:
             "names a local authority that is not known (no line has given it as "
             "a child's local_authority)",
         )
+    if constraint == "ck_child_merged_into":
+        return (
+            "identifier",
+            "names a child merged into another: load the line under the survivor's identifier",
+        )
     if constraint is None:
         return DATABASE_FIELD, reason
     return _CONSTRAINT_FIELDS.get(constraint, DATABASE_FIELD), reason

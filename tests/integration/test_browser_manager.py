@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import text
 
 from db.access import Role
+from feeds import Source
+from feeds.linking import Outcome
 from tests.integration.access_support import fast_settings, new_account, new_authority
 from tests.integration.browser_support import (
     assert_no_axe_violations,
@@ -21,6 +24,7 @@ from tests.integration.browser_support import (
     screenshot,
     sign_in_by_cookie,
 )
+from tests.integration.feeds_support import CENSUS_HEADER, census_row, import_file
 from tests.integration.search_support import Kid, Population
 
 pytestmark = pytest.mark.integration
@@ -232,3 +236,59 @@ def test_a_manager_reviews_a_break_glass_from_their_home_page(
     page.get_by_role("button", name="Record the outcome").click()
     expect(page.get_by_text("The review is recorded.")).to_be_visible()
     expect(page.locator("#reviews tbody tr", has_text=protector.username)).to_have_count(0)
+
+
+def test_a_manager_works_through_the_review_queue_by_keyboard(
+    page: Page,
+    console: Console,
+    population: Population,
+    tmp_path: Path,
+) -> None:
+    kid = next(
+        k
+        for k in population.unique(
+            lambda k: (k.family_name, k.date_of_birth),
+            where=lambda k: not k.shielded and k.status == "active" and bool(k.authority),
+        )
+    )
+    held = _shielded(population, 1)
+    # A sibling (another given name, the rest the same) and a record that may be a shielded
+    # child: one for the authority's queue, one held for the shielded child's.
+    path = tmp_path / "census.csv"
+    path.write_text(
+        CENSUS_HEADER
+        + census_row(kid, "R213012326008", forename="Zebedee")
+        + census_row(held, "F213012326009", postcode="ZE1 0AA")
+    )
+    result = import_file(population, Source.SCHOOL_CENSUS, path)
+    assert [outcome for *_, outcome, _ in result.decisions] == [Outcome.REVIEW, Outcome.HELD]
+    authorities = tuple(sorted({kid.authority, held.authority}))
+    manager = new_user(population, Role.LA_MANAGER, authorities=authorities)
+    sign_in_by_cookie(page, population, manager)
+    page.goto("/")
+    page.get_by_role("link", name="Records to review").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Records to review")
+    expect(page.locator("#queue-age")).to_contain_text("waiting")
+    expect(page.locator("#feed-reviews")).to_contain_text("May be a shielded child")
+    _checked(page, console, "feed-review-queue")
+
+    page.get_by_role("link", name=f"Zebedee {kid.family_name}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Is this one of these children?")
+    expect(page.locator("#compare")).to_contain_text("Disagrees")
+    _checked(page, console, "feed-review-item")
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Select whether the record")
+    _checked(page, console, "feed-review-error")
+    # By keyboard: the first candidate's radio, Space to choose it, Enter to send the form.
+    page.locator(f"input[value='same:{kid.identifier}']").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The record is linked to the child.")).to_be_visible()
+    _checked(page, console, "feed-review-decided")
+
+    page.get_by_role("link", name=f"{held.given_names.split()[0]} {held.family_name}").click()
+    expect(page.locator(".govuk-warning-text")).to_contain_text("may be a shielded child")
+    _checked(page, console, "feed-review-held")
+    page.get_by_label("A new child, none of these").check()
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_text("A new child was created from the record.")).to_be_visible()

@@ -221,3 +221,29 @@ def test_the_progress_callback_is_told_every_byte_and_every_child(
     load_file(engine=empty, path=path, batch_size=10, progress=progress)
     assert [children for _, children in told] == [10, 10, 0]
     assert sum(read_bytes for read_bytes, _ in told) == path.stat().st_size
+
+
+def test_a_line_for_a_child_merged_into_another_is_rejected_and_changes_nothing(
+    empty: Engine, tmp_path: Path
+) -> None:
+    lines = [child_line(n) for n in range(2)]
+    _load(empty, write_lines(tmp_path / "children.jsonl", lines))
+    with empty.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE child SET status = 'merged', merged_into_id ="
+                " (SELECT id FROM child WHERE identifier = :survivor) WHERE identifier = :merged"
+            ),
+            {"survivor": lines[0]["identifier"], "merged": lines[1]["identifier"]},
+        )
+    lines[1]["family_name"] = "Changed"
+    result = _load(empty, write_lines(tmp_path / "again.jsonl", lines))
+    [rejection] = result.rejected
+    assert (rejection.line, rejection.field) == (2, "identifier")
+    assert "merged into another" in rejection.reason
+    status, family = _scalar(
+        empty,
+        "SELECT ARRAY[status, family_name] FROM child WHERE identifier = :i",
+        i=lines[1]["identifier"],
+    )
+    assert status == "merged" and family != "Changed"
