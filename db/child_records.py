@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, selectinload
 
@@ -69,3 +69,39 @@ def shield_states(*, session: Session, identifiers: Collection[str]) -> dict[str
         identifier: ShieldState(identifier=identifier, shielded=shielded, authority=authority)
         for identifier, shielded, authority in session.execute(statement)
     }
+
+
+@dataclass(frozen=True)
+class ShieldedChild:
+    """A shielded child of an authority, with its shield in force."""
+
+    child: Child
+    shield: Shield
+
+
+def shielded_children(
+    *, session: Session, authorities: Collection[str], name: str | None, limit: int
+) -> tuple[int, list[ShieldedChild]]:
+    """The children of `authorities` shielded now (newest shield first), those whose given or
+    family name starts with `name` if given; and how many there are in all."""
+    if not authorities:
+        return 0, []
+    statement = (
+        select(Child, Shield)
+        .join(Shield, (Shield.child_id == Child.id) & Shield.removed_at.is_(None))
+        .where(
+            Child.local_authority_code.in_(sorted(authorities)),
+            Child.status == "active",
+        )
+    )
+    if name:
+        pattern = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            Child.family_name.ilike(pattern, escape="\\")
+            | Child.given_names.ilike(pattern, escape="\\")
+        )
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    found = session.execute(
+        statement.order_by(Shield.applied_at.desc(), Child.identifier).limit(limit)
+    ).all()
+    return int(total), [ShieldedChild(child=child, shield=shield) for child, shield in found]

@@ -36,6 +36,7 @@ from searchapi.routes import (
     merges,
     operations,
     search,
+    shields,
 )
 from searchapi.schemas import error_responses
 
@@ -94,6 +95,7 @@ def create_app() -> FastAPI:
         break_glass.router,
         merges.router,
         feed_reviews.router,
+        shields.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
     # The HTML half, over the same services as the JSON half.

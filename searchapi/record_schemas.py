@@ -134,6 +134,7 @@ class ChildRecordView(BaseModel):
                     "address": None,
                     "previous_addresses": None,
                     "location_withheld": True,
+                    "shielded": True,
                     "carers": [],
                     "education_setting": None,
                     "gp_practice": None,
@@ -163,6 +164,8 @@ class ChildRecordView(BaseModel):
     # Null when the location is withheld, as the address is.
     previous_addresses: list[PreviousAddressView] | None
     location_withheld: bool
+    # Shielded (withheld or, to its managers and named practitioners, shown with a tag).
+    shielded: bool
     carers: list[CarerView]
     education_setting: OrganisationView | None
     gp_practice: OrganisationView | None

@@ -199,6 +199,7 @@ def build_view(
         if located
         else None,
         location_withheld=not located,
+        shielded=shielded,
         carers=carers,
         education_setting=_organisation(child.education_setting) if located else None,
         gp_practice=_organisation(child.gp_practice) if located else None,

@@ -119,6 +119,7 @@ def _result(
             "town": display.get(f.DISPLAY_TOWN) if visible else None,
             "postcode_outward": display.get(f.DISPLAY_POSTCODE_OUTWARD) if visible else None,
             "location_withheld": not visible,
+            "shielded": bool(source.get(f.SHIELDED)),
             "probability": round(probability, 4),
             "strength": _strength(probability),
             "match_weight": round(ranked.match_weight, 2),

@@ -116,6 +116,9 @@ class SearchResult(BaseModel):
     town: str | None
     postcode_outward: str | None
     location_withheld: bool
+    # Whether the child is shielded: withheld location tells everyone else as much already, so
+    # the managers and named practitioners who see the location are told too.
+    shielded: bool
     probability: float = Field(
         ge=0.0,
         le=1.0,
@@ -164,6 +167,7 @@ class SearchResponse(BaseModel):
                             "town": "Leeds",
                             "postcode_outward": "LS6",
                             "location_withheld": False,
+                            "shielded": False,
                             "probability": 0.9731,
                             "strength": "strong",
                             "match_weight": 5.19,

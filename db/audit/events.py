@@ -41,6 +41,8 @@ class AuditEventType(StrEnum):
     FEED_REVIEW_DECIDED = "feed_review_decided"
     CHILDREN_MERGED = "children_merged"
     CHILDREN_UNMERGED = "children_unmerged"
+    # The managers' list of their authorities' shielded children, as read.
+    SHIELD_LIST_READ = "shield_list_read"
 
 
 class Outcome(StrEnum):

@@ -21,9 +21,11 @@ from db.models import Child
 from searchapi.deps import AuditContextDep, SessionDep, SettingsDep, ShieldManager
 from searchapi.managed_children import managed_child
 from searchapi.pages.csrf import PageForm, page_csrf
-from searchapi.pages.fields import ACCESS_REASON, REASON, USERNAME, text_field
+from searchapi.pages.fields import ACCESS_REASON, REASON, USERNAME, field, text_field
 from searchapi.pages.render import render
 from searchapi.paths import IdentifierPath
+from searchapi.routes.shields import NameQuery
+from searchapi.shield_list import shield_list
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,6 +54,8 @@ def _shield_page(
         csrf=page_csrf(request, settings),
         child=child,
         shielded=active_shield(child) is not None,
+        shield=active_shield(child),
+        history=sorted(child.shields, key=lambda item: item.applied_at, reverse=True),
         named=named_practitioners(session=session, child=child),
         errors=errors or {},
         values=values or {},
@@ -60,6 +64,19 @@ def _shield_page(
         username_rule=USERNAME,
         access_rule=ACCESS_REASON,
     )
+
+
+@router.get("/shields")
+def shield_list_page(
+    request: Request,
+    principal: ShieldManager,
+    session: SessionDep,
+    context: AuditContextDep,
+    name: NameQuery = None,
+) -> Response:
+    """The shielded children of your authorities, filtered by name (audited)."""
+    listed = shield_list(session=session, context=context, name=name or None)
+    return render(request, "shields.html", listed=listed)
 
 
 @router.get("/children/{identifier}/shield")
@@ -94,6 +111,15 @@ def shield_submit(
     error = REASON.error(reason)
     if error is not None:
         errors["reason"] = error
+    elif shielded and field(form, "confirm") != "yes":
+        # Removal is asked again, on a page of its own: what it will show, and to whom.
+        return render(
+            request,
+            "shield_confirm.html",
+            csrf=page_csrf(request, settings),
+            child=child,
+            reason=reason,
+        )
     else:
         change = remove_shield if shielded else apply_shield
         try:

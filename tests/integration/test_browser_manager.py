@@ -292,3 +292,25 @@ def test_a_manager_works_through_the_review_queue_by_keyboard(
     page.get_by_label("A new child, none of these").check()
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_text("A new child was created from the record.")).to_be_visible()
+
+
+def test_a_manager_lists_and_filters_their_shielded_children(
+    page: Page,
+    console: Console,
+    population: Population,
+) -> None:
+    kid = _shielded(population, 2)
+    manager = new_user(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in_by_cookie(page, population, manager)
+    page.goto("/")
+    page.get_by_role("link", name="Shielded children").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Shielded children")
+    expect(page.locator("#shields")).to_contain_text(kid.family_name)
+    _checked(page, console, "shield-list")
+    page.get_by_label("Name starts with").fill(kid.family_name[:4])
+    page.get_by_label("Name starts with").press("Enter")
+    expect(page.locator("#shields-caption")).to_contain_text(f"starts with “{kid.family_name[:4]}”")
+    expect(page.locator("#shields")).to_contain_text(kid.family_name)
+    _checked(page, console, "shield-list-filtered")
+    page.get_by_role("link", name=f"{kid.given_names} {kid.family_name}").first.click()
+    expect(page.locator("#shield-summary")).to_be_visible()

@@ -175,10 +175,31 @@ def test_a_manager_shields_and_unshields_a_child_with_a_reason(
     page.get_by_label("Reason", exact=True).fill("Risk of harm from a relative")
     page.get_by_role("button", name="Apply the shield").click()
     expect(page.get_by_text("The child is shielded.")).to_be_visible()
+    expect(page.locator("#shield-tag")).to_contain_text("Shielded")
     page.get_by_role("link", name="Manage the shield").click()
-    page.get_by_label("Reason", exact=True).fill("Risk has passed")
+    # Who applied it, when and why, and the history; removal is asked again.
+    expect(page.locator("#shield-summary")).to_contain_text("Risk of harm from a relative")
+    expect(page.locator("#shield-summary")).to_contain_text(manager.username)
+    expect(page.locator("#shield-history")).to_contain_text("In force")
+    assert_no_axe_violations(page)
+    screenshot(page, "shield-details")
+    page.get_by_label("Reason", exact=True).fill("Risk has passed, confirmed")
     page.get_by_role("button", name="Remove the shield").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Are you sure you want to remove the shield?"
+    )
+    assert_no_axe_violations(page)
+    screenshot(page, "shield-remove-confirm")
+    # "No" keeps it; then "Yes" by keyboard alone removes it.
+    page.get_by_role("link", name="No, keep the shield").click()
+    expect(page.locator("#shield-summary")).to_be_visible()
+    page.get_by_label("Reason", exact=True).fill("Risk has passed, confirmed")
+    page.get_by_role("button", name="Remove the shield").click()
+    page.get_by_role("button", name="Yes, remove the shield").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_text("The shield is removed.")).to_be_visible()
+    page.get_by_role("link", name="Manage the shield").click()
+    expect(page.locator("#shield-history")).to_contain_text("Risk has passed, confirmed")
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(

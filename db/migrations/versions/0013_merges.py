@@ -12,7 +12,8 @@ Revises: 0012
 - `feed_review` gains who escalated an item as "not sure" (it stays open for another person)
   and the child a decision linked the record to or created.
 - The audit's events gain the review queue's (`feed_review_viewed`, `feed_review_decided`)
-  and the merges' (`children_merged`, `children_unmerged`).
+  and the merges' (`children_merged`, `children_unmerged`), and a manager's reading of the list
+  of their authorities' shielded children (`shield_list_read`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _OLD_EVENTS = (
 )
 _NEW_EVENTS = (
     f"{_OLD_EVENTS}, 'feed_review_viewed', 'feed_review_decided', 'children_merged', "
-    "'children_unmerged'"
+    "'children_unmerged', 'shield_list_read'"
 )
 
 _STATEMENTS = [
