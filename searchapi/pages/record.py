@@ -7,7 +7,8 @@ post, never in an address, so it reaches the audit and no access log or browser 
 
 from __future__ import annotations
 
-from typing import Final
+from datetime import date
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -58,7 +59,21 @@ def _record(
         # A manager of another authority is offered the team's number, not the override.
         may_break_glass=access.may_break_glass_on(authority) and view.location_withheld,
         changed=CHANGES.get(changed or ""),
+        **_contact_order(view),
     )
+
+
+def _contact_order(view: ChildRecordView) -> dict[str, Any]:
+    """Who to contact first (the current lead professional), then the other services: the
+    current ones newest first (those without a start date after), then the ended ones."""
+    lead = next((i for i in view.involvements if i.lead_professional and i.end_date is None), None)
+    others = [i for i in view.involvements if i is not lead]
+    current = [i for i in others if i.end_date is None]
+    ended = [i for i in others if i.end_date is not None]
+    # Newest first; a date not known goes last (date.min).
+    current.sort(key=lambda i: i.start_date or date.min, reverse=True)
+    ended.sort(key=lambda i: i.end_date or date.min, reverse=True)
+    return {"lead": lead, "others": current + ended}
 
 
 @router.get("/children/{identifier}")

@@ -251,3 +251,37 @@ def test_signing_in_and_searching_work_with_the_keyboard_alone(
         page.keyboard.type(value)
     page.keyboard.press("Enter")
     expect(_first_result(page)).to_contain_text(f"{kid.given_names} {kid.family_name}")
+
+
+_WITH_LEAD = """
+SELECT c.identifier FROM child c
+WHERE c.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM shield s WHERE s.child_id = c.id AND s.removed_at IS NULL)
+  AND EXISTS (SELECT 1 FROM involvement i JOIN organisation o ON o.id = i.organisation_id
+              WHERE i.child_id = c.id AND i.lead_professional AND i.end_date IS NULL
+                AND NOT i.sensitive)
+  AND (SELECT count(*) FROM involvement i WHERE i.child_id = c.id) >= 2
+ORDER BY c.identifier LIMIT 1
+"""
+
+
+def test_the_record_leads_with_who_to_contact_first(
+    page: Page,
+    population: Population,
+) -> None:
+    from sqlalchemy import text
+
+    with population.engine.connect() as connection:
+        identifier = connection.execute(text(_WITH_LEAD)).scalar_one()
+    sign_in_by_cookie(page, population, new_user(population, Role.PRACTITIONER))
+    page.goto(f"/children/{identifier}")
+    headings = page.locator("main h2.govuk-heading-m").all_inner_texts()
+    order = ["Who to contact first", "Services working with the child", "School and GP"]
+    assert [h for h in headings if h in order + ["Parents and carers"]] == [
+        *order,
+        "Parents and carers",
+    ]
+    lead = page.locator("#contact-first + .govuk-summary-card")
+    expect(lead).to_contain_text("Lead professional")
+    assert_no_axe_violations(page)
+    screenshot(page, "record-order")
