@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from contactpoint.cli_access import audit_app, clients_app, users_app
+from contactpoint.cli_access import audit_app, clients_app, report_app, users_app
 from contactpoint.cli_demo import demo_users
 from contactpoint.cli_matching import matching_app
 from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
@@ -29,6 +29,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(matching_app, name="matching")
+app.add_typer(report_app, name="report")
 app.command("demo-users")(demo_users)
 audit_app.command("seal")(audit_seal)
 audit_app.command("verify")(audit_verify)

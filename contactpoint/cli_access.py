@@ -309,3 +309,52 @@ def audit_report(
             authorities=operator_audit_view().authorities,
         )
     _echo_json(report.as_dict())
+
+
+report_app = typer.Typer(help="Management reports.")
+
+
+@report_app.command("brokering")
+def report_brokering(
+    month: Annotated[
+        str | None, typer.Option(help="YYYY-MM (default: this month)", show_default=False)
+    ] = None,
+    authority: Annotated[
+        list[str] | None, typer.Option(help="Only these authorities' teams (repeatable)")
+    ] = None,
+) -> None:
+    """A month's requests to put practitioners in touch: how many, brokered, declined, the
+    median time to broker, and those open past the target now, as JSON."""
+    import re
+    from zoneinfo import ZoneInfo
+
+    from db.requests import brokering_report, month_bounds
+    from db.session import session_scope
+
+    if month is not None and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) is None:
+        typer.echo("--month: give the month as YYYY-MM, e.g. 2026-11", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    name, since, until = month_bounds(month, datetime.now(UTC))
+    with session_scope() as session:
+        report = brokering_report(
+            session=session,
+            since=since,
+            until=until,
+            authorities=authority or None,
+            target_days=settings.brokering_response_working_days,
+            zone=ZoneInfo(settings.working_hours_timezone),
+        )
+    _echo_json(
+        {
+            "month": name,
+            "authorities": sorted(authority) if authority else "all",
+            "requests": report.requests,
+            "brokered": report.brokered,
+            "declined": report.declined,
+            "open": report.open,
+            "overdue": report.overdue,
+            "median_hours_to_broker": report.median_hours_to_broker,
+            "target_working_days": settings.brokering_response_working_days,
+        }
+    )

@@ -151,6 +151,8 @@ class Settings(BaseSettings):
     misuse_zero_result_threshold: int = 10
     # An unreviewed break glass heads the misuse report after this many working days.
     break_glass_review_working_days: int = 2
+    # The brokering target: a contact request is overdue after this many working days.
+    brokering_response_working_days: int = Field(default=2, ge=1, le=30)
     working_hours_timezone: str = "Europe/London"
     working_hours_start: int = 7
     working_hours_end: int = 19

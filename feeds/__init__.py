@@ -30,6 +30,7 @@ def __getattr__(name: str) -> Any:
         return read_feed
     raise AttributeError(name)
 
+
 __all__ = [
     "FeedAddress",
     "FeedOrganisation",

@@ -40,6 +40,8 @@ class Permission(StrEnum):
     # The national feeds' review queue and merges: the data work of an authority's managers.
     REVIEW_FEED_RECORDS = "review_feed_records"
     MERGE_CHILDREN = "merge_children"
+    # A practitioner's requests to a child's authority team: a shield, and brokered contact.
+    ASK_THE_TEAM = "ask_the_team"
 
 
 BREAK_GLASS_REFUSAL: Final = (
@@ -77,7 +79,9 @@ def other_authority_refusal(team: AuthorityTeam | None) -> str:
 
 
 ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
-    Role.PRACTITIONER: frozenset({Permission.SEARCH_CHILDREN, Permission.VIEW_CHILD}),
+    Role.PRACTITIONER: frozenset(
+        {Permission.SEARCH_CHILDREN, Permission.VIEW_CHILD, Permission.ASK_THE_TEAM}
+    ),
     # Managers search and view too: they must find the shielded children of their authority.
     Role.LA_MANAGER: frozenset(
         {
@@ -293,6 +297,9 @@ _CHILD_EVENTS: Final = frozenset(
         "feed_review_decided",
         "children_merged",
         "children_unmerged",
+        "shield_requested",
+        "shield_request_decided",
+        "contact_requested",
     }
 )
 # What never locates a child, in the details of a row about one; everything else (addresses,
@@ -321,6 +328,8 @@ _SAFE_DETAILS: Final = frozenset(
         "merge_id",
         "decision",
         "review_kind",
+        "shield_request_id",
+        "contact_request_id",
     }
 )
 _SAFE_CRITERIA: Final = frozenset(

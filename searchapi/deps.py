@@ -189,3 +189,5 @@ ConsentOverrider = Annotated[Principal, Depends(Allowed(Permission.OVERRIDE_CONS
 GlassReviewer = Annotated[Principal, Depends(Allowed(Permission.REVIEW_BREAK_GLASS))]
 FeedReviewer = Annotated[Principal, Depends(Allowed(Permission.REVIEW_FEED_RECORDS))]
 Merger = Annotated[Principal, Depends(Allowed(Permission.MERGE_CHILDREN))]
+TeamAsker = Annotated[Principal, Depends(Allowed(Permission.ASK_THE_TEAM))]
+ContactBroker = Annotated[Principal, Depends(Allowed(Permission.BROKER_CONTACT))]

@@ -25,6 +25,7 @@ from searchapi.pages import record as record_pages
 from searchapi.pages import review as review_pages
 from searchapi.pages import search as search_pages
 from searchapi.pages import shield as shield_pages
+from searchapi.pages import team_requests as team_request_pages
 from searchapi.refusals import RefusalAuditMiddleware
 from searchapi.routes import (
     admin,
@@ -37,6 +38,7 @@ from searchapi.routes import (
     operations,
     search,
     shields,
+    team_requests,
 )
 from searchapi.schemas import error_responses
 
@@ -96,6 +98,7 @@ def create_app() -> FastAPI:
         merges.router,
         feed_reviews.router,
         shields.router,
+        team_requests.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
     # The HTML half, over the same services as the JSON half.
@@ -108,6 +111,7 @@ def create_app() -> FastAPI:
         admin_pages.router,
         review_pages.router,
         feed_review_pages.router,
+        team_request_pages.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

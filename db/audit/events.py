@@ -43,6 +43,11 @@ class AuditEventType(StrEnum):
     CHILDREN_UNMERGED = "children_unmerged"
     # The managers' list of their authorities' shielded children, as read.
     SHIELD_LIST_READ = "shield_list_read"
+    # Practitioners' requests to a child's authority team (a contact request's decision is
+    # CONTACT_BROKERED, brokered or declined).
+    SHIELD_REQUESTED = "shield_requested"
+    SHIELD_REQUEST_DECIDED = "shield_request_decided"
+    CONTACT_REQUESTED = "contact_requested"
 
 
 class Outcome(StrEnum):

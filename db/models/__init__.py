@@ -23,6 +23,7 @@ from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
+from db.models.requests import ContactRequest, ShieldRequest
 
 __all__ = [
     "ApiClient",
@@ -36,6 +37,7 @@ __all__ = [
     "Child",
     "ChildFieldSource",
     "ChildMerge",
+    "ContactRequest",
     "ChildSourceIdentifier",
     "FeedReview",
     "Involvement",
@@ -50,6 +52,7 @@ __all__ = [
     "ReceivedRecord",
     "ReviewOutcome",
     "Shield",
+    "ShieldRequest",
     "ShieldAccess",
     "SignInLockout",
     "SignInThrottle",

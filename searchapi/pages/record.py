@@ -56,6 +56,7 @@ def _record(
         view=view,
         manages=Permission.MANAGE_SHIELDS in granted and administers,
         consents=Permission.RECORD_CONSENT in granted and administers,
+        asks=Permission.ASK_THE_TEAM in granted,
         # A manager of another authority is offered the team's number, not the override.
         may_break_glass=access.may_break_glass_on(authority) and view.location_withheld,
         changed=CHANGES.get(changed or ""),

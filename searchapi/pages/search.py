@@ -51,6 +51,7 @@ from searchapi.pages.search_form import (
 from searchapi.refusals import note_refusal
 from searchapi.search import run_search
 from searchapi.sessions import clear_session_cookie, end_session, set_session_cookie
+from searchapi.team_requests import team_queue
 from searchapi.text_input import plain_text
 
 router = APIRouter(include_in_schema=False)
@@ -183,6 +184,13 @@ def sign_out(
     return response
 
 
+# What a decision of a team's request did, told by the home page it leads back to.
+DECIDED: Final = {
+    "shield": "The shield request is decided: the practitioner sees your decision.",
+    "contact": "The request is recorded: the practitioner sees it.",
+}
+
+
 def _start_page(principal: Principal) -> str:
     granted = permissions_of(principal)
     if Permission.SEARCH_CHILDREN in granted and Permission.REVIEW_BREAK_GLASS not in granted:
@@ -197,12 +205,21 @@ def home(
     session: SessionDep,
     settings: SettingsDep,
     reviewed: bool = False,
+    decided: str | None = None,
 ) -> Response:
     """Practitioners go to the search; other roles see what this page offers them, managers
     first the break glass on their authorities' children that waits for their review."""
     if _start_page(principal) != "/":
         return RedirectResponse("/search", status_code=303)
-    reviewing = Permission.REVIEW_BREAK_GLASS in permissions_of(principal)
+    granted = permissions_of(principal)
+    reviewing = Permission.REVIEW_BREAK_GLASS in granted
+    queue = team_queue(
+        session=session,
+        principal=principal,
+        settings=settings,
+        shields=Permission.MANAGE_SHIELDS in granted,
+        contacts=Permission.BROKER_CONTACT in granted,
+    )
     return render(
         request,
         "home.html",
@@ -210,6 +227,14 @@ def home(
         reviewing=reviewing,
         reviews=reviews_for(session=session, principal=principal) if reviewing else [],
         reviewed=reviewed,
+        queue=queue,
+        shield_team=Permission.MANAGE_SHIELDS in granted,
+        contact_team=Permission.BROKER_CONTACT in granted,
+        decided={
+            "shield": "The shield request is decided.",
+            "contact": "The request is recorded.",
+        }.get(decided or ""),
+        target=settings.brokering_response_working_days,
     )
 
 

@@ -314,3 +314,105 @@ def test_a_manager_lists_and_filters_their_shielded_children(
     _checked(page, console, "shield-list-filtered")
     page.get_by_role("link", name=f"{kid.given_names} {kid.family_name}").first.click()
     expect(page.locator("#shield-summary")).to_be_visible()
+
+
+def _unshielded(pop: Population, index: int) -> Kid:
+    kids = [k for k in pop.kids if not k.shielded and k.status == "active" and k.authority]
+    return kids[-1 - index]
+
+
+def test_a_practitioners_shield_request_reaches_a_manager_and_the_outcome_comes_back(
+    page: Page,
+    console: Console,
+    population: Population,
+) -> None:
+    kid = _unshielded(population, 0)
+    practitioner = new_user(population, Role.PRACTITIONER)
+    manager = new_user(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in_by_cookie(page, population, practitioner)
+    page.goto(f"/children/{kid.identifier}")
+    page.get_by_role("link", name="Ask for this child to be shielded").click()
+    _checked(page, console, "shield-request-form")
+    # Keyboard only: type the reason, Tab to the button, Enter.
+    page.get_by_label("Why").focus()
+    page.keyboard.type("Mother fled domestic abuse; father must not find them")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(
+        page.get_by_text("Your request is sent to the child's local authority team")
+    ).to_be_visible()
+    expect(page.locator("#my-shield-requests")).to_contain_text("Waiting")
+    _checked(page, console, "my-requests-waiting")
+
+    sign_in_by_cookie(page, population, manager)
+    page.goto("/")
+    expect(page.locator("#shield-requests")).to_contain_text(kid.family_name)
+    _checked(page, console, "request-queues")
+    page.locator("#shield-requests").get_by_role("link", name="Decide").first.click()
+    _checked(page, console, "shield-request-decide")
+    page.get_by_label("Apply the shield").focus()
+    page.keyboard.press("Space")
+    page.get_by_label("Reason").focus()
+    page.keyboard.type("Risk confirmed with the social worker")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The shield request is decided")).to_be_visible()
+
+    sign_in_by_cookie(page, population, practitioner)
+    page.goto("/requests")
+    expect(page.locator("#my-shield-requests")).to_contain_text("Shield applied")
+    expect(page.locator("#my-shield-requests")).to_contain_text(
+        "Risk confirmed with the social worker"
+    )
+    _checked(page, console, "my-requests-decided")
+
+
+def test_a_brokering_request_goes_from_open_to_brokered_with_the_time_recorded(
+    page: Page,
+    console: Console,
+    population: Population,
+) -> None:
+    kid = _shielded(population, 3)
+    practitioner = new_user(population, Role.PRACTITIONER)
+    manager = new_user(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in_by_cookie(page, population, practitioner)
+    page.goto(f"/children/{kid.identifier}")
+    page.get_by_role("link", name="Ask the team to put you in touch").first.click()
+    _checked(page, console, "contact-request-form")
+    page.get_by_role("button", name="Send the request").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the reason")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("how the team can reach you")
+    _checked(page, console, "contact-request-error")
+    page.get_by_label("Why you need to be in touch").fill("Safeguarding referral, need their view")
+    page.get_by_label("How the team can reach you").fill("07700 900123, weekdays")
+    page.get_by_label("How the team can reach you").press("Enter")
+    expect(page.locator("#my-contact-requests")).to_contain_text("Waiting")
+
+    sign_in_by_cookie(page, population, manager)
+    page.goto("/")
+    expect(page.locator("#contact-requests")).to_contain_text(kid.family_name)
+    page.locator("#contact-requests").get_by_role("link", name="Broker").first.click()
+    expect(page.locator("#request-summary")).to_contain_text("07700 900123")
+    _checked(page, console, "contact-request-decide")
+    page.get_by_label("Contact brokered").check()
+    page.get_by_label("Note for the practitioner").fill("Put you in touch with the social worker")
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_text("The request is recorded")).to_be_visible()
+    page.goto("/reports/brokering")
+    expect(page.locator("#brokering-report")).to_contain_text("hours")
+    _checked(page, console, "brokering-report")
+
+    sign_in_by_cookie(page, population, practitioner)
+    page.goto("/requests")
+    row = page.locator("#my-contact-requests tbody tr").first
+    expect(row).to_contain_text("Contact brokered")
+    expect(row).to_contain_text(manager.username)
+    with population.engine.connect() as connection:
+        decided_at = connection.execute(
+            text(
+                "SELECT decided_at FROM contact_request r JOIN child c ON c.id = r.child_id"
+                " WHERE c.identifier = :i AND r.outcome = 'brokered'"
+            ),
+            {"i": kid.identifier},
+        ).scalar_one()
+    assert decided_at is not None
