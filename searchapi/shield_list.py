@@ -7,15 +7,21 @@ reading is audited with the children shown.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Final
+from typing import Annotated, Final
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from db.audit import AuditContext, AuditEventType, record_audit
 from db.child_records import shielded_children
+from searchapi.text_input import OneLine
 
 LIST_LIMIT: Final = 500
+NameQuery = Annotated[
+    OneLine | None,
+    Query(max_length=100, description="Only children whose given or family name starts so"),
+]
 
 
 class ShieldedChildView(BaseModel):

@@ -10,10 +10,11 @@ them only as "Sensitive service", as on the record.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Annotated, Final
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
@@ -35,8 +36,24 @@ from db.requests import (
     request_shield,
     requests_of,
 )
+from searchapi.text_input import OneLine, Reason
 
 NO_REQUEST: Final = "There is no such request for your authorities' team."
+
+
+class ContactAsk(BaseModel):
+    """Why you need to be put in touch, and how the team reaches you."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(examples=["Safeguarding referral: need the service's view today"])
+    contact: OneLine = Field(min_length=5, max_length=200, examples=["07700 900123, j.smith"])
+    involvement_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+MonthQuery = Annotated[
+    str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; this month")
+]
 
 
 class RequestView(BaseModel):

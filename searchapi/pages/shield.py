@@ -24,8 +24,7 @@ from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import ACCESS_REASON, REASON, USERNAME, field, text_field
 from searchapi.pages.render import render
 from searchapi.paths import IdentifierPath
-from searchapi.routes.shields import NameQuery
-from searchapi.shield_list import shield_list
+from searchapi.shield_list import NameQuery, shield_list
 
 router = APIRouter(include_in_schema=False)
 

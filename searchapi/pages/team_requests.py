@@ -33,8 +33,9 @@ from searchapi.pages.fields import REASON, TextRule, field, rule_of, text_field
 from searchapi.pages.render import render
 from searchapi.paths import IdentifierPath, ReviewPath
 from searchapi.refusals import note_refusal
-from searchapi.routes.team_requests import ContactAsk, MonthQuery
 from searchapi.team_requests import (
+    ContactAsk,
+    MonthQuery,
     ask_for_contact,
     ask_for_shield,
     decide_contact,

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from searchapi.deps import AuditContextDep, SessionDep, ShieldManager
 from searchapi.schemas import ErrorBody
-from searchapi.shield_list import ShieldList, shield_list
-from searchapi.text_input import OneLine
+from searchapi.shield_list import NameQuery, ShieldList, shield_list
 
 router = APIRouter(prefix="/v1/shields", tags=["shields and consent"])
-
-NameQuery = Annotated[
-    OneLine | None,
-    Query(max_length=100, description="Only children whose given or family name starts so"),
-]
 
 
 @router.get("", responses={403: {"model": ErrorBody}})

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from db.requests import (
@@ -27,6 +26,8 @@ from searchapi.deps import (
 from searchapi.paths import IdentifierPath, ReviewPath
 from searchapi.schemas import ErrorBody
 from searchapi.team_requests import (
+    ContactAsk,
+    MonthQuery,
     RequestList,
     RequestView,
     ask_for_contact,
@@ -37,7 +38,7 @@ from searchapi.team_requests import (
     request_view,
     team_queue,
 )
-from searchapi.text_input import OneLine, Reason
+from searchapi.text_input import Reason
 
 router = APIRouter(
     prefix="/v1",
@@ -52,16 +53,6 @@ class ShieldAsk(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason = Field(examples=["Mother fled domestic abuse; father must not find them"])
-
-
-class ContactAsk(BaseModel):
-    """Why you need to be put in touch, and how the team reaches you."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Reason = Field(examples=["Safeguarding referral: need the service's view today"])
-    contact: OneLine = Field(min_length=5, max_length=200, examples=["07700 900123, j.smith"])
-    involvement_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class Decision(BaseModel):
@@ -195,11 +186,6 @@ def post_contact_decision(
         reason=body.reason,
     )
     return request_view(decided, settings, team=True)
-
-
-MonthQuery = Annotated[
-    str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; this month")
-]
 
 
 def report_view(month: str, report: BrokeringReport) -> BrokeringReportView:

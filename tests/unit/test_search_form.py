@@ -79,6 +79,7 @@ def test_match_tags_say_how_each_criterion_matched_in_short_words() -> None:
         town=None,
         postcode_outward=None,
         location_withheld=False,
+        shielded=False,
         probability=0.9,
         strength="strong",
         match_weight=3.2,
