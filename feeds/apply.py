@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Boolean, delete, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,8 @@ class Writer:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # The organisations this writer has read or made, by kind and code (one read each).
+        self._organisations_seen: dict[tuple[str, str], Organisation] = {}
 
     def apply(self, record: FeedRecord, decision: Decision) -> Child | None:
         """Write `decision` for `record`; the child it linked or created, if any."""
@@ -80,21 +82,22 @@ class Writer:
             child = self._create(record)
         if child is not None:
             self._identifiers(child, record)
-        received = self._received(record, decision, child)
+        received, inserted = self._received(record, decision, child)
         if decision.outcome in (Outcome.REVIEW, Outcome.HELD):
             self._review(received, decision)
-        else:
+        elif not inserted:
             # Decided now: an item a person had not decided yet is no longer needed.
             self.session.execute(
                 delete(FeedReview).where(
-                    FeedReview.feed_record_id == received.id, FeedReview.decided_at.is_(None)
+                    FeedReview.feed_record_id == received, FeedReview.decided_at.is_(None)
                 )
             )
         return child
 
     def _received(
         self, record: FeedRecord, decision: Decision, child: Child | None
-    ) -> ReceivedRecord:
+    ) -> tuple[int, bool]:
+        """The record seen's row id, and whether it was seen now for the first time."""
         values = {
             "version": record.version,
             "as_of": record.as_of,
@@ -107,14 +110,13 @@ class Writer:
             insert(ReceivedRecord)
             .values(source=record.source.value, record_id=record.record_id, **values)
             .on_conflict_do_update(constraint="uq_feed_record_source_record_id", set_=values)
-            .returning(ReceivedRecord.id)
+            # xmax is 0 on a row the statement inserted (PostgreSQL's upsert idiom).
+            .returning(ReceivedRecord.id, literal_column("xmax = 0", Boolean))
         )
-        received_id = self.session.execute(statement).scalar_one()
-        received = self.session.get(ReceivedRecord, received_id, populate_existing=True)
-        assert received is not None
-        return received
+        received, inserted = self.session.execute(statement).one()
+        return int(received), bool(inserted)
 
-    def _review(self, received: ReceivedRecord, decision: Decision) -> None:
+    def _review(self, received: int, decision: Decision) -> None:
         held = decision.outcome is Outcome.HELD
         # A review item goes to the general queue of an authority: a shielded child among its
         # candidates (below the hold) is left out, so that no queue shows one to those who may
@@ -130,7 +132,7 @@ class Writer:
         }
         self.session.execute(
             insert(FeedReview)
-            .values(feed_record_id=received.id, **values)
+            .values(feed_record_id=received, **values)
             .on_conflict_do_update(constraint="uq_feed_review_feed_record_id", set_=values)
         )
 
@@ -220,9 +222,13 @@ class Writer:
                 self._source(child, name, record)
 
     def _organisation(self, kind: str, given: FeedOrganisation) -> Organisation:
-        found = self.session.scalars(
-            select(Organisation).where(Organisation.kind == kind, Organisation.code == given.code)
-        ).one_or_none()
+        found = self._organisations_seen.get((kind, given.code))
+        if found is None:
+            found = self.session.scalars(
+                select(Organisation).where(
+                    Organisation.kind == kind, Organisation.code == given.code
+                )
+            ).one_or_none()
         if found is None:
             found = Organisation(kind=kind, code=given.code, name=given.name, phone=given.phone)
             self.session.add(found)
@@ -230,6 +236,7 @@ class Writer:
         elif (found.name, found.phone) != (given.name, given.phone or found.phone):
             # The source that runs the organisation's register says its name and phone.
             found.name, found.phone = given.name, given.phone or found.phone
+        self._organisations_seen[(kind, given.code)] = found
         return found
 
     def _source(self, child: Child, name: str, record: FeedRecord) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from db.models import Child, ChildSourceIdentifier, ReceivedRecord, Shield
 from feeds.apply import Writer, can_create
 from feeds.linking import (
+    ONE_PER_CHILD,
     Decision,
     Outcome,
     Recent,
@@ -32,6 +33,7 @@ from feeds.linking import (
 )
 from feeds.records import LINKING_IDENTIFIERS, FeedRecord, IdentifierKind, Rejection, Source
 from feeds.sources import read_feed
+from mappings import fields as f
 from mappings.normalise import fold
 from matching import MatchModel
 
@@ -70,6 +72,9 @@ class _Lookups:
         self.stored: dict[str, tuple[int, str | None]] = {}
         self.holders: dict[tuple[IdentifierKind, str], set[str]] = {}
         self.hits: dict[str, list[Mapping[str, Any]]] = {}
+        # The identifiers the candidates hold, of the kinds a child has one of (read once for
+        # the batch's candidates, kept up to date as its records are written).
+        self.held: dict[str, set[tuple[IdentifierKind, str]]] = {}
         # The record being decided (its prefetched candidates are `search`'s answer).
         self.current: str | None = None
 
@@ -120,6 +125,25 @@ class _Lookups:
                 if "error" not in response:
                     hits = response["hits"]["hits"]
                     self.hits[record.record_id] = [hit["_source"] for hit in hits]
+        candidates = {hit[f.IDENTIFIER] for hits in self.hits.values() for hit in hits}
+        self.held = {identifier: set() for identifier in candidates}
+        self.held.update(self._read_held(candidates, ONE_PER_CHILD))
+
+    def _read_held(
+        self, children: Iterable[str], kinds: Iterable[IdentifierKind]
+    ) -> dict[str, set[tuple[IdentifierKind, str]]]:
+        wanted, kinds_wanted = sorted(children), sorted(kind.value for kind in kinds)
+        if not wanted or not kinds_wanted:
+            return {}
+        rows = self.session.execute(
+            select(Child.identifier, ChildSourceIdentifier.kind, ChildSourceIdentifier.value)
+            .join(ChildSourceIdentifier, ChildSourceIdentifier.child_id == Child.id)
+            .where(Child.identifier.in_(wanted), ChildSourceIdentifier.kind.in_(kinds_wanted))
+        )
+        held: dict[str, set[tuple[IdentifierKind, str]]] = {}
+        for identifier, kind, value in rows:
+            held.setdefault(identifier, set()).add((IdentifierKind(kind), value))
+        return held
 
     def written(self, record: FeedRecord, child: str | None) -> None:
         """What a record just written changes for the rest of the batch."""
@@ -127,6 +151,8 @@ class _Lookups:
         if child is not None:
             for item in record.identifiers:
                 self.holders.setdefault(item, set()).add(child)
+                if child in self.held and item[0] in ONE_PER_CHILD:
+                    self.held[child].add(item)
 
     def seen(self, record: FeedRecord) -> bool:
         stored = self.stored.get(record.record_id)
@@ -145,17 +171,15 @@ class _Lookups:
     def held_identifiers(
         self, children: Iterable[str], kinds: Iterable[IdentifierKind]
     ) -> dict[str, set[tuple[IdentifierKind, str]]]:
-        wanted, kinds_wanted = list(children), [kind.value for kind in kinds]
-        if not wanted or not kinds_wanted:
-            return {}
-        rows = self.session.execute(
-            select(Child.identifier, ChildSourceIdentifier.kind, ChildSourceIdentifier.value)
-            .join(ChildSourceIdentifier, ChildSourceIdentifier.child_id == Child.id)
-            .where(Child.identifier.in_(wanted), ChildSourceIdentifier.kind.in_(kinds_wanted))
-        )
-        held: dict[str, set[tuple[IdentifierKind, str]]] = {}
-        for identifier, kind, value in rows:
-            held.setdefault(identifier, set()).add((IdentifierKind(kind), value))
+        wanted, kinds_wanted = list(children), set(kinds)
+        known = {
+            child: {item for item in self.held[child] if item[0] in kinds_wanted}
+            for child in wanted
+            if child in self.held and kinds_wanted <= ONE_PER_CHILD
+        }
+        held = {child: values for child, values in known.items() if values}
+        # Children not among the batch's candidates (this run's, say): read now.
+        held.update(self._read_held([c for c in wanted if c not in known], kinds_wanted))
         return held
 
     def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
@@ -170,20 +194,25 @@ class _Lookups:
         return self.made.near(record)
 
     def remember(self, child: Child, record: FeedRecord) -> None:
-        shielded = self.session.scalar(
-            select(Shield.id).where(Shield.child_id == child.id, Shield.removed_at.is_(None))
+        in_force = (
+            select(Shield.id)
+            .where(Shield.child_id == child.id, Shield.removed_at.is_(None))
+            .exists()
         )
-        held = self.session.execute(
-            select(ChildSourceIdentifier.kind, ChildSourceIdentifier.value).where(
+        rows = self.session.execute(
+            select(ChildSourceIdentifier.kind, ChildSourceIdentifier.value, in_force).where(
                 ChildSourceIdentifier.child_id == child.id
             )
-        )
+        ).all()
+        # A child this run linked or created holds the record's identifiers at least.
+        shielded = rows[0][2] if rows else self.session.scalar(select(in_force))
+        held = [(kind, value) for kind, value, _ in rows]
         self.made.add(
             Recent(
                 identifier=child.identifier,
                 record=match_record(record),
                 authority=child.local_authority_code,
-                shielded=shielded is not None,
+                shielded=bool(shielded),
                 held=frozenset((IdentifierKind(kind), value) for kind, value in held),
             )
         )

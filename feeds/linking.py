@@ -51,7 +51,7 @@ _SOURCE: Final = sorted({f.IDENTIFIER, f.SHIELDED, f.LOCAL_AUTHORITY_CODE, *DOCU
 # Identifiers a child has one of for life: a candidate holding another of the same kind is
 # another child (twins are two birth entries, two NHS numbers). A UPN is not one: a temporary
 # UPN gives way to a permanent one.
-_ONE_PER_CHILD: Final = frozenset({IdentifierKind.BIRTH_ENTRY, IdentifierKind.NHS_NUMBER})
+ONE_PER_CHILD: Final = frozenset({IdentifierKind.BIRTH_ENTRY, IdentifierKind.NHS_NUMBER})
 _NOT_MERGED: Final = {"bool": {"must_not": [{"term": {f.STATUS: "merged"}}]}}
 # Given-name levels that never link automatically (the rest the same, a sibling).
 _NOT_THE_SAME_GIVEN_NAME: Final = frozenset({"else"})
@@ -194,7 +194,7 @@ def retrieval_body(record: FeedRecord) -> dict[str, Any]:
 
 def _others(record: FeedRecord, lookups: Lookups, identifiers: Sequence[str]) -> set[str]:
     """The candidates that hold another identifier of a kind a child has one of."""
-    own = {(kind, value) for kind, value in record.identifiers if kind in _ONE_PER_CHILD}
+    own = {(kind, value) for kind, value in record.identifiers if kind in ONE_PER_CHILD}
     kinds = {kind for kind, _ in own}
     if not kinds:
         return set()
@@ -214,7 +214,7 @@ def _candidates(
     lookups: Lookups,
 ) -> list[Candidate]:
     others = _others(record, lookups, [str(hit[f.IDENTIFIER]) for hit in hits])
-    own = {(k, v) for k, v in record.identifiers if k in _ONE_PER_CHILD}
+    own = {(k, v) for k, v in record.identifiers if k in ONE_PER_CHILD}
     kinds = {k for k, _ in own}
     others |= {
         item.identifier
