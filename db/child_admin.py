@@ -18,7 +18,7 @@ from db.errors import Conflict, NotFound
 from db.models import Child, Involvement, Shield, ShieldAccess
 
 
-def _audit(
+def audit_child_change(
     session: Session,
     event: AuditEventType,
     *,
@@ -42,7 +42,7 @@ def apply_shield(*, session: Session, context: AuditContext, child: Child, reaso
         raise Conflict("This child is already shielded.")
     session.add(Shield(child_id=child.id, applied_by=context.actor.username, reason=reason))
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.SHIELD_APPLIED,
         context=context,
@@ -60,7 +60,7 @@ def remove_shield(*, session: Session, context: AuditContext, child: Child, reas
     shield.removed_at = datetime.now(UTC)
     shield.removal_reason = reason
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.SHIELD_REMOVED,
         context=context,
@@ -99,7 +99,7 @@ def grant_shield_access(
         )
     )
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.SHIELD_ACCESS_GRANTED,
         context=context,
@@ -126,7 +126,7 @@ def revoke_shield_access(
         reason,
     )
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.SHIELD_ACCESS_REVOKED,
         context=context,
@@ -148,7 +148,7 @@ def record_consent(
     involvement.consent_recorded_by = context.actor.username
     involvement.consent_recorded_at = datetime.now(UTC)
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.CONSENT_RECORDED,
         context=context,
@@ -170,7 +170,7 @@ def record_override(
     involvement.override_reason = reason
     involvement.override_at = datetime.now(UTC)
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.CONSENT_OVERRIDE,
         context=context,

@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from db.audit import AuditContext, AuditEventType, record_audit
+from db.audit import AuditContext, AuditEventType
 from db.audit.working_days import is_overdue
-from db.child_admin import apply_shield
+from db.child_admin import apply_shield, audit_child_change
 from db.child_records import active_shield
 from db.errors import Conflict, InvalidInput
 from db.models import Child, ContactRequest, Involvement, ShieldRequest
@@ -50,24 +50,6 @@ class ContactOutcome(StrEnum):
 
 
 Request = TypeVar("Request", ShieldRequest, ContactRequest)
-
-
-def _audit(
-    session: Session,
-    event: AuditEventType,
-    *,
-    context: AuditContext,
-    child: Child,
-    details: dict[str, object],
-) -> None:
-    record_audit(
-        session=session,
-        context=context,
-        event=event,
-        subject=child.identifier,
-        authorities=[child.local_authority_code] if child.local_authority_code else [],
-        details={"identifier": child.identifier, **details},
-    )
 
 
 def _open_of(session: Session, model: type[Request], child: Child, username: str) -> bool:
@@ -97,7 +79,7 @@ def request_shield(
     )
     session.add(made)
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.SHIELD_REQUESTED,
         context=context,
@@ -133,7 +115,7 @@ def request_contact(
     )
     session.add(made)
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.CONTACT_REQUESTED,
         context=context,
@@ -170,7 +152,7 @@ def decide_shield_request(
     if outcome is ShieldOutcome.APPLIED and active_shield(child) is None:
         apply_shield(session=session, context=context, child=child, reason=reason)
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.SHIELD_REQUEST_DECIDED,
         context=context,
@@ -196,7 +178,7 @@ def decide_contact_request(
     _decided(request, context, reason)
     request.outcome = outcome.value
     session.flush()
-    _audit(
+    audit_child_change(
         session,
         AuditEventType.CONTACT_BROKERED,
         context=context,
