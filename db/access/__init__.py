@@ -17,7 +17,14 @@ from db.access.errors import (
 )
 from db.access.principal import Principal
 from db.access.roles import CLIENT_ROLES, Role, roles_from
-from db.access.sessions import SessionLimits, revoke_session, revoke_user_sessions
+from db.access.sessions import (
+    RESULTS_TOKEN,
+    SessionLimits,
+    revoke_session,
+    revoke_user_sessions,
+    save_search,
+    saved_search,
+)
 from db.access.sign_in import Attempt, SignedIn, sign_in
 from db.access.users import (
     Enrolment,
@@ -34,6 +41,7 @@ from db.access.users import (
 
 __all__ = [
     "CLIENT_ROLES",
+    "RESULTS_TOKEN",
     "AccessError",
     "AccountLocked",
     "Attempt",
@@ -65,6 +73,8 @@ __all__ = [
     "revoke_session",
     "revoke_user_sessions",
     "roles_from",
+    "save_search",
+    "saved_search",
     "sign_in",
     "suspend_user",
 ]

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
 from db.access.credentials import digest, new_session_token
-from db.models import AppUser, UserSession
+from db.models import AppUser, SavedSearch, UserSession
+
+# The opaque token of a kept search, as `save_search` makes it (and the schema's CHECK).
+RESULTS_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{22,64}")
+# The searches a session keeps (the newest): enough for any number of tabs and Backs.
+SAVED_SEARCHES_KEPT: Final = 50
 
 
 @dataclass(frozen=True)
@@ -65,12 +73,13 @@ def purge_ended_sessions(
 
 
 def revoke_session(*, session: Session, session_id: int, now: datetime) -> None:
-    """End one session (sign-out)."""
+    """End one session (sign-out), and forget the searches it kept."""
     session.execute(
         update(UserSession)
         .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    session.execute(delete(SavedSearch).where(SavedSearch.session_id == session_id))
 
 
 def revoke_user_sessions(*, session: Session, user_id: int, now: datetime) -> int:
@@ -81,4 +90,38 @@ def revoke_user_sessions(*, session: Session, user_id: int, now: datetime) -> in
         .values(revoked_at=now)
         .returning(UserSession.id)
     )
-    return len(result.all())
+    ended = [row for (row,) in result]
+    if ended:
+        session.execute(delete(SavedSearch).where(SavedSearch.session_id.in_(ended)))
+    return len(ended)
+
+
+def save_search(*, session: Session, session_id: int, criteria: dict[str, Any]) -> str:
+    """Keep what a session typed into the search form; the opaque token of its results page.
+
+    The session keeps its newest `SAVED_SEARCHES_KEPT` searches; older ones are forgotten.
+    """
+    token = secrets.token_urlsafe(16)
+    session.add(SavedSearch(token=token, session_id=session_id, criteria=criteria))
+    session.flush()
+    kept = (
+        select(SavedSearch.id)
+        .where(SavedSearch.session_id == session_id)
+        .order_by(SavedSearch.created_at.desc(), SavedSearch.id.desc())
+        .limit(SAVED_SEARCHES_KEPT)
+    )
+    session.execute(
+        delete(SavedSearch).where(
+            SavedSearch.session_id == session_id, SavedSearch.id.not_in(kept.scalar_subquery())
+        )
+    )
+    return token
+
+
+def saved_search(*, session: Session, session_id: int, token: str) -> dict[str, Any] | None:
+    """What the session typed under `token`; None for another session's token or none."""
+    return session.scalar(
+        select(SavedSearch.criteria).where(
+            SavedSearch.token == token, SavedSearch.session_id == session_id
+        )
+    )

@@ -3,6 +3,7 @@
 from db.models.access import (
     ApiClient,
     AppUser,
+    SavedSearch,
     SignInLockout,
     SignInThrottle,
     UserAuthority,
@@ -51,6 +52,7 @@ __all__ = [
     "PreviousAddress",
     "ReceivedRecord",
     "ReviewOutcome",
+    "SavedSearch",
     "Shield",
     "ShieldRequest",
     "ShieldAccess",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.base import Base
@@ -125,6 +127,28 @@ class UserSession(Base):
     client_address: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[AppUser] = relationship(lazy="joined")
+
+
+class SavedSearch(Base):
+    """What a browser's session typed into the search form, under the opaque token of its
+    results page's address (migration 0015)."""
+
+    __tablename__ = "saved_search"
+    __table_args__ = (
+        UniqueConstraint("token", name="uq_saved_search_token"),
+        Index("ix_saved_search_session_id", "session_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    session_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("user_session.id", name="fk_saved_search_session_id", ondelete="CASCADE"),
+    )
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
 
 
 class SignInThrottle(Base):

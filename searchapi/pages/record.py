@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import Principal
+from db.access import RESULTS_TOKEN, Principal
 from searchapi.access import Permission, child_access, permissions_of
 from searchapi.deps import AuditContextDep, GlassBreaker, SessionDep, SettingsDep, Viewer
 from searchapi.pages.csrf import PageForm, page_csrf
@@ -44,7 +44,9 @@ def _record(
     view: ChildRecordView,
     *,
     changed: str | None = None,
+    results: str | None = None,
 ) -> Response:
+    kept = results is not None and RESULTS_TOKEN.fullmatch(results)
     access = child_access(principal, named_children=principal.named_children)
     granted = permissions_of(principal)
     authority = view.local_authority.code if view.local_authority else None
@@ -60,6 +62,7 @@ def _record(
         # A manager of another authority is offered the team's number, not the override.
         may_break_glass=access.may_break_glass_on(authority) and view.location_withheld,
         changed=CHANGES.get(changed or ""),
+        back_to=f"/search?results={results}#results" if kept else "/search",
         **_contact_order(view),
     )
 
@@ -86,10 +89,12 @@ def record_page(
     settings: SettingsDep,
     context: AuditContextDep,
     changed: str | None = None,
+    results: str | None = None,
 ) -> Response:
-    """The record view of the API, as a page."""
+    """The record view of the API, as a page; `results`, the token of the search results it
+    was opened from, takes "Back to search" to them."""
     view = view_child(session=session, context=context, identifier=identifier)
-    return _record(request, session, settings, principal, view, changed=changed)
+    return _record(request, session, settings, principal, view, changed=changed, results=results)
 
 
 def _break_glass_form(

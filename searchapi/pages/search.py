@@ -12,7 +12,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from db.access import AccessError, Attempt, Forbidden, Principal, TooManyAttempts, sign_in
+from db.access import (
+    RESULTS_TOKEN,
+    AccessError,
+    Attempt,
+    Forbidden,
+    Principal,
+    TooManyAttempts,
+    save_search,
+    saved_search,
+    sign_in,
+)
 from db.normalise import has_control_characters
 from searchapi.access import Permission, permissions_of
 from searchapi.break_glass_reviews import reviews_for
@@ -259,9 +269,35 @@ def _search_page(
 
 
 @router.get("/search")
-def search_page(request: Request, principal: Searcher, settings: SettingsDep) -> Response:
-    """The empty search form."""
-    return _search_page(request, settings, parse_search_form({}), errors_shown=False)
+def search_page(
+    request: Request,
+    principal: Searcher,
+    session: SessionDep,
+    es: EsDep,
+    settings: SettingsDep,
+    context: AuditContextDep,
+    ranker: RankerDep,
+    results: str | None = None,
+) -> Response:
+    """The empty search form; or, with `results`, the form and results of a search this
+    session made, searched again now (so a shield applied since is in force, and the search
+    is audited each time it is shown)."""
+    if results is None:
+        return _search_page(request, settings, parse_search_form({}), errors_shown=False)
+    kept = (
+        saved_search(session=session, session_id=principal.session_id, token=results)
+        if principal.session_id is not None and RESULTS_TOKEN.fullmatch(results)
+        else None
+    )
+    if kept is None:
+        return _search_page(
+            request, settings, parse_search_form({}), errors_shown=False, forgotten=True
+        )
+    parsed = parse_search_form(kept)
+    if parsed.request is None:
+        # Kept only when it searched; a rule changed since: the form shows why.
+        return _search_page(request, settings, parsed, status_code=400, errors_shown=True)
+    return _results_page(request, session, es, settings, context, ranker, parsed, results)
 
 
 @router.post("/search")
@@ -275,11 +311,32 @@ def search_submit(
     context: AuditContextDep,
     ranker: RankerDep,
 ) -> Response:
-    """Search with the API's search (same filter, scoring and audit); show a results table."""
+    """Search with the API's search (same filter, scoring and audit). A browser's session
+    keeps what was typed, and is sent to the results page's address (POST/redirect/GET), so
+    that Back and "Back to search" return to the same results."""
     parsed = parse_search_form(form)
     if parsed.request is None:
         note_refusal(request, "; ".join(f"{k}: {v}" for k, v in parsed.errors.items()))
         return _search_page(request, settings, parsed, status_code=400, errors_shown=True)
+    if principal.session_id is not None:
+        token = save_search(
+            session=session, session_id=principal.session_id, criteria=parsed.values
+        )
+        return RedirectResponse(f"/search?results={token}#results", status_code=303)
+    return _results_page(request, session, es, settings, context, ranker, parsed, None)
+
+
+def _results_page(
+    request: Request,
+    session: SessionDep,
+    es: EsDep,
+    settings: SettingsDep,
+    context: AuditContextDep,
+    ranker: RankerDep,
+    parsed: SearchForm,
+    token: str | None,
+) -> Response:
+    assert parsed.request is not None
     answer = run_search(
         session=session,
         es=es,
@@ -297,4 +354,5 @@ def search_submit(
         tags={result.identifier: match_tags(result) for result in answer.results},
         probability_words=probability_words,
         advice=too_many_advice(parsed.request) if answer.too_many_matches else None,
+        results_token=token,
     )

@@ -58,6 +58,17 @@ def post_form(client: TestClient, path: str, token: str | None, **fields: str) -
     return client.post(path, data=data, headers=HTML, follow_redirects=False)
 
 
+def search_form(client: TestClient, token: str, **fields: str) -> Any:
+    """Search as a browser would: the form's post, then the results page it is sent to
+    (POST/redirect/GET); a refused search is the post's own answer."""
+    posted = post_form(client, "/search", token, **fields)
+    if posted.status_code != 303:
+        return posted
+    location = posted.headers["location"]
+    assert location.startswith("/search?results="), location
+    return client.get(location.split("#")[0], headers=HTML, follow_redirects=False)
+
+
 _SENSITIVE = """
 SELECT c.identifier, i.id, o.name FROM involvement i JOIN child c ON c.id = i.child_id
 JOIN organisation o ON o.id = i.organisation_id

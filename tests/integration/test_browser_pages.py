@@ -96,6 +96,30 @@ def test_a_nickname_search_finds_the_child_at_the_top(
     screenshot(page, "search-results", focus="#results")
 
 
+def test_the_results_survive_opening_a_record_and_coming_back_either_way(
+    page: Page,
+    population: Population,
+) -> None:
+    kid, body, _, _ = nickname(population)
+    sign_in_by_cookie(page, population, new_user(population, Role.PRACTITIONER))
+    _search(page, body)
+    results = page.url
+    assert "/search?results=" in results and body["family_name"] not in results
+    name = f"{kid.given_names} {kid.family_name}"
+    for way_back in ("browser", "link"):
+        _first_result(page).get_by_role("link").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+        if way_back == "browser":
+            page.go_back()  # a GET of the results address: no "Confirm Form Resubmission"
+        else:
+            page.get_by_role("link", name="Back to search").click()
+        assert page.url == results
+        expect(_first_result(page)).to_contain_text(name)
+        expect(page.get_by_label("Family name")).to_have_value(body["family_name"])
+    assert_no_axe_violations(page)
+    screenshot(page, "results-after-back", focus="#results")
+
+
 def test_a_typo_in_the_date_of_birth_finds_the_child_at_the_top(
     page: Page,
     population: Population,

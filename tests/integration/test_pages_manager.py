@@ -30,6 +30,7 @@ from tests.integration.pages_support import (
     HTML,
     new_username,
     post_form,
+    search_form,
     sensitive_involvement,
     sign_in,
 )
@@ -467,7 +468,7 @@ def test_the_search_page_refuses_a_family_name_without_two_letters(
 ) -> None:
     token = sign_in(pages, population, new_username(population, Role.PRACTITIONER))
     fields = {"family_name": family_name, "dob_day": "11", "dob_month": "4", "dob_year": "2015"}
-    refused = post_form(pages, "/search", token, **fields)
+    refused = search_form(pages, token, **fields)
     assert refused.status_code == 400 and "results-table" not in refused.text
     assert '<a href="#family_name">Enter the family name, in at least 2 letters</a>' in refused.text
 
@@ -490,12 +491,104 @@ def test_the_search_page_finds_a_child_by_given_name_full_date_of_birth_and_post
         "dob_year": str(born.year),
         "postcode": kid.postcode,
     }
-    found = post_form(pages, "/search", token, **fields)
+    found = search_form(pages, token, **fields)
     assert found.status_code == 200, found.text
-    assert f'href="/children/{kid.identifier}"' in found.text
-    without_postcode = post_form(pages, "/search", token, **{**fields, "postcode": ""})
+    assert f'href="/children/{kid.identifier}?results=' in found.text
+    without_postcode = search_form(pages, token, **{**fields, "postcode": ""})
     assert without_postcode.status_code == 400
     assert "a full postcode, like DD8 9AB" in without_postcode.text
+
+
+def _unshielded_kid(population: Population) -> Kid:
+    return next(
+        k
+        for k in population.kids
+        if not k.shielded and k.status == "active" and normalise_postcode(k.postcode)
+    )
+
+
+def _kid_fields(kid: Kid) -> dict[str, str]:
+    born = kid.date_of_birth
+    return {
+        "given_name": kid.given_names.split()[0],
+        "family_name": kid.family_name,
+        "dob_day": str(born.day),
+        "dob_month": str(born.month),
+        "dob_year": str(born.year),
+    }
+
+
+def test_a_search_is_sent_to_a_results_address_that_names_no_one_and_is_searched_again_when_shown(
+    pages: TestClient,
+    population: Population,
+) -> None:
+    kid = _unshielded_kid(population)
+    username = new_username(population, Role.PRACTITIONER)
+    token = sign_in(pages, population, username)
+    fields = _kid_fields(kid)
+    posted = post_form(pages, "/search", token, **fields)
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location.startswith("/search?results=") and location.endswith("#results")
+    # Nothing typed is in the address (nor so in the history, logs or the Referer).
+    assert all(typed.lower() not in location.lower() for typed in fields.values() if len(typed) > 2)
+    address = location.split("#")[0]
+    shown, again = pages.get(address, headers=HTML), pages.get(address, headers=HTML)
+    for page in (shown, again):
+        assert page.status_code == 200 and f'href="/children/{kid.identifier}?results=' in page.text
+        # The form holds what was typed, for the next search.
+        assert f'value="{escape(kid.family_name)}"' in page.text
+    searches = audit_rows(population.engine, username=username, event="search")
+    assert len(searches) == 2  # each showing is a search, audited
+    record = pages.get(f"/children/{kid.identifier}?{address.split('?')[1]}", headers=HTML)
+    assert f'href="{address}#results" class="govuk-back-link"' in record.text
+
+
+def test_results_are_kept_for_their_session_only_and_forgotten_at_sign_out(
+    pages: TestClient,
+    population: Population,
+) -> None:
+    kid = _unshielded_kid(population)
+    token = sign_in(pages, population, new_username(population, Role.PRACTITIONER))
+    location = post_form(pages, "/search", token, **_kid_fields(kid)).headers["location"]
+    address = location.split("#")[0]
+    # Another practitioner's session holding the same address gets no results and a notice.
+    sign_in(pages, population, new_username(population, Role.PRACTITIONER))
+    other = pages.get(address, headers=HTML)
+    assert other.status_code == 200 and 'id="forgotten"' in other.text
+    assert kid.identifier not in other.text and "results-table" not in other.text
+    # Its own session, signed out, forgets them.
+    owner = sign_in(pages, population, new_username(population, Role.PRACTITIONER))
+    mine = post_form(pages, "/search", owner, **_kid_fields(kid)).headers["location"]
+    assert "results-table" in pages.get(mine.split("#")[0], headers=HTML).text
+    with population.engine.connect() as connection:
+        kept = connection.execute(text("SELECT count(*) FROM saved_search")).scalar_one()
+    assert kept >= 1
+    out = post_form(pages, "/sign-out", owner)
+    assert out.status_code == 303
+    with population.engine.connect() as connection:
+        left = connection.execute(
+            text("SELECT count(*) FROM saved_search WHERE token = :t"),
+            {"t": mine.split("=")[1].split("#")[0]},
+        ).scalar_one()
+    assert left == 0
+
+
+@pytest.mark.parametrize(
+    "results", ["", "short", "a" * 65, "../../etc", "%00" * 22, "x" * 22 + "'--"]
+)
+def test_a_results_address_that_is_not_a_token_is_a_fresh_form_with_a_notice(
+    pages: TestClient,
+    population: Population,
+    results: str,
+) -> None:
+    sign_in(pages, population, new_username(population, Role.PRACTITIONER))
+    page = pages.get(f"/search?results={results}", headers=HTML)
+    if "%00" in results:
+        assert page.status_code == 400  # a NUL anywhere in the address
+        return
+    assert page.status_code == 200 and 'id="forgotten"' in page.text
+    assert "results-table" not in page.text
 
 
 @pytest.mark.parametrize(
@@ -581,7 +674,7 @@ def test_an_unreachable_elasticsearch_is_a_503_page_for_a_browser_and_json_for_t
         app.state.es = make_client(unreachable, purpose="api")
         username = new_username(population, Role.PRACTITIONER)
         token = sign_in(client, population, username)
-        page = post_form(client, "/search", token, given_name="Jo", family_name="Smith")
+        page = search_form(client, token, given_name="Jo", family_name="Smith")
         assert page.status_code == 503 and page.headers["Retry-After"] == "5"
         assert page.headers["content-type"].startswith("text/html")
         assert '<h1 class="govuk-heading-l">Sorry, the service is unavailable</h1>' in page.text
