@@ -81,4 +81,24 @@ def page_error(request: Request, status: int, message: str, *, expired: bool = F
         503: "Sorry, the service is unavailable",
     }
     title = titles.get(status, "Sorry, there is a problem with the service")
-    return render(request, "error.html", status_code=status, title=title, message=message)
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        csrf=_error_page_csrf(request),
+        title=title,
+        message=message,
+    )
+
+
+def _error_page_csrf(request: Request) -> str | None:
+    """The form token of a signed-in browser's refusal page, so that it keeps the navigation
+    and Sign out (none for a signed-out browser or an API credential)."""
+    # Imported here: the CSRF module leans on the dependencies, which render errors with this.
+    from searchapi.pages.csrf import csrf_token
+
+    secret = request.cookies.get(get_settings().session_cookie_name)
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal) or not secret or "authorization" in request.headers:
+        return None
+    return csrf_token(secret)

@@ -140,3 +140,26 @@ def test_static_files_are_served_but_nothing_outside_their_folder(
     assert css.status_code == 200 and "/static/govuk/assets/fonts/" in css.text
     assert api.get("/static/../main.py").status_code == 404
     assert api.get("/static/%2e%2e/main.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/children/0000000000", 404), ("/admin/users", 403)],
+    ids=["unknown-child", "not-allowed"],
+)
+def test_a_signed_in_browsers_error_page_keeps_the_navigation_and_sign_out(
+    api: TestClient,
+    engine: Engine,
+    fast: Settings,
+    path: str,
+    status: int,
+) -> None:
+    _sign_in(api, _practitioner(engine, fast))
+    token = _token(api.get("/search", headers=HTML).text)
+    page = api.get(path, headers=HTML)
+    assert page.status_code == status
+    assert 'href="/search"' in page.text and ">Sign out</button>" in page.text
+    # Its Sign out works: the page's form token is the session's.
+    assert _token(page.text) == token
+    out = api.post("/sign-out", data={"csrf_token": token}, headers=HTML, follow_redirects=False)
+    assert out.status_code == 303
