@@ -6,8 +6,10 @@ The templates and static files stay in `searchapi/templates` and `searchapi/stat
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -52,6 +54,10 @@ def render(
     `may` holds the principal's permissions: the navigation shows only what it may use.
     """
     principal = getattr(request.state, "principal", None)
+    settings = get_settings()
+    # When the page was made: a printout's marking says when and by whom (the script puts the
+    # moment of printing instead).
+    made = datetime.now(UTC).astimezone(ZoneInfo(settings.working_hours_timezone))
     return templates.TemplateResponse(
         request,
         template,
@@ -60,7 +66,8 @@ def render(
             "principal": principal,
             "may": page_permissions(principal),
             "csrf_token": csrf,
-            "idle_s": get_settings().session_idle_timeout_s,
+            "idle_s": settings.session_idle_timeout_s,
+            "printed_at": made.strftime("%-d %B %Y at %H:%M"),
             **context,
         },
         status_code=status_code,

@@ -6,7 +6,7 @@ keyboard-only use, runs axe-core on every page and saves full-page screenshots.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -118,6 +118,46 @@ def test_the_results_survive_opening_a_record_and_coming_back_either_way(
         expect(page.get_by_label("Family name")).to_have_value(body["family_name"])
     assert_no_axe_violations(page)
     screenshot(page, "results-after-back", focus="#results")
+
+
+def test_the_results_fit_a_320_px_screen_as_cards(
+    page: Page,
+    population: Population,
+) -> None:
+    kid, body, _, _ = nickname(population)
+    sign_in_by_cookie(page, population, new_user(population, Role.PRACTITIONER))
+    page.set_viewport_size({"width": 320, "height": 720})
+    _search(page, body)
+    expect(_first_result(page)).to_contain_text(f"{kid.given_names} {kid.family_name}")
+    # Nothing scrolls sideways; each cell says what it is.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    expect(_first_result(page).locator("td").first).to_have_attribute("data-label", "Date of birth")
+    assert_no_axe_violations(page)
+    screenshot(page, "results-320px", focus="#results")
+
+
+def test_a_printed_record_is_marked_with_its_handling_who_printed_it_and_when(
+    page: Page,
+    population: Population,
+) -> None:
+    account = new_user(population, Role.PRACTITIONER)
+    sign_in_by_cookie(page, population, account)
+    kid = next(k for k in population.kids if not k.shielded and k.status == "active")
+    page.goto(f"/children/{kid.identifier}")
+    marking = page.locator(".cp-print-marking").first
+    expect(marking).to_be_hidden()  # on screen, the page carries no marking
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    expect(marking).to_be_visible()
+    expect(marking).to_contain_text("OFFICIAL-SENSITIVE")
+    expect(marking).to_contain_text(f"Printed by {account.username} on ")
+    expect(marking).to_contain_text(str(datetime.now().year))
+    expect(page.locator("#navigation")).to_be_hidden()
+    expect(page.get_by_role("link", name="Back to search")).to_be_hidden()
+    expect(page.locator(".govuk-footer")).to_be_hidden()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(kid.family_name)
+    screenshot(page, "print-view")
+    page.emulate_media(media="screen")
 
 
 def test_a_typo_in_the_date_of_birth_finds_the_child_at_the_top(

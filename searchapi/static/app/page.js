@@ -18,3 +18,13 @@ if (idle > 180) {
     document.getElementById("main-content").prepend(banner);
   }, (idle - 120) * 1000);
 }
+
+// A printout says when it was printed (the page says when it was made, without the script).
+window.addEventListener("beforeprint", () => {
+  const now = new Date();
+  const day = now.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+  const time = now.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  for (const element of document.querySelectorAll(".cp-printed-at")) {
+    element.textContent = `${day} at ${time}`;
+  }
+});
