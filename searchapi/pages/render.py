@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from contactpoint.settings import get_settings
 from db.access import Principal
 from searchapi.access import Permission, permissions_of
+from searchapi.pages.words import label
 
 PACKAGE_DIR: Final = Path(__file__).parent.parent
 STATIC_DIR: Final = PACKAGE_DIR / "static"
@@ -27,6 +28,7 @@ _API_PREFIXES: Final = ("/v1/", "/healthz", "/static/")
 
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 templates.env.globals["Permission"] = Permission
+templates.env.filters["label"] = label
 
 
 def page_permissions(principal: object) -> frozenset[Permission]:

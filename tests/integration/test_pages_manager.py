@@ -697,3 +697,24 @@ def test_an_unreachable_elasticsearch_is_a_503_page_for_a_browser_and_json_for_t
     ]
     for row in rows[-2:]:
         assert row.details["identifiers_shown"] == [] and "unavailable" in row.details["error"]
+
+
+def test_the_record_names_relationships_and_services_in_words_not_stored_values(
+    pages: TestClient,
+    population: Population,
+) -> None:
+    with population.engine.connect() as connection:
+        identifier = connection.execute(
+            text(
+                "SELECT c.identifier FROM child c JOIN carer k ON k.child_id = c.id"
+                " WHERE k.relationship IN ('step_parent', 'foster_carer') AND c.status = 'active'"
+                " AND NOT EXISTS (SELECT 1 FROM shield s WHERE s.child_id = c.id"
+                " AND s.removed_at IS NULL) ORDER BY c.identifier LIMIT 1"
+            )
+        ).scalar_one()
+    sign_in(pages, population, new_username(population, Role.PRACTITIONER))
+    page = pages.get(f"/children/{identifier}", headers=HTML)
+    assert page.status_code == 200
+    assert "(step-parent)" in page.text or "(foster carer)" in page.text
+    for raw in ("step_parent", "foster_carer", "gp_practice", "social_care", "health_visiting"):
+        assert raw not in page.text

@@ -1,0 +1,51 @@
+"""The pages' words for the stored values: one vocabulary, so that no page shows `step_parent`.
+
+A value the vocabulary does not know (a free-text kind, say) is shown with its underscores and
+hyphens as spaces.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LABELS: Final[dict[str, str]] = {
+    # Carers' relationships to the child.
+    "mother": "mother",
+    "father": "father",
+    "step_parent": "step-parent",
+    "grandparent": "grandparent",
+    "foster_carer": "foster carer",
+    "guardian": "guardian",
+    "other_relative": "other relative",
+    "other": "other",
+    # The kinds of service.
+    "education": "education",
+    "gp_practice": "GP practice",
+    "health_visiting": "health visiting",
+    "social_care": "social care",
+    "youth_service": "youth service",
+    "early_help": "early help",
+    "sexual_health": "sexual health",
+    "mental_health": "mental health",
+    "substance_misuse": "substance misuse",
+    # The national feeds and the details they set.
+    "births": "births (General Register Office)",
+    "school-census": "school census",
+    "child-benefit": "child benefit",
+    "health": "health demographics (NHS)",
+    "name": "name",
+    "date_of_birth": "date of birth",
+    "gender": "gender",
+    "address": "address",
+    "education_setting": "school",
+    "status": "record status",
+    "date_of_death": "date of death",
+}
+
+
+def label(value: str | None, *, start: bool = False) -> str:
+    """The words for a stored value; `start` capitalises them to begin a sentence or a cell."""
+    if not value:
+        return ""
+    words = LABELS.get(value) or value.replace("_", " ").replace("-", " ")
+    return words[:1].upper() + words[1:] if start else words
