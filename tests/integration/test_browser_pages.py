@@ -349,3 +349,19 @@ def test_the_record_leads_with_who_to_contact_first(
     expect(lead).to_contain_text("Lead professional")
     assert_no_axe_violations(page)
     screenshot(page, "record-order")
+
+
+@pytest.mark.parametrize("role", [Role.PRACTITIONER, Role.LA_MANAGER, Role.AUDITOR, Role.ADMIN])
+def test_the_help_page_of_each_role_is_reached_from_the_navigation(
+    page: Page,
+    population: Population,
+    role: Role,
+) -> None:
+    sign_in_by_cookie(page, population, new_user(population, role))
+    page.goto("/")
+    page.locator("#navigation").get_by_role("link", name="Help").click()
+    expect(page.get_by_role("heading", level=1, name="Help")).to_be_visible()
+    expect(page.locator("#who-to-call")).to_be_visible()
+    assert_no_axe_violations(page)
+    if role is Role.LA_MANAGER:
+        screenshot(page, "help-manager")

@@ -516,3 +516,51 @@ def test_admin_form_posts_without_the_csrf_token_are_refused(
             text("SELECT count(*) FROM app_user WHERE username = :u"), {"u": username}
         ).scalar_one()
     assert count == 0
+
+
+_HELP_SECTIONS = (
+    "holds",
+    "searching",
+    "shielding",
+    "managers",
+    "auditors",
+    "admins",
+    "who-to-call",
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [
+        (Role.PRACTITIONER, {"holds", "searching", "shielding", "who-to-call"}),
+        (Role.LA_MANAGER, {"holds", "searching", "shielding", "managers", "who-to-call"}),
+        (Role.AUDITOR, {"holds", "auditors", "who-to-call"}),
+        (Role.ADMIN, {"holds", "admins", "who-to-call"}),
+    ],
+)
+def test_the_help_page_explains_what_the_readers_roles_need_and_whom_to_call(
+    api: TestClient,
+    engine: Engine,
+    fast: Settings,
+    role: Role,
+    shown: set[str],
+) -> None:
+    authority = new_authority(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE local_authority SET team_phone = '020 7946 0999' WHERE code = :code"),
+            {"code": authority},
+        )
+    _as(api, engine, fast, role, authorities=[authority])
+    page = api.get("/help", headers=HTML)
+    assert page.status_code == 200
+    assert {name for name in _HELP_SECTIONS if f'id="{name}"' in page.text} == shown
+    assert 'href="/help" aria-current="page"' in page.text  # in the navigation, as here
+    assert "never holds case information" in page.text
+    assert f"Testshire {authority}" in page.text and 'href="tel:02079460999"' in page.text
+
+
+def test_the_help_page_is_for_signed_in_readers(api: TestClient) -> None:
+    api.cookies.clear()
+    page = api.get("/help", headers=HTML, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/sign-in"
