@@ -14,8 +14,9 @@ STATIC := searchapi/static/govuk
 .PHONY: setup static chromium services down status migrate demo run lint test unit
 
 $(VENV)/.installed: pyproject.toml requirements.lock
+	@echo "==> Python packages into $(VENV) from requirements.lock (2 to 3 minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check --progress-bar off -r requirements.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
@@ -23,6 +24,7 @@ setup: $(VENV)/.installed
 
 # GOV.UK Frontend and axe-core from the npm registry, pinned by web/package-lock.json.
 $(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	@echo "==> GOV.UK Frontend and axe-core from web/package-lock.json"
 	npm ci --prefix $(WEB) --no-audit --no-fund
 	touch $@
 
@@ -43,6 +45,7 @@ chromium:
 	@test -x /usr/bin/chromium || (DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 services: setup
+	@echo "==> PostgreSQL and Elasticsearch (installed on first use, then started)"
 	$(CP) services up
 
 down: setup
@@ -55,16 +58,19 @@ migrate: services
 	$(CP) db upgrade
 
 $(DEMO_FILE): | setup
+	@echo "==> $(DEMO_CHILDREN) demo children into $(DEMO_FILE)"
 	mkdir -p var
 	$(CP) demo-data --children $(DEMO_CHILDREN) --seed $(DEMO_SEED) --out $@.tmp
 	mv $@.tmp $@
 
 demo: migrate $(DEMO_FILE)
+	@echo "==> Loading the demo children into PostgreSQL"
 	$(CP) load --no-progress $(DEMO_FILE)
 
 # Plain HTTP on the loopback: the session cookie cannot be Secure there.
 run: demo static
 	$(CP) demo-users
+	@echo "==> Serving; a last line \"ready: N children searchable at URL\" says when the index is built"
 	SESSION_COOKIE_SECURE=false $(CP) serve --with-indexer
 
 lint: setup

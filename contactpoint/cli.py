@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -376,6 +377,29 @@ def _start_child(*argv: str, nice: int = 0) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "contactpoint", *argv], preexec_fn=prepare)
 
 
+def _announce_when_ready(url: str, *, every_s: float = 2.0) -> None:
+    """Print one "ready" line once the service answers, the index is built and the outbox is
+    empty: every child in PostgreSQL is then searchable."""
+    import json
+    import urllib.request
+
+    from db.session import session_scope
+    from indexer.outbox import queue_status
+
+    while True:
+        time.sleep(every_s)
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:  # noqa: S310
+                documents = json.load(answer)["elasticsearch"].get("documents")
+            with session_scope() as session:
+                queue = queue_status(connection=session.connection())
+        except Exception:  # noqa: BLE001 - not up yet: ask again
+            continue
+        if documents and queue.depth == 0 and not queue.building:
+            typer.echo(f"ready: {documents:,} children searchable at {url}/sign-in", err=True)
+            return
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
@@ -411,6 +435,10 @@ def serve(
             )
         else:
             children.append(_start_child("audit", "seal", nice=settings.indexer_nice))
+        bound = host or settings.api_host
+        shown = "127.0.0.1" if bound in ("0.0.0.0", "") else bound  # noqa: S104
+        url = f"http://{shown}:{port or settings.api_port}"
+        threading.Thread(target=_announce_when_ready, args=(url,), daemon=True).start()
     try:
         uvicorn.run(
             "searchapi.main:create_app",
