@@ -7,7 +7,13 @@ from db.access.authenticate import (
     principal_for_session,
     principal_of,
 )
-from db.access.clients import IssuedKey, create_client, list_clients, revoke_client
+from db.access.clients import (
+    IssuedKey,
+    create_client,
+    describe_client,
+    list_clients,
+    revoke_client,
+)
 from db.access.errors import (
     AccessError,
     AccountLocked,
@@ -30,6 +36,7 @@ from db.access.users import (
     reinstate_user,
     reset_user,
     suspend_user,
+    suspendable_user,
 )
 
 __all__ = [
@@ -51,6 +58,7 @@ __all__ = [
     "create_client",
     "create_user",
     "demo_code",
+    "describe_client",
     "describe_user",
     "get_user",
     "list_clients",
@@ -67,4 +75,5 @@ __all__ = [
     "roles_from",
     "sign_in",
     "suspend_user",
+    "suspendable_user",
 ]

@@ -80,14 +80,19 @@ def create_client(
     return IssuedKey(name=name, key=key)
 
 
-def revoke_client(*, session: Session, context: AuditContext, name: str) -> None:
-    """Revoke a client's key: its next request is refused."""
+def _get_client(session: Session, name: str) -> ApiClient:
     if has_control_characters(name) or len(name) > _NAME_MAX:
         # No client is so named (and PostgreSQL cannot even compare a NUL).
         raise NotFound("There is no client with this name.")
     client = session.scalars(select(ApiClient).where(ApiClient.name == name)).one_or_none()
     if client is None:
         raise NotFound(f"There is no client {name!r}.")
+    return client
+
+
+def revoke_client(*, session: Session, context: AuditContext, name: str) -> None:
+    """Revoke a client's key: its next request is refused."""
+    client = _get_client(session, name)
     client.revoked_at = client.revoked_at or datetime.now(UTC)
     record_audit(
         session=session,
@@ -98,18 +103,24 @@ def revoke_client(*, session: Session, context: AuditContext, name: str) -> None
     )
 
 
+def _describe(client: ApiClient) -> dict[str, object]:
+    return {
+        "name": client.name,
+        "key_id": client.key_id,
+        "roles": sorted(client.roles),
+        "authority": client.local_authority_code,
+        "networks": list(client.networks),
+        "status": "revoked" if client.revoked_at else "active",
+        "created_at": client.created_at.isoformat() if client.created_at else None,
+    }
+
+
+def describe_client(*, session: Session, name: str) -> dict[str, object]:
+    """The client called `name` (never its key or digest); NotFound otherwise."""
+    return _describe(_get_client(session, name))
+
+
 def list_clients(*, session: Session) -> list[dict[str, object]]:
     """Every client (never a key or its digest)."""
     clients = session.scalars(select(ApiClient).order_by(ApiClient.name))
-    return [
-        {
-            "name": client.name,
-            "key_id": client.key_id,
-            "roles": sorted(client.roles),
-            "authority": client.local_authority_code,
-            "networks": list(client.networks),
-            "status": "revoked" if client.revoked_at else "active",
-            "created_at": client.created_at.isoformat() if client.created_at else None,
-        }
-        for client in clients
-    ]
+    return [_describe(client) for client in clients]

@@ -167,9 +167,18 @@ def create_user(
     return enrolment
 
 
+def suspendable_user(*, session: Session, context: AuditContext, username: str) -> AppUser:
+    """The account `username`, if the actor may suspend it: nobody suspends their own."""
+    user = get_user(session=session, username=username)
+    # An administrator who suspended themselves would be signed out with no one left to undo it.
+    if context.principal is not None and context.principal.user_id == user.id:
+        raise Conflict("You cannot suspend your own account: ask another administrator to do it.")
+    return user
+
+
 def suspend_user(*, session: Session, context: AuditContext, username: str) -> int:
     """Suspend an account and end its sessions; how many sessions were ended."""
-    user = get_user(session=session, username=username)
+    user = suspendable_user(session=session, context=context, username=username)
     now = datetime.now(UTC)
     user.suspended_at = user.suspended_at or now
     ended = revoke_user_sessions(session=session, user_id=user.id, now=now)

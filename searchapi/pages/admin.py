@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -21,14 +22,17 @@ from contactpoint.settings import Settings
 from db.access import (
     create_client,
     create_user,
+    describe_client,
     describe_user,
     list_clients,
     list_users,
     reinstate_user,
     revoke_client,
     suspend_user,
+    suspendable_user,
 )
 from db.errors import Conflict, DomainError, NotFound
+from db.models import AppUser
 from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
 from searchapi.pages.admin_form import (
     CLIENT_ROLE_LABELS,
@@ -38,10 +42,11 @@ from searchapi.pages.admin_form import (
     parse_user_form,
     sentence,
 )
+from searchapi.pages.confirmation import Confirmation, confirmation_page
 from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import field
 from searchapi.pages.form_dates import DATE_HINT, local_day
-from searchapi.pages.render import render
+from searchapi.pages.render import SERVICE_NAME, plural, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,6 +64,11 @@ def _listed(rows: list[dict[str, Any]], key: str, wanted: str) -> tuple[list[dic
     """The rows whose `key` holds `wanted` (all when blank), at most LIST_MAX, and how many."""
     matching = [row for row in rows if wanted.lower() in str(row[key]).lower()]
     return matching[:LIST_MAX], len(matching)
+
+
+def _back(path: str, wanted: str) -> str:
+    """The list, filtered as it was."""
+    return f"{path}?{urlencode({'q': wanted})}" if wanted else path
 
 
 def _page(
@@ -151,7 +161,7 @@ def _account_change(
     settings: Settings,
     session: SessionDep,
     form: FormData,
-    run: Callable[[], str],
+    run: Callable[[], str | Response],
 ) -> Response:
     # The list comes back as it was filtered when the button was pressed.
     wanted = field(form, "q")[:100]
@@ -162,7 +172,53 @@ def _account_change(
         return _users_page(
             request, settings, session, status=_status(exc), wanted=wanted, errors=errors
         )
+    if isinstance(notice, Response):
+        return notice
     return _users_page(request, settings, session, wanted=wanted, notice=notice)
+
+
+def _suspend_question(request: Request, settings: Settings, user: AppUser, wanted: str) -> Response:
+    places = [*sorted(user.authorities), *([user.organisation] if user.organisation else [])]
+    confirmation = Confirmation(
+        question=f"Are you sure you want to suspend {user.username}?",
+        warning="They are signed out at once, and cannot sign in again until an administrator "
+        "reinstates the account. Their audit history stays.",
+        summary=[
+            ("Username", user.username),
+            ("Roles", ", ".join(ROLE_LABELS.get(role, role) for role in sorted(user.roles))),
+            ("Authorities and organisation", ", ".join(places) or "None"),
+        ],
+        action="/admin/users/suspend",
+        hidden={"username": user.username, "q": wanted},
+        button="Yes, suspend",
+        cancel_href=_back("/admin/users", wanted),
+        back_label="Back to users",
+    )
+    response = confirmation_page(request, settings, confirmation)
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@router.get("/admin/users/suspend")
+def suspend_page(
+    request: Request,
+    principal: UserAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: AuditContextDep,
+    username: str = "",
+    q: str = "",
+) -> Response:
+    """Asks before suspending: what it does, and a way back (your own account is refused)."""
+    wanted = q.strip()[:100]
+    try:
+        user = suspendable_user(session=session, context=context, username=username)
+    except DomainError as exc:
+        errors = {"users": sentence(exc.message)}
+        return _users_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
+    return _suspend_question(request, settings, user, wanted)
 
 
 @router.post("/admin/users/suspend")
@@ -174,12 +230,15 @@ def suspend_submit(
     settings: SettingsDep,
     context: AuditContextDep,
 ) -> Response:
-    """Suspend an account and end its sessions."""
+    """Suspend an account and end its sessions, once confirmed."""
     username = field(form, "username")
 
-    def run() -> str:
+    def run() -> str | Response:
+        if field(form, "confirm") != "yes":
+            user = suspendable_user(session=session, context=context, username=username)
+            return _suspend_question(request, settings, user, field(form, "q")[:100])
         ended = suspend_user(session=session, context=context, username=username)
-        return f"{username} is suspended; {ended} of their sessions ended."
+        return f"{username} is suspended; {plural(ended, 'session')} ended."
 
     return _account_change(request, settings, session, form, run)
 
@@ -196,7 +255,7 @@ def reinstate_submit(
     """Lift an account's suspension."""
     username = field(form, "username")
 
-    def run() -> str:
+    def run() -> str | Response:
         reinstate_user(session=session, context=context, username=username)
         return f"{username} is reinstated and can sign in again."
 
@@ -276,6 +335,51 @@ def create_client_submit(
     )
 
 
+def _revoke_question(
+    request: Request, settings: Settings, client: dict[str, Any], wanted: str
+) -> Response:
+    confirmation = Confirmation(
+        question=f"Are you sure you want to revoke the key of {client['name']}?",
+        warning=f"Its next request to {SERVICE_NAME} is refused. A revoked key cannot be "
+        "restored: the system would need to be registered again, with a new key.",
+        summary=[
+            ("Name", str(client["name"])),
+            ("Key id", str(client["key_id"])),
+            ("Acts for", ", ".join(CLIENT_ROLE_LABELS.get(r, r) for r in client["roles"])),
+            ("Authority", str(client["authority"])),
+        ],
+        action="/admin/clients/revoke",
+        hidden={"name": str(client["name"]), "q": wanted},
+        button="Yes, revoke the key",
+        cancel_href=_back("/admin/clients", wanted),
+        back_label="Back to CMS clients",
+    )
+    response = confirmation_page(request, settings, confirmation)
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@router.get("/admin/clients/revoke")
+def revoke_page(
+    request: Request,
+    principal: ClientAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    name: str = "",
+    q: str = "",
+) -> Response:
+    """Asks before revoking a client's key: what it does, and a way back."""
+    wanted = q.strip()[:100]
+    try:
+        client = describe_client(session=session, name=name)
+    except DomainError as exc:
+        errors = {"clients": sentence(exc.message)}
+        return _clients_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
+    return _revoke_question(request, settings, client, wanted)
+
+
 @router.post("/admin/clients/revoke")
 def revoke_submit(
     request: Request,
@@ -285,9 +389,12 @@ def revoke_submit(
     settings: SettingsDep,
     context: AuditContextDep,
 ) -> Response:
-    """Revoke a client's API key: its next request is refused."""
+    """Revoke a client's API key, once confirmed: its next request is refused."""
     name, wanted = field(form, "name"), field(form, "q")[:100]
     try:
+        if field(form, "confirm") != "yes":
+            client = describe_client(session=session, name=name)
+            return _revoke_question(request, settings, client, wanted)
         revoke_client(session=session, context=context, name=name)
     except DomainError as exc:
         errors = {"clients": sentence(exc.message)}

@@ -23,8 +23,17 @@ SERVICE_NAME: Final = "ContactPoint"
 # API paths answer JSON whatever the caller accepts; everything else is a page for a browser.
 _API_PREFIXES: Final = ("/v1/", "/healthz", "/static/")
 
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The count and its noun, agreeing: "1 account", "2 accounts", "3 children"."""
+    noun = singular if count == 1 else plural_form or f"{singular}s"
+    return f"{count:,} {noun}"
+
+
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 templates.env.globals["Permission"] = Permission
+# `{{ total | plural("account") }}`, `{{ n | plural("child", "children") }}`.
+templates.env.filters["plural"] = plural
 
 
 def page_permissions(principal: object) -> frozenset[Permission]:
