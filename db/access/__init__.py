@@ -9,6 +9,7 @@ from db.access.authenticate import (
 )
 from db.access.clients import (
     IssuedKey,
+    client_problems,
     create_client,
     describe_client,
     list_clients,
@@ -28,6 +29,7 @@ from db.access.sign_in import Attempt, SignedIn, sign_in
 from db.access.users import (
     Enrolment,
     NewUser,
+    account_problems,
     create_user,
     demo_code,
     describe_user,
@@ -55,6 +57,8 @@ __all__ = [
     "SignedIn",
     "TooManyAttempts",
     "account_problem",
+    "account_problems",
+    "client_problems",
     "create_client",
     "create_user",
     "demo_code",

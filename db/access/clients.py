@@ -13,7 +13,7 @@ from db.access.credentials import digest, new_api_key
 from db.access.networks import LOOPBACK, parse_networks
 from db.access.roles import CLIENT_ROLES, Role
 from db.audit import AuditContext, AuditEventType, record_audit
-from db.errors import Conflict, InvalidInput, NotFound
+from db.errors import Conflict, DomainError, InvalidInput, NotFound
 from db.models import ApiClient, LocalAuthority
 from db.normalise import has_control_characters
 
@@ -29,6 +29,48 @@ class IssuedKey:
     key: str
 
 
+def _reachable_from(networks: Sequence[str]) -> list[str]:
+    return [str(network) for network in parse_networks(networks)] or list(LOOPBACK)
+
+
+def client_problems(
+    *,
+    session: Session,
+    name: str,
+    roles: frozenset[Role],
+    authority: str,
+    networks: Sequence[str] = (),
+) -> dict[str, DomainError]:
+    """Every rule the new client breaks, by the field it is about, in the order they are
+    checked (empty when it may be registered): a form shows them all at once."""
+    problems: dict[str, DomainError] = {}
+    name = name.strip()
+    if not name or len(name) > _NAME_MAX or has_control_characters(name):
+        problems["name"] = InvalidInput(
+            "a client name has 1 to 100 characters and no control characters"
+        )
+    if not roles or roles - CLIENT_ROLES:
+        allowed = ", ".join(sorted(CLIENT_ROLES))
+        problems["roles"] = InvalidInput(f"a client's roles are among: {allowed}")
+    if has_control_characters(authority) or session.get(LocalAuthority, authority) is None:
+        problems["authority"] = InvalidInput(f"unknown local authority: {authority}")
+    try:
+        reachable_from = _reachable_from(networks)
+    except InvalidInput as exc:
+        problems["networks"] = exc
+    else:
+        if len(reachable_from) > MAX_CLIENT_NETWORKS:
+            problems["networks"] = InvalidInput(
+                f"a client has at most {MAX_CLIENT_NETWORKS} networks"
+            )
+    if (
+        "name" not in problems
+        and session.scalars(select(ApiClient.id).where(ApiClient.name == name)).first()
+    ):
+        problems["name"] = Conflict(f"The client name {name!r} is taken.")
+    return problems
+
+
 def create_client(
     *,
     session: Session,
@@ -40,19 +82,14 @@ def create_client(
 ) -> IssuedKey:
     """Register a CMS of one local authority that may act for users of `roles`, calling from
     `networks` (CIDR; the loopback when none are given)."""
+    problems = client_problems(
+        session=session, name=name, roles=roles, authority=authority, networks=networks
+    )
+    if problems:
+        # The first rule broken, as the API and the command line have always answered.
+        raise next(iter(problems.values()))
     name = name.strip()
-    if not name or len(name) > _NAME_MAX or has_control_characters(name):
-        raise InvalidInput("a client name has 1 to 100 characters and no control characters")
-    if not roles or roles - CLIENT_ROLES:
-        allowed = ", ".join(sorted(CLIENT_ROLES))
-        raise InvalidInput(f"a client's roles are among: {allowed}")
-    if session.get(LocalAuthority, authority) is None:
-        raise InvalidInput(f"unknown local authority: {authority}")
-    reachable_from = [str(network) for network in parse_networks(networks)] or list(LOOPBACK)
-    if len(reachable_from) > MAX_CLIENT_NETWORKS:
-        raise InvalidInput(f"a client has at most {MAX_CLIENT_NETWORKS} networks")
-    if session.scalars(select(ApiClient.id).where(ApiClient.name == name)).first():
-        raise Conflict(f"The client name {name!r} is taken.")
+    reachable_from = _reachable_from(networks)
     key_id, key = new_api_key()
     client = ApiClient(
         name=name,

@@ -20,6 +20,8 @@ from starlette.datastructures import FormData
 
 from contactpoint.settings import Settings
 from db.access import (
+    account_problems,
+    client_problems,
     create_client,
     create_user,
     describe_client,
@@ -35,9 +37,11 @@ from db.errors import Conflict, DomainError, NotFound
 from db.models import AppUser
 from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
 from searchapi.pages.admin_form import (
+    CLIENT_FORM_ORDER,
     CLIENT_ROLE_LABELS,
     ROLE_LABELS,
-    error_of,
+    USER_FORM_ORDER,
+    form_errors,
     parse_client_form,
     parse_user_form,
     sentence,
@@ -129,8 +133,11 @@ def create_user_submit(
     """Create the account and show its one-time-code secret, this once."""
     zone = ZoneInfo(settings.working_hours_timezone)
     parsed = parse_user_form(form, zone=zone, today=local_day(datetime.now(UTC), zone))
-    status = 400
-    if parsed.new is not None:
+    problems = account_problems(
+        session=session, settings=settings, new=parsed.new, password=parsed.password, pin=parsed.pin
+    )
+    errors, status = form_errors(parsed.errors, problems, USER_FORM_ORDER)
+    if not errors:
         try:
             enrolment = create_user(
                 session=session,
@@ -141,7 +148,8 @@ def create_user_submit(
                 pin=parsed.pin,
             )
         except DomainError as exc:
-            parsed.errors, status = error_of(exc), _status(exc)
+            # Only a race is left here (the name taken since the check).
+            errors, status = form_errors({}, {"username": exc}, USER_FORM_ORDER)
         else:
             return _page(request, settings, "admin_user_created.html", 200, enrolment=enrolment)
     return _users_page(
@@ -149,7 +157,7 @@ def create_user_submit(
         settings,
         session,
         status=status,
-        errors=parsed.errors,
+        errors=errors,
         values=parsed.values,
         roles=parsed.roles,
         child_protection=parsed.child_protection,
@@ -309,8 +317,15 @@ def create_client_submit(
 ) -> Response:
     """Register the client and show its API key, this once."""
     parsed = parse_client_form(form)
-    status = 400
-    if not parsed.errors:
+    problems = client_problems(
+        session=session,
+        name=parsed.values["name"],
+        roles=parsed.role_set,
+        authority=parsed.values["authority"],
+        networks=parsed.networks,
+    )
+    errors, status = form_errors(parsed.errors, problems, CLIENT_FORM_ORDER)
+    if not errors:
         try:
             issued = create_client(
                 session=session,
@@ -321,7 +336,8 @@ def create_client_submit(
                 networks=parsed.networks,
             )
         except DomainError as exc:
-            parsed.errors, status = error_of(exc, client=True), _status(exc)
+            # Only a race is left here (the name taken since the check).
+            errors, status = form_errors({}, {"name": exc}, CLIENT_FORM_ORDER)
         else:
             return _page(request, settings, "admin_client_created.html", 200, issued=issued)
     return _clients_page(
@@ -329,7 +345,7 @@ def create_client_submit(
         settings,
         session,
         status=status,
-        errors=parsed.errors,
+        errors=errors,
         values=parsed.values,
         roles=parsed.roles,
     )

@@ -424,6 +424,47 @@ def test_a_refused_account_is_explained_next_to_its_field(
     assert count == 0
 
 
+def test_every_error_of_the_account_form_is_shown_at_once_in_the_forms_order(
+    api: TestClient,
+    admin: str,
+) -> None:
+    form = _user_form(
+        admin,
+        "Not A Name!",
+        "E99999999",
+        password="short",
+        pin="1111",
+        roles=["practitioner", "emperor"],
+        organisation="Bad\u0007Bell",
+        expires="1/1/2001",
+    )
+    page = api.post("/admin/users", data=form, headers=HTML)
+    assert page.status_code == 400
+    summary = re.search(
+        r'<ul class="govuk-list govuk-error-summary__list">(.*?)</ul>', page.text, re.S
+    )
+    assert summary
+    linked = re.findall(r'<a href="#([a-z_]+)">', summary.group(1))
+    fields = ["username", "password", "pin", "roles", "authorities", "organisation", "expires"]
+    assert linked == fields
+    for field in fields:
+        assert f'id="{field}-error" class="govuk-error-message"' in page.text
+
+
+def test_every_error_of_the_client_form_is_shown_at_once(api: TestClient, admin: str) -> None:
+    form = {
+        "csrf_token": admin,
+        "name": "",
+        "roles": ["admin"],
+        "authority": "E99999999",
+        "networks": "not-a-network",
+    }
+    page = api.post("/admin/clients", data=form, headers=HTML)
+    assert page.status_code == 400
+    for field in ("name", "roles", "authority", "networks"):
+        assert f'<a href="#{field}">' in page.text and f'id="{field}-error"' in page.text
+
+
 def test_a_taken_username_is_a_409_tied_to_the_username(
     api: TestClient,
     engine: Engine,
