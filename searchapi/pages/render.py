@@ -24,7 +24,7 @@ SERVICE_NAME: Final = "ContactPoint"
 _API_PREFIXES: Final = ("/v1/", "/healthz", "/static/")
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     """The count and its noun, agreeing: "1 account", "2 accounts", "3 children"."""
     noun = singular if count == 1 else plural_form or f"{singular}s"
     return f"{count:,} {noun}"
