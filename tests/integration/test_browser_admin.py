@@ -115,6 +115,14 @@ def test_an_auditor_filters_the_audit_and_reads_the_misuse_report(
     expect(rows.first).to_contain_text("Section 47 enquiry")
     assert_no_axe_violations(page)
     screenshot(page, "audit", focus="#results")
+    # On a phone the username and the time stay whole: the table scrolls within its region.
+    page.set_viewport_size({"width": 320, "height": 800})
+    lines = "c => { const r = document.createRange(); r.selectNodeContents(c); "
+    lines += "return r.getClientRects().length; }"
+    for cell in rows.first.locator("td").all()[:2]:
+        assert cell.evaluate(lines) == 1, cell.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_label("From", exact=True).fill("31/2/2025")
     page.get_by_role("button", name="Filter").click()

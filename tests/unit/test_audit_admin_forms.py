@@ -91,6 +91,48 @@ def test_a_cms_event_is_shown_as_the_client_acting_on_behalf_of_the_user() -> No
     assert row.shown == "2 found; shown: 1, 2" and row.when == "6 Jan 2025, 10:00:00"
 
 
+def _event(event: str, details: dict[str, object], subject: str | None = None) -> AuditEvent:
+    return AuditEvent(
+        id=8,
+        occurred_at=datetime(2025, 1, 6, 10, 0, tzinfo=UTC),
+        event=event,
+        outcome="success",
+        username="amara.okafor",
+        subject=subject,
+        request_id="abc",
+        details=details,
+    )
+
+
+def test_a_views_withheld_column_holds_only_what_was_withheld_from_its_reader() -> None:
+    located = {
+        "identifier": "9434765919",
+        "shown_fields": ["name", "address"],
+        "withheld_fields": [],
+        "shielded": True,
+        "sensitive": True,
+        "break_glass": False,
+    }
+    event = _event("view", located, subject="9434765919")
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "Nothing" and row.shown == "name, address"
+    assert row.asked == "Record 9434765919 (shielded and sensitive)"
+    kept_back = {**located, "shown_fields": ["name"], "withheld_fields": ["address", "gp_practice"]}
+    event = _event("view", kept_back, subject="9434765919")
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "address, gp_practice"
+
+
+def test_a_search_withholds_only_when_it_matched_too_many_to_show() -> None:
+    found = {"criteria": {"family_name": "Tomson"}, "result_count": 2, "identifiers_shown": ["1"]}
+    event = _event("search", {**found, "too_many_matches": False})
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "" and row.shown == "2 found; shown: 1"
+    event = _event("search", {**found, "identifiers_shown": [], "too_many_matches": True})
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "All 2 matches: too many to show" and row.shown == "2 found"
+
+
 def test_the_form_and_service_errors_are_merged_in_the_forms_order_in_page_wording() -> None:
     problems = {
         "username": InvalidInput("a username has 3 to 100 letters"),
