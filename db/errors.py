@@ -21,7 +21,8 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The name is taken, or the change is already made (HTTP 409)."""
+    """The name is taken, the change is already made, or it cannot be made by whoever asks (an
+    administrator suspending their own account) (HTTP 409)."""
 
 
 class InvalidInput(DomainError):

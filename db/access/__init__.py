@@ -7,7 +7,14 @@ from db.access.authenticate import (
     principal_for_session,
     principal_of,
 )
-from db.access.clients import IssuedKey, create_client, list_clients, revoke_client
+from db.access.clients import (
+    IssuedKey,
+    client_problems,
+    create_client,
+    describe_client,
+    list_clients,
+    revoke_client,
+)
 from db.access.errors import (
     AccessError,
     AccountLocked,
@@ -29,6 +36,7 @@ from db.access.sign_in import Attempt, SignedIn, sign_in
 from db.access.users import (
     Enrolment,
     NewUser,
+    account_problems,
     create_user,
     demo_code,
     describe_user,
@@ -37,6 +45,7 @@ from db.access.users import (
     reinstate_user,
     reset_user,
     suspend_user,
+    suspendable_user,
 )
 
 __all__ = [
@@ -56,9 +65,12 @@ __all__ = [
     "SignedIn",
     "TooManyAttempts",
     "account_problem",
+    "account_problems",
+    "client_problems",
     "create_client",
     "create_user",
     "demo_code",
+    "describe_client",
     "describe_user",
     "get_user",
     "list_clients",
@@ -77,4 +89,5 @@ __all__ = [
     "saved_search",
     "sign_in",
     "suspend_user",
+    "suspendable_user",
 ]

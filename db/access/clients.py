@@ -13,7 +13,7 @@ from db.access.credentials import digest, new_api_key
 from db.access.networks import LOOPBACK, parse_networks
 from db.access.roles import CLIENT_ROLES, Role
 from db.audit import AuditContext, AuditEventType, record_audit
-from db.errors import Conflict, InvalidInput, NotFound
+from db.errors import Conflict, DomainError, InvalidInput, NotFound
 from db.models import ApiClient, LocalAuthority
 from db.normalise import has_control_characters
 
@@ -29,6 +29,48 @@ class IssuedKey:
     key: str
 
 
+def _reachable_from(networks: Sequence[str]) -> list[str]:
+    return [str(network) for network in parse_networks(networks)] or list(LOOPBACK)
+
+
+def client_problems(
+    *,
+    session: Session,
+    name: str,
+    roles: frozenset[Role],
+    authority: str,
+    networks: Sequence[str] = (),
+) -> dict[str, DomainError]:
+    """Every rule the new client breaks, by the field it is about, in the order they are
+    checked (empty when it may be registered): a form shows them all at once."""
+    problems: dict[str, DomainError] = {}
+    name = name.strip()
+    if not name or len(name) > _NAME_MAX or has_control_characters(name):
+        problems["name"] = InvalidInput(
+            "a client name has 1 to 100 characters and no control characters"
+        )
+    if not roles or roles - CLIENT_ROLES:
+        allowed = ", ".join(sorted(CLIENT_ROLES))
+        problems["roles"] = InvalidInput(f"a client's roles are among: {allowed}")
+    if has_control_characters(authority) or session.get(LocalAuthority, authority) is None:
+        problems["authority"] = InvalidInput(f"unknown local authority: {authority}")
+    try:
+        reachable_from = _reachable_from(networks)
+    except InvalidInput as exc:
+        problems["networks"] = exc
+    else:
+        if len(reachable_from) > MAX_CLIENT_NETWORKS:
+            problems["networks"] = InvalidInput(
+                f"a client has at most {MAX_CLIENT_NETWORKS} networks"
+            )
+    if (
+        "name" not in problems
+        and session.scalars(select(ApiClient.id).where(ApiClient.name == name)).first()
+    ):
+        problems["name"] = Conflict(f"The client name {name!r} is taken.")
+    return problems
+
+
 def create_client(
     *,
     session: Session,
@@ -40,19 +82,14 @@ def create_client(
 ) -> IssuedKey:
     """Register a CMS of one local authority that may act for users of `roles`, calling from
     `networks` (CIDR; the loopback when none are given)."""
+    problems = client_problems(
+        session=session, name=name, roles=roles, authority=authority, networks=networks
+    )
+    if problems:
+        # The first rule broken, as the API and the command line have always answered.
+        raise next(iter(problems.values()))
     name = name.strip()
-    if not name or len(name) > _NAME_MAX or has_control_characters(name):
-        raise InvalidInput("a client name has 1 to 100 characters and no control characters")
-    if not roles or roles - CLIENT_ROLES:
-        allowed = ", ".join(sorted(CLIENT_ROLES))
-        raise InvalidInput(f"a client's roles are among: {allowed}")
-    if session.get(LocalAuthority, authority) is None:
-        raise InvalidInput(f"unknown local authority: {authority}")
-    reachable_from = [str(network) for network in parse_networks(networks)] or list(LOOPBACK)
-    if len(reachable_from) > MAX_CLIENT_NETWORKS:
-        raise InvalidInput(f"a client has at most {MAX_CLIENT_NETWORKS} networks")
-    if session.scalars(select(ApiClient.id).where(ApiClient.name == name)).first():
-        raise Conflict(f"The client name {name!r} is taken.")
+    reachable_from = _reachable_from(networks)
     key_id, key = new_api_key()
     client = ApiClient(
         name=name,
@@ -80,14 +117,19 @@ def create_client(
     return IssuedKey(name=name, key=key)
 
 
-def revoke_client(*, session: Session, context: AuditContext, name: str) -> None:
-    """Revoke a client's key: its next request is refused."""
+def _get_client(session: Session, name: str) -> ApiClient:
     if has_control_characters(name) or len(name) > _NAME_MAX:
         # No client is so named (and PostgreSQL cannot even compare a NUL).
         raise NotFound("There is no client with this name.")
     client = session.scalars(select(ApiClient).where(ApiClient.name == name)).one_or_none()
     if client is None:
         raise NotFound(f"There is no client {name!r}.")
+    return client
+
+
+def revoke_client(*, session: Session, context: AuditContext, name: str) -> None:
+    """Revoke a client's key: its next request is refused."""
+    client = _get_client(session, name)
     client.revoked_at = client.revoked_at or datetime.now(UTC)
     record_audit(
         session=session,
@@ -98,18 +140,24 @@ def revoke_client(*, session: Session, context: AuditContext, name: str) -> None
     )
 
 
+def _describe(client: ApiClient) -> dict[str, object]:
+    return {
+        "name": client.name,
+        "key_id": client.key_id,
+        "roles": sorted(client.roles),
+        "authority": client.local_authority_code,
+        "networks": list(client.networks),
+        "status": "revoked" if client.revoked_at else "active",
+        "created_at": client.created_at.isoformat() if client.created_at else None,
+    }
+
+
+def describe_client(*, session: Session, name: str) -> dict[str, object]:
+    """The client called `name` (never its key or digest); NotFound otherwise."""
+    return _describe(_get_client(session, name))
+
+
 def list_clients(*, session: Session) -> list[dict[str, object]]:
     """Every client (never a key or its digest)."""
     clients = session.scalars(select(ApiClient).order_by(ApiClient.name))
-    return [
-        {
-            "name": client.name,
-            "key_id": client.key_id,
-            "roles": sorted(client.roles),
-            "authority": client.local_authority_code,
-            "networks": list(client.networks),
-            "status": "revoked" if client.revoked_at else "active",
-            "created_at": client.created_at.isoformat() if client.created_at else None,
-        }
-        for client in clients
-    ]
+    return [_describe(client) for client in clients]

@@ -112,6 +112,22 @@ def current_code(secret: str, *, at: datetime) -> str:
     return pyotp.TOTP(secret).at(at)
 
 
+def matched_totp_step(
+    secret: str | None, code: str, *, at: datetime, window: int = 1
+) -> int | None:
+    """The time step that `code` belongs to (within +/- `window` steps of `at`), used or not."""
+    totp = pyotp.TOTP(secret if secret is not None else _DUMMY_TOTP_SECRET)
+    code = code.replace(" ", "")
+    candidate = code if _CODE.match(code) else "-" * 6
+    now_step = totp.timecode(at)
+    matched = None
+    # Every candidate step is compared (constant work), and the latest match wins.
+    for step in range(now_step - window, now_step + window + 1):
+        if hmac.compare_digest(totp.generate_otp(step), candidate):
+            matched = step
+    return None if secret is None else matched
+
+
 def accepted_totp_step(
     secret: str | None, code: str, *, at: datetime, last_step: int | None, window: int = 1
 ) -> int | None:
@@ -119,20 +135,10 @@ def accepted_totp_step(
 
     A step at or before `last_step` was already used: refusing it stops replays.
     """
-    totp = pyotp.TOTP(secret if secret is not None else _DUMMY_TOTP_SECRET)
-    code = code.replace(" ", "")
-    candidate = code if _CODE.match(code) else "-" * 6
-    now_step = totp.timecode(at)
-    accepted = None
-    # Every candidate step is compared (constant work), and the latest match wins.
-    for step in range(now_step - window, now_step + window + 1):
-        if hmac.compare_digest(totp.generate_otp(step), candidate):
-            accepted = step
-    if secret is None or accepted is None:
+    step = matched_totp_step(secret, code, at=at, window=window)
+    if step is None or (last_step is not None and step <= last_step):
         return None
-    if last_step is not None and accepted <= last_step:
-        return None
-    return accepted
+    return step
 
 
 def digest(value: str) -> bytes:

@@ -18,7 +18,7 @@ from db.access import throttle
 from db.access.authenticate import account_problem, normalise_username, principal_of
 from db.access.credentials import (
     Argon2Cost,
-    accepted_totp_step,
+    matched_totp_step,
     password_hasher,
     verify_secret,
 )
@@ -44,6 +44,11 @@ from db.models import AppUser
 
 # One answer for every wrong factor and for unknown users: no enumeration.
 WRONG_CREDENTIALS = "The username, password, PIN or one-time code is not right."
+# Said only when the password and PIN are right: the code was right too, a moment ago.
+CODE_ALREADY_USED = (
+    "That security code has already been used. "
+    "Wait for the next code from your token and enter that one."
+)
 _MAX_USERNAME = 100
 OUTSIDE_NETWORKS = (
     "ContactPoint can be used only from the secure networks of the organisations that use it; "
@@ -157,13 +162,11 @@ def sign_in(
         failed.append("password")
     if not verify_secret(user.pin_hash if user else None, attempt.pin, hasher=hasher):
         failed.append("pin")
-    step = accepted_totp_step(
-        user.totp_secret if user else None,
-        attempt.code,
-        at=now,
-        last_step=user.totp_last_step if user else None,
-    )
-    if step is None:
+    step = matched_totp_step(user.totp_secret if user else None, attempt.code, at=now)
+    last_step = user.totp_last_step if user else None
+    # A step at or before the last one accepted was already used: refusing it stops replays.
+    replayed = step is not None and last_step is not None and step <= last_step
+    if step is None or replayed:
         failed.append("code")
     if user is None or failed:
         until = throttle.record_failure(
@@ -176,9 +179,17 @@ def sign_in(
         details: SignInDetails = {"reason": "unknown_user" if user is None else "wrong_factors"}
         if user is not None:
             details["failed_factors"] = failed
+        # Only the code failed, and only because it was used: told, as nothing else was wrong.
+        reused = user is not None and replayed and failed == ["code"]
+        if reused:
+            details["reason"] = "code_already_used"
         if until is not None:
             details["locked_until"] = until.isoformat()
-        error = AccountLocked(until) if until is not None else NotAuthenticated(WRONG_CREDENTIALS)
+        error = (
+            AccountLocked(until)
+            if until is not None
+            else NotAuthenticated(CODE_ALREADY_USED if reused else WRONG_CREDENTIALS)
+        )
         _refuse(
             session=session,
             context=context,

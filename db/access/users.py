@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -28,7 +27,7 @@ from db.access.errors import Forbidden
 from db.access.roles import AUTHORITY_ROLES, Role
 from db.access.sessions import revoke_user_sessions
 from db.audit import AuditContext, AuditEventType, record_audit
-from db.errors import Conflict, InvalidInput, NotFound
+from db.errors import Conflict, DomainError, InvalidInput, NotFound
 from db.models import AppUser, LocalAuthority, UserAuthority
 from db.normalise import has_control_characters
 
@@ -94,11 +93,62 @@ def get_user(*, session: Session, username: str) -> AppUser:
     return user
 
 
-def _check_authorities(session: Session, codes: Iterable[str]) -> None:
-    wanted = set(codes)
+def account_problems(
+    *, session: Session, settings: Settings, new: NewUser, password: str, pin: str
+) -> dict[str, DomainError]:
+    """Every rule the new account breaks, by the field it is about, in the order they are
+    checked (empty when it may be created): a form shows them all at once."""
+    problems: dict[str, DomainError] = {}
+
+    def refuse(field: str, message: str) -> None:
+        problems.setdefault(field, InvalidInput(message))
+
+    username = normalise_username(new.username)
+    if not _USERNAME.fullmatch(username):
+        refuse(
+            "username",
+            "a username has 3 to 100 letters, digits, dots, underscores, @ or hyphens, "
+            "starting with a letter or digit",
+        )
+    organisation = new.organisation
+    if organisation is not None and (
+        not organisation.strip()
+        or organisation != organisation.strip()
+        or len(organisation) > 200
+        or has_control_characters(organisation)
+    ):
+        refuse(
+            "organisation", "an organisation name has 1 to 200 characters and no control characters"
+        )
+    if not new.roles:
+        refuse("roles", "a user needs at least one role")
+    if new.roles & AUTHORITY_ROLES and not new.authorities:
+        refuse("authorities", "a local authority manager needs at least one --authority")
+    if Role.PRACTITIONER in new.roles and not (new.authorities or new.organisation):
+        refuse("authorities", "a practitioner needs an --authority or an --organisation")
+    if new.child_protection and Role.PRACTITIONER not in new.roles:
+        refuse("child_protection", "only a practitioner can carry the child-protection capability")
+    for field, problem in (
+        ("password", password_problem(password, min_length=settings.password_min_length)),
+        (
+            "pin",
+            pin_problem(
+                pin, min_digits=settings.pin_min_digits, max_digits=settings.pin_max_digits
+            ),
+        ),
+    ):
+        if problem is not None:
+            refuse(field, problem)
+    wanted = set(new.authorities)
     known = set(session.scalars(select(LocalAuthority.code).where(LocalAuthority.code.in_(wanted))))
     if wanted - known:
-        raise InvalidInput(f"unknown local authority: {', '.join(sorted(wanted - known))}")
+        refuse("authorities", f"unknown local authority: {', '.join(sorted(wanted - known))}")
+    if (
+        "username" not in problems
+        and session.scalars(select(AppUser.id).where(AppUser.username == username)).first()
+    ):
+        problems["username"] = Conflict(f"The username {username!r} is taken.")
+    return problems
 
 
 def create_user(
@@ -111,32 +161,13 @@ def create_user(
     pin: str,
 ) -> Enrolment:
     """Create an account with its password, PIN and a fresh one-time-code secret."""
+    problems = account_problems(
+        session=session, settings=settings, new=new, password=password, pin=pin
+    )
+    if problems:
+        # The first rule broken, as the API and the command line have always answered.
+        raise next(iter(problems.values()))
     username = normalise_username(new.username)
-    if not _USERNAME.fullmatch(username):
-        raise InvalidInput(
-            "a username has 3 to 100 letters, digits, dots, underscores, @ or hyphens, "
-            "starting with a letter or digit"
-        )
-    organisation = new.organisation
-    if organisation is not None and (
-        not organisation.strip()
-        or organisation != organisation.strip()
-        or len(organisation) > 200
-        or has_control_characters(organisation)
-    ):
-        raise InvalidInput("an organisation name has 1 to 200 characters and no control characters")
-    if not new.roles:
-        raise InvalidInput("a user needs at least one role")
-    if new.roles & AUTHORITY_ROLES and not new.authorities:
-        raise InvalidInput("a local authority manager needs at least one --authority")
-    if Role.PRACTITIONER in new.roles and not (new.authorities or new.organisation):
-        raise InvalidInput("a practitioner needs an --authority or an --organisation")
-    if new.child_protection and Role.PRACTITIONER not in new.roles:
-        raise InvalidInput("only a practitioner can carry the child-protection capability")
-    _check_secrets(settings, password=password, pin=pin)
-    _check_authorities(session, new.authorities)
-    if session.scalars(select(AppUser.id).where(AppUser.username == username)).first():
-        raise Conflict(f"The username {username!r} is taken.")
     user = AppUser(
         username=username,
         roles=sorted(new.roles),
@@ -167,9 +198,18 @@ def create_user(
     return enrolment
 
 
+def suspendable_user(*, session: Session, context: AuditContext, username: str) -> AppUser:
+    """The account `username`, if the actor may suspend it: nobody suspends their own."""
+    user = get_user(session=session, username=username)
+    # An administrator who suspended themselves would be signed out with no one left to undo it.
+    if context.principal is not None and context.principal.user_id == user.id:
+        raise Conflict("You cannot suspend your own account: ask another administrator to do it.")
+    return user
+
+
 def suspend_user(*, session: Session, context: AuditContext, username: str) -> int:
     """Suspend an account and end its sessions; how many sessions were ended."""
-    user = get_user(session=session, username=username)
+    user = suspendable_user(session=session, context=context, username=username)
     now = datetime.now(UTC)
     user.suspended_at = user.suspended_at or now
     ended = revoke_user_sessions(session=session, user_id=user.id, now=now)

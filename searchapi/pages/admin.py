@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -19,29 +20,38 @@ from starlette.datastructures import FormData
 
 from contactpoint.settings import Settings
 from db.access import (
+    account_problems,
+    client_problems,
     create_client,
     create_user,
+    describe_client,
     describe_user,
     list_clients,
     list_users,
     reinstate_user,
     revoke_client,
     suspend_user,
+    suspendable_user,
 )
 from db.errors import Conflict, DomainError, NotFound
+from db.models import AppUser
 from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
 from searchapi.pages.admin_form import (
+    CLIENT_FORM_ORDER,
     CLIENT_ROLE_LABELS,
     ROLE_LABELS,
-    error_of,
+    USER_FORM_ORDER,
+    form_errors,
     parse_client_form,
     parse_user_form,
     sentence,
 )
+from searchapi.pages.confirmation import Confirmation, confirmation_page
 from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import field
 from searchapi.pages.form_dates import DATE_HINT, local_day
-from searchapi.pages.render import render
+from searchapi.pages.render import SERVICE_NAME, render
+from searchapi.pages.words import plural
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,6 +69,11 @@ def _listed(rows: list[dict[str, Any]], key: str, wanted: str) -> tuple[list[dic
     """The rows whose `key` holds `wanted` (all when blank), at most LIST_MAX, and how many."""
     matching = [row for row in rows if wanted.lower() in str(row[key]).lower()]
     return matching[:LIST_MAX], len(matching)
+
+
+def _back(path: str, wanted: str) -> str:
+    """The list, filtered as it was."""
+    return f"{path}?{urlencode({'q': wanted})}" if wanted else path
 
 
 def _page(
@@ -119,8 +134,11 @@ def create_user_submit(
     """Create the account and show its one-time-code secret, this once."""
     zone = ZoneInfo(settings.working_hours_timezone)
     parsed = parse_user_form(form, zone=zone, today=local_day(datetime.now(UTC), zone))
-    status = 400
-    if parsed.new is not None:
+    problems = account_problems(
+        session=session, settings=settings, new=parsed.new, password=parsed.password, pin=parsed.pin
+    )
+    errors, status = form_errors(parsed.errors, problems, USER_FORM_ORDER)
+    if not errors:
         try:
             enrolment = create_user(
                 session=session,
@@ -131,7 +149,8 @@ def create_user_submit(
                 pin=parsed.pin,
             )
         except DomainError as exc:
-            parsed.errors, status = error_of(exc), _status(exc)
+            # Only a race is left here (the name taken since the check).
+            errors, status = form_errors({}, {"username": exc}, USER_FORM_ORDER)
         else:
             return _page(request, settings, "admin_user_created.html", 200, enrolment=enrolment)
     return _users_page(
@@ -139,7 +158,7 @@ def create_user_submit(
         settings,
         session,
         status=status,
-        errors=parsed.errors,
+        errors=errors,
         values=parsed.values,
         roles=parsed.roles,
         child_protection=parsed.child_protection,
@@ -151,7 +170,7 @@ def _account_change(
     settings: Settings,
     session: SessionDep,
     form: FormData,
-    run: Callable[[], str],
+    run: Callable[[], str | Response],
 ) -> Response:
     # The list comes back as it was filtered when the button was pressed.
     wanted = field(form, "q")[:100]
@@ -162,7 +181,53 @@ def _account_change(
         return _users_page(
             request, settings, session, status=_status(exc), wanted=wanted, errors=errors
         )
+    if isinstance(notice, Response):
+        return notice
     return _users_page(request, settings, session, wanted=wanted, notice=notice)
+
+
+def _suspend_question(request: Request, settings: Settings, user: AppUser, wanted: str) -> Response:
+    places = [*sorted(user.authorities), *([user.organisation] if user.organisation else [])]
+    confirmation = Confirmation(
+        question=f"Are you sure you want to suspend {user.username}?",
+        warning="They are signed out at once, and cannot sign in again until an administrator "
+        "reinstates the account. Their audit history stays.",
+        summary=[
+            ("Username", user.username),
+            ("Roles", ", ".join(ROLE_LABELS.get(role, role) for role in sorted(user.roles))),
+            ("Authorities and organisation", ", ".join(places) or "None"),
+        ],
+        action="/admin/users/suspend",
+        hidden={"username": user.username, "q": wanted},
+        button="Yes, suspend",
+        cancel_href=_back("/admin/users", wanted),
+        back_label="Back to users",
+    )
+    response = confirmation_page(request, settings, confirmation)
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@router.get("/admin/users/suspend")
+def suspend_page(
+    request: Request,
+    principal: UserAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: AuditContextDep,
+    username: str = "",
+    q: str = "",
+) -> Response:
+    """Asks before suspending: what it does, and a way back (your own account is refused)."""
+    wanted = q.strip()[:100]
+    try:
+        user = suspendable_user(session=session, context=context, username=username)
+    except DomainError as exc:
+        errors = {"users": sentence(exc.message)}
+        return _users_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
+    return _suspend_question(request, settings, user, wanted)
 
 
 @router.post("/admin/users/suspend")
@@ -174,12 +239,15 @@ def suspend_submit(
     settings: SettingsDep,
     context: AuditContextDep,
 ) -> Response:
-    """Suspend an account and end its sessions."""
+    """Suspend an account and end its sessions, once confirmed."""
     username = field(form, "username")
 
-    def run() -> str:
+    def run() -> str | Response:
+        if field(form, "confirm") != "yes":
+            user = suspendable_user(session=session, context=context, username=username)
+            return _suspend_question(request, settings, user, field(form, "q")[:100])
         ended = suspend_user(session=session, context=context, username=username)
-        return f"{username} is suspended; {ended} of their sessions ended."
+        return f"{username} is suspended; {plural(ended, 'session')} ended."
 
     return _account_change(request, settings, session, form, run)
 
@@ -196,7 +264,7 @@ def reinstate_submit(
     """Lift an account's suspension."""
     username = field(form, "username")
 
-    def run() -> str:
+    def run() -> str | Response:
         reinstate_user(session=session, context=context, username=username)
         return f"{username} is reinstated and can sign in again."
 
@@ -250,8 +318,15 @@ def create_client_submit(
 ) -> Response:
     """Register the client and show its API key, this once."""
     parsed = parse_client_form(form)
-    status = 400
-    if not parsed.errors:
+    problems = client_problems(
+        session=session,
+        name=parsed.values["name"],
+        roles=parsed.role_set,
+        authority=parsed.values["authority"],
+        networks=parsed.networks,
+    )
+    errors, status = form_errors(parsed.errors, problems, CLIENT_FORM_ORDER)
+    if not errors:
         try:
             issued = create_client(
                 session=session,
@@ -262,7 +337,8 @@ def create_client_submit(
                 networks=parsed.networks,
             )
         except DomainError as exc:
-            parsed.errors, status = error_of(exc, client=True), _status(exc)
+            # Only a race is left here (the name taken since the check).
+            errors, status = form_errors({}, {"name": exc}, CLIENT_FORM_ORDER)
         else:
             return _page(request, settings, "admin_client_created.html", 200, issued=issued)
     return _clients_page(
@@ -270,10 +346,55 @@ def create_client_submit(
         settings,
         session,
         status=status,
-        errors=parsed.errors,
+        errors=errors,
         values=parsed.values,
         roles=parsed.roles,
     )
+
+
+def _revoke_question(
+    request: Request, settings: Settings, client: dict[str, Any], wanted: str
+) -> Response:
+    confirmation = Confirmation(
+        question=f"Are you sure you want to revoke the key of {client['name']}?",
+        warning=f"Its next request to {SERVICE_NAME} is refused. A revoked key cannot be "
+        "restored: the system would need to be registered again, with a new key.",
+        summary=[
+            ("Name", str(client["name"])),
+            ("Key id", str(client["key_id"])),
+            ("Acts for", ", ".join(CLIENT_ROLE_LABELS.get(r, r) for r in client["roles"])),
+            ("Authority", str(client["authority"])),
+        ],
+        action="/admin/clients/revoke",
+        hidden={"name": str(client["name"]), "q": wanted},
+        button="Yes, revoke the key",
+        cancel_href=_back("/admin/clients", wanted),
+        back_label="Back to CMS clients",
+    )
+    response = confirmation_page(request, settings, confirmation)
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@router.get("/admin/clients/revoke")
+def revoke_page(
+    request: Request,
+    principal: ClientAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    name: str = "",
+    q: str = "",
+) -> Response:
+    """Asks before revoking a client's key: what it does, and a way back."""
+    wanted = q.strip()[:100]
+    try:
+        client = describe_client(session=session, name=name)
+    except DomainError as exc:
+        errors = {"clients": sentence(exc.message)}
+        return _clients_page(
+            request, settings, session, status=_status(exc), wanted=wanted, errors=errors
+        )
+    return _revoke_question(request, settings, client, wanted)
 
 
 @router.post("/admin/clients/revoke")
@@ -285,9 +406,12 @@ def revoke_submit(
     settings: SettingsDep,
     context: AuditContextDep,
 ) -> Response:
-    """Revoke a client's API key: its next request is refused."""
+    """Revoke a client's API key, once confirmed: its next request is refused."""
     name, wanted = field(form, "name"), field(form, "q")[:100]
     try:
+        if field(form, "confirm") != "yes":
+            client = describe_client(session=session, name=name)
+            return _revoke_question(request, settings, client, wanted)
         revoke_client(session=session, context=context, name=name)
     except DomainError as exc:
         errors = {"clients": sentence(exc.message)}

@@ -1,13 +1,14 @@
 """The administrators' forms: typed values in, what the account services take (or errors) out.
 
 Pure (no I/O). The rules of a good account or client stay in `db.access`; this module checks
-only the form's own shape (a date, the listed roles) and ties the services' refusals to fields.
+only the form's own shape (a date, the listed roles) and merges the services' refusals, which
+name their fields, with its own, so that a form shows every error at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
@@ -30,23 +31,19 @@ CLIENT_ROLE_LABELS: Final = {
 }
 USER_FIELDS: Final = ("username", "organisation", "authorities", "expires")
 CLIENT_FIELDS: Final = ("name", "authority", "networks")
+# The fields as the forms show them, top to bottom: the error summary lists them so.
+USER_FORM_ORDER: Final = (
+    "username",
+    "password",
+    "pin",
+    "roles",
+    "authorities",
+    "organisation",
+    "child_protection",
+    "expires",
+)
+CLIENT_FORM_ORDER: Final = ("name", "roles", "authority", "networks")
 _SEPARATORS: Final = re.compile(r"[\s,;]+")
-# A service's message names the field it is about; the first match wins.
-_USER_ERROR_FIELDS: Final = (
-    ("username", "username"),
-    ("password", "password"),
-    ("PIN", "pin"),
-    ("child-protection", "child_protection"),
-    ("authority", "authorities"),
-    ("organisation", "organisation"),
-    ("role", "roles"),
-)
-_CLIENT_ERROR_FIELDS: Final = (
-    ("network", "networks"),
-    ("name", "name"),
-    ("role", "roles"),
-    ("authority", "authority"),
-)
 
 
 def _text(form: FormData, name: str) -> str:
@@ -67,13 +64,15 @@ def sentence(message: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def error_of(error: DomainError, *, client: bool = False) -> dict[str, str]:
-    """A service's refusal, tied to the field it is about."""
-    if isinstance(error, Conflict):
-        return {"name" if client else "username": sentence(error.message)}
-    fields = _CLIENT_ERROR_FIELDS if client else _USER_ERROR_FIELDS
-    name = next((name for word, name in fields if word in error.message), fields[0][1])
-    return {name: sentence(error.message)}
+def form_errors(
+    own: Mapping[str, str], problems: Mapping[str, DomainError], order: Sequence[str]
+) -> tuple[dict[str, str], int]:
+    """The form's own errors and the services' refusals, one a field (the form's first), in the
+    form's order; and the status: 409 when the only refusal is a taken name."""
+    merged = {**{name: sentence(error.message) for name, error in problems.items()}, **own}
+    errors = {name: merged[name] for name in order if name in merged}
+    taken = not own and all(isinstance(error, Conflict) for error in problems.values())
+    return errors, 409 if taken else 400
 
 
 @dataclass
@@ -83,14 +82,15 @@ class UserForm:
     values: dict[str, str]
     roles: list[str]
     child_protection: bool
+    new: NewUser
+    password: str
+    pin: str
     errors: dict[str, str] = field(default_factory=dict)
-    new: NewUser | None = None
-    password: str = ""
-    pin: str = ""
 
 
 def parse_user_form(form: FormData, *, zone: ZoneInfo, today: date) -> UserForm:
-    """The new account as `create_user` takes it, or the form's own errors."""
+    """The new account as `create_user` takes it, and the form's own errors (a value the form
+    could not read is left out of `new`, so that the services still judge the rest)."""
     values = {name: _text(form, name) for name in USER_FIELDS}
     errors: dict[str, str] = {}
     roles = _roles(form, ROLE_LABELS, errors)
@@ -105,24 +105,26 @@ def parse_user_form(form: FormData, *, zone: ZoneInfo, today: date) -> UserForm:
         else:
             # The account works until the end of its last day.
             expires_at = end_of(day, zone)
-    parsed = UserForm(values=values, roles=roles, child_protection=child_protection, errors=errors)
-    if errors:
-        return parsed
     # The password is taken as typed: the service refuses spaces at its ends rather than trim them.
     password = form.get("password")
-    parsed.password = password if isinstance(password, str) else ""
-    parsed.pin = _text(form, "pin")
-    parsed.new = NewUser(
-        username=values["username"],
-        roles=frozenset(Role(role) for role in roles),
-        authorities=frozenset(
-            code.upper() for code in _SEPARATORS.split(values["authorities"]) if code
-        ),
-        organisation=values["organisation"] or None,
+    return UserForm(
+        values=values,
+        roles=roles,
         child_protection=child_protection,
-        expires_at=expires_at,
+        errors=errors,
+        new=NewUser(
+            username=values["username"],
+            roles=frozenset(Role(role) for role in roles if role in ROLE_LABELS),
+            authorities=frozenset(
+                code.upper() for code in _SEPARATORS.split(values["authorities"]) if code
+            ),
+            organisation=values["organisation"] or None,
+            child_protection=child_protection,
+            expires_at=expires_at,
+        ),
+        password=password if isinstance(password, str) else "",
+        pin=_text(form, "pin"),
     )
-    return parsed
 
 
 @dataclass
@@ -135,8 +137,8 @@ class ClientForm:
 
     @property
     def role_set(self) -> frozenset[Role]:
-        """The chosen roles (only once the form has no errors)."""
-        return frozenset(Role(role) for role in self.roles)
+        """The chosen roles that are on the form's list."""
+        return frozenset(Role(role) for role in self.roles if role in CLIENT_ROLE_LABELS)
 
     @property
     def networks(self) -> list[str]:
@@ -145,7 +147,7 @@ class ClientForm:
 
 
 def parse_client_form(form: FormData) -> ClientForm:
-    """The new client as `create_client` takes it, or the form's own errors."""
+    """The new client as `create_client` takes it, and the form's own errors."""
     values = {name: _text(form, name) for name in CLIENT_FIELDS}
     values["authority"] = values["authority"].upper()
     errors: dict[str, str] = {}

@@ -43,7 +43,8 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.BREAK_GLASS_REVIEWED: "Break glass reviewed",
     AuditEventType.REQUEST_REFUSED: "Request refused",
 }
-_SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown"})
+_TOO_MANY: Final = "too_many_matches"
+_SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown", _TOO_MANY})
 _VIEW_KEYS: Final = frozenset(
     {"identifier", "shown_fields", "withheld_fields", "shielded", "sensitive", "break_glass"}
 )
@@ -60,6 +61,7 @@ class AuditRow:
     event: str
     outcome: str
     asked: str
+    # What the event's reader was shown, and what was withheld from them (not the record's flags).
     shown: str
     withheld: str
     request_id: str
@@ -93,18 +95,23 @@ def _search(details: Mapping[str, Any]) -> tuple[str, str, str]:
     shown_ids = details.get("identifiers_shown") or []
     count = details.get("result_count", len(shown_ids))
     shown = f"{count} found" + (f"; shown: {_text(shown_ids)}" if shown_ids else "")
-    return asked, shown, pairs(details, skip=_SEARCH_KEYS)
+    # Anything else the row keeps (an error) says what happened, not what was kept back.
+    extra = pairs(details, skip=_SEARCH_KEYS)
+    shown += f"; {extra}" if extra else ""
+    withheld = f"All {count} matches: too many to show" if details.get(_TOO_MANY) else ""
+    return asked, shown, withheld
 
 
 def _view(subject: str | None, details: Mapping[str, Any]) -> tuple[str, str, str]:
+    # The record's flags say what was asked for; only `withheld_fields` was kept from the reader.
     flags = [name for name in ("shielded", "sensitive") if details.get(name)]
     asked = f"Record {subject or details.get('identifier', '')}"
+    if flags:
+        asked += f" ({' and '.join(flags)})"
     if details.get("break_glass"):
         asked += f"; break-glass reason: {details.get('reason') or 'none given'}"
     shown = _text(details.get("shown_fields") or []) or "Nothing"
-    withheld = _text(details.get("withheld_fields") or [])
-    if flags:
-        withheld = f"{withheld} ({', '.join(flags)})" if withheld else ", ".join(flags)
+    withheld = _text(details.get("withheld_fields") or []) or "Nothing"
     return asked, shown, withheld
 
 

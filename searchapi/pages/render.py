@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from contactpoint.settings import get_settings
 from db.access import Principal
 from searchapi.access import Permission, permissions_of
-from searchapi.pages.words import label
+from searchapi.pages.words import label, plural
 
 PACKAGE_DIR: Final = Path(__file__).parent.parent
 STATIC_DIR: Final = PACKAGE_DIR / "static"
@@ -26,9 +26,12 @@ SERVICE_NAME: Final = "ContactPoint"
 # API paths answer JSON whatever the caller accepts; everything else is a page for a browser.
 _API_PREFIXES: Final = ("/v1/", "/healthz", "/static/")
 
+
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 templates.env.globals["Permission"] = Permission
 templates.env.filters["label"] = label
+# `{{ total | plural("account") }}`, `{{ n | plural("child", "children") }}`.
+templates.env.filters["plural"] = plural
 
 
 def page_permissions(principal: object) -> frozenset[Permission]:

@@ -23,6 +23,7 @@ from db.access import (
     saved_search,
     sign_in,
 )
+from db.access.sign_in import CODE_ALREADY_USED
 from db.normalise import has_control_characters
 from searchapi.access import Permission, permissions_of
 from searchapi.break_glass_reviews import reviews_for
@@ -155,8 +156,10 @@ def sign_in_submit(
                 context=context,
             )
         except AccessError as exc:
-            # One message for every wrong factor (no enumeration), or the lockout's.
-            errors = {"username": exc.message}
+            # One message for every wrong factor (no enumeration), or the lockout's; a code
+            # used already (said only when the password and PIN were right) is the code's.
+            field_name = "code" if exc.message == CODE_ALREADY_USED else "username"
+            errors = {field_name: exc.message}
             status = 429 if isinstance(exc, TooManyAttempts) else _sign_in_status(exc)
         else:
             # Practitioners start at the search; managers at their break glass to review;

@@ -20,9 +20,10 @@ from db.errors import Conflict, NotFound
 from db.models import Child
 from searchapi.deps import AuditContextDep, SessionDep, SettingsDep, ShieldManager
 from searchapi.managed_children import managed_child
+from searchapi.pages.confirmation import Confirmation, confirmation_page
 from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import ACCESS_REASON, REASON, USERNAME, field, text_field
-from searchapi.pages.render import render
+from searchapi.pages.render import SERVICE_NAME, render
 from searchapi.paths import IdentifierPath
 from searchapi.shield_list import NameQuery, shield_list
 
@@ -112,12 +113,24 @@ def shield_submit(
         errors["reason"] = error
     elif shielded and field(form, "confirm") != "yes":
         # Removal is asked again, on a page of its own: what it will show, and to whom.
-        return render(
+        back = f"/children/{child.identifier}/shield"
+        return confirmation_page(
             request,
-            "shield_confirm.html",
-            csrf=page_csrf(request, settings),
-            child=child,
-            reason=reason,
+            settings,
+            Confirmation(
+                question="Are you sure you want to remove the shield?",
+                caption=f"{child.given_names} {child.family_name}, "
+                f"{SERVICE_NAME} ID {child.identifier}",
+                warning="Within seconds every practitioner will see where this child lives, "
+                "goes to school and sees a GP, and can find the child by address.",
+                summary=[("Your reason", reason)],
+                action=back,
+                hidden={"reason": reason},
+                button="Yes, remove the shield",
+                cancel_href=back,
+                cancel_label="No, keep the shield",
+                back_label="Back to the shield",
+            ),
         )
     else:
         change = remove_shield if shielded else apply_shield

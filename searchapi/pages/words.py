@@ -1,4 +1,5 @@
-"""The pages' words for the stored values: one vocabulary, so that no page shows `step_parent`.
+"""The pages' words: for the stored values (one vocabulary, so that no page shows
+`step_parent`) and for counts ("1 account", never "1 accounts").
 
 A value the vocabulary does not know (a free-text kind, say) is shown with its underscores and
 hyphens as spaces.
@@ -49,3 +50,9 @@ def label(value: str | None, *, start: bool = False) -> str:
         return ""
     words = LABELS.get(value) or value.replace("_", " ").replace("-", " ")
     return words[:1].upper() + words[1:] if start else words
+
+
+def plural(count: float, singular: str, plural_form: str | None = None) -> str:
+    """The count and its noun, agreeing: "1 account", "2 accounts", "3 children"."""
+    noun = singular if count == 1 else plural_form or f"{singular}s"
+    return f"{count:,} {noun}"

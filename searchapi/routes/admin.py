@@ -68,11 +68,11 @@ def post_user(
     )
 
 
-@router.post("/users/{username}/suspend", responses=error_responses(404))
+@router.post("/users/{username}/suspend", responses=error_responses(404, 409))
 def post_suspend(
     username: str, principal: UserAdmin, session: SessionDep, context: AuditContextDep
 ) -> Done:
-    """Suspend an account and end its sessions."""
+    """Suspend an account and end its sessions (never your own: 409)."""
     ended = suspend_user(session=session, context=context, username=username)
     return Done(message=f"Suspended {username}; ended {ended} sessions.")
 

@@ -106,8 +106,16 @@ def test_a_code_that_was_already_used_is_refused(
     assert api.post("/v1/auth/login", json=body).status_code == 200
     replay = api.post("/v1/auth/login", json=body)
     assert replay.status_code == 401
+    assert "already been used. Wait for the next code" in replay.json()["message"]
+    failure = _sign_in_events(api_engine(api), account.username)[-1]
+    assert failure.outcome == "failure"
+    assert failure.details == {"reason": "code_already_used", "failed_factors": ["code"]}
+    # With a wrong PIN the replay is not told apart: nothing is said about any one factor.
+    wrong_pin = api.post("/v1/auth/login", json={**body, "pin": "9999"})
+    assert wrong_pin.status_code == 401 and "already" not in wrong_pin.json()["message"]
     assert _sign_in_events(api_engine(api), account.username)[-1].details["failed_factors"] == [
-        "code"
+        "pin",
+        "code",
     ]
 
 

@@ -115,6 +115,14 @@ def test_an_auditor_filters_the_audit_and_reads_the_misuse_report(
     expect(rows.first).to_contain_text("Section 47 enquiry")
     assert_no_axe_violations(page)
     screenshot(page, "audit", focus="#results")
+    # On a phone the username and the time stay whole: the table scrolls within its region.
+    page.set_viewport_size({"width": 320, "height": 800})
+    lines = "c => { const r = document.createRange(); r.selectNodeContents(c); "
+    lines += "return r.getClientRects().length; }"
+    for cell in rows.first.locator("td").all()[:2]:
+        assert cell.evaluate(lines) == 1, cell.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_label("From", exact=True).fill("31/2/2025")
     page.get_by_role("button", name="Filter").click()
@@ -165,6 +173,15 @@ def test_an_admin_creates_an_account_and_a_cms_client(
     expect(page.locator("#users-table")).to_contain_text(username)
     assert secret not in page.content()
     page.get_by_role("button", name=f"Suspend {username}").click()
+    expect(
+        page.get_by_role("heading", name=f"Are you sure you want to suspend {username}?")
+    ).to_be_visible()
+    assert_no_axe_violations(page)
+    screenshot(page, "admin-suspend-confirm")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("#users-table")).to_contain_text("Active")
+    page.get_by_role("button", name=f"Suspend {username}").click()
+    page.get_by_role("button", name="Yes, suspend").click()
     expect(page.get_by_text(f"{username} is suspended")).to_be_visible()
     assert_no_axe_violations(page)
     screenshot(page, "admin-users")
@@ -184,6 +201,11 @@ def test_an_admin_creates_an_account_and_a_cms_client(
     page.goto(f"/admin/clients?q={name}")
     assert key not in page.content()
     page.get_by_role("button", name=f"Revoke the key of {name}").click()
+    expect(
+        page.get_by_role("heading", name=f"Are you sure you want to revoke the key of {name}?")
+    ).to_be_visible()
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Yes, revoke the key").click()
     expect(page.get_by_text(f"The key of {name} is revoked")).to_be_visible()
     expect(page.locator("#clients-table")).to_contain_text("Revoked")
     assert_no_axe_violations(page)

@@ -85,6 +85,29 @@ def test_a_wrong_pin_gets_the_one_answer_for_every_wrong_factor(
     assert "The username, password, PIN or one-time code is not right." in response.text  # type: ignore[attr-defined]
 
 
+def test_a_replayed_code_is_told_to_wait_for_the_next_one_only_when_all_else_is_right(
+    api: TestClient,
+    engine: Engine,
+    fast: Settings,
+) -> None:
+    account = _practitioner(engine, fast)
+    code = account.code()
+    _, first = _sign_in(api, account, code=code)
+    assert first.status_code == 303  # type: ignore[attr-defined]
+    api.cookies.clear()
+    _, wrong = _sign_in(api, account, code=code, password="not the password")
+    assert wrong.status_code == 401  # type: ignore[attr-defined]
+    assert "already been used" not in wrong.text  # type: ignore[attr-defined]
+    assert "The username, password, PIN or one-time code is not right." in wrong.text  # type: ignore[attr-defined]
+    _, replayed = _sign_in(api, account, code=code)
+    assert replayed.status_code == 401 and "cp_session" not in str(replayed.headers)  # type: ignore[attr-defined]
+    assert (
+        "That security code has already been used. Wait for the next code from your token "
+        "and enter that one."
+    ) in replayed.text  # type: ignore[attr-defined]
+    assert '<li><a href="#code">That security code' in replayed.text  # type: ignore[attr-defined]
+
+
 def test_a_form_post_without_the_csrf_token_is_refused(
     api: TestClient,
     engine: Engine,

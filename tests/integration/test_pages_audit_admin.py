@@ -17,6 +17,7 @@ from db.access import Role
 from tests.integration.access_support import (
     PASSWORD,
     PIN,
+    bearer,
     build_client,
     fast_settings,
     new_account,
@@ -113,6 +114,11 @@ def test_an_auditor_sees_the_audit_and_filters_it_by_user_event_and_subject(
     assert len(rows) == 2
     assert "Search" in rows[0] and "family name: Okafor" in rows[0] and f"shown: {CHILD}" in rows[0]
     assert "Record view" in rows[1] and "name, date_of_birth" in rows[1] and "address" in rows[1]
+    # The record's flag goes with what was asked; the reader's own column holds what they missed.
+    cells = re.findall(r'<td class="govuk-table__cell[^"]*">(.*?)</td>', rows[1], re.S)
+    assert f"Record {CHILD} (shielded)" in cells[4] and cells[6] == "address"
+    assert ">Withheld from them</th>" in page.text
+    assert f'<td class="govuk-table__cell cp-nowrap">{actor}</td>' in rows[0]
     views = api.get("/audit", params={"user": actor, "event": "view"}, headers=HTML)
     assert len(_rows(views.text)) == 1 and "Record view" in _rows(views.text)[0]
     by_child = api.get("/audit", params={"user": actor, "subject": CHILD}, headers=HTML)
@@ -298,6 +304,14 @@ def admin(api: TestClient, engine: Engine, fast: Settings) -> Iterator[str]:
     yield _token(api.get("/admin/users", headers=HTML).text)
 
 
+def _suspended_at(engine: Engine, username: str) -> datetime | None:
+    with engine.connect() as connection:
+        when = connection.execute(
+            text("SELECT suspended_at FROM app_user WHERE username = :u"), {"u": username}
+        ).scalar_one()
+    return when if isinstance(when, datetime) else None
+
+
 def _user_form(csrf: str, username: str, authority: str, /, **changes: Any) -> dict[str, Any]:
     form = {
         "csrf_token": csrf,
@@ -327,15 +341,16 @@ def test_an_admin_creates_a_user_seeing_the_secret_once_then_suspends_and_reinst
     listed = api.get("/admin/users", params={"q": username}, headers=HTML)
     assert username in listed.text and secret.group(1) not in listed.text
     assert "Active" in listed.text and "otpauth" not in listed.text
+    asked = api.get("/admin/users/suspend", params={"username": username}, headers=HTML)
+    assert asked.status_code == 200 and _suspended_at(engine, username) is None
+    assert f"Are you sure you want to suspend {username}?" in asked.text
     suspended = api.post(
-        "/admin/users/suspend", data={"csrf_token": admin, "username": username}, headers=HTML
+        "/admin/users/suspend",
+        data={"csrf_token": _token(asked.text), "username": username, "confirm": "yes"},
+        headers=HTML,
     )
     assert suspended.status_code == 200 and f"{username} is suspended" in suspended.text
-    with engine.connect() as connection:
-        when = connection.execute(
-            text("SELECT suspended_at FROM app_user WHERE username = :u"), {"u": username}
-        ).scalar_one()
-    assert when is not None
+    assert _suspended_at(engine, username) is not None
     again = api.post(
         "/admin/users/reinstate", data={"csrf_token": admin, "username": username}, headers=HTML
     )
@@ -414,6 +429,47 @@ def test_a_refused_account_is_explained_next_to_its_field(
     assert count == 0
 
 
+def test_every_error_of_the_account_form_is_shown_at_once_in_the_forms_order(
+    api: TestClient,
+    admin: str,
+) -> None:
+    form = _user_form(
+        admin,
+        "Not A Name!",
+        "E99999999",
+        password="short",
+        pin="1111",
+        roles=["practitioner", "emperor"],
+        organisation="Bad\u0007Bell",
+        expires="1/1/2001",
+    )
+    page = api.post("/admin/users", data=form, headers=HTML)
+    assert page.status_code == 400
+    summary = re.search(
+        r'<ul class="govuk-list govuk-error-summary__list">(.*?)</ul>', page.text, re.S
+    )
+    assert summary
+    linked = re.findall(r'<a href="#([a-z_]+)">', summary.group(1))
+    fields = ["username", "password", "pin", "roles", "authorities", "organisation", "expires"]
+    assert linked == fields
+    for field in fields:
+        assert f'id="{field}-error" class="govuk-error-message"' in page.text
+
+
+def test_every_error_of_the_client_form_is_shown_at_once(api: TestClient, admin: str) -> None:
+    form = {
+        "csrf_token": admin,
+        "name": "",
+        "roles": ["admin"],
+        "authority": "E99999999",
+        "networks": "not-a-network",
+    }
+    page = api.post("/admin/clients", data=form, headers=HTML)
+    assert page.status_code == 400
+    for field in ("name", "roles", "authority", "networks"):
+        assert f'<a href="#{field}">' in page.text and f'id="{field}-error"' in page.text
+
+
 def test_a_taken_username_is_a_409_tied_to_the_username(
     api: TestClient,
     engine: Engine,
@@ -429,12 +485,61 @@ def test_suspending_an_unknown_user_is_a_404_on_the_list(
     api: TestClient,
     admin: str,
 ) -> None:
+    asked = api.get("/admin/users/suspend", params={"username": "nobody-at-all"}, headers=HTML)
+    assert asked.status_code == 404 and '<a href="#users">There is no user' in asked.text
     page = api.post(
         "/admin/users/suspend",
-        data={"csrf_token": admin, "username": "nobody-at-all"},
+        data={"csrf_token": admin, "username": "nobody-at-all", "confirm": "yes"},
         headers=HTML,
     )
     assert page.status_code == 404 and '<a href="#users">There is no user' in page.text
+
+
+def test_suspending_asks_first_on_a_page_of_its_own_and_cancel_changes_nothing(
+    api: TestClient,
+    engine: Engine,
+    fast: Settings,
+    admin: str,
+) -> None:
+    target = new_account(engine, fast, roles=[Role.PRACTITIONER]).username
+    listed = api.get("/admin/users", params={"q": target}, headers=HTML)
+    assert '<form method="get" action="/admin/users/suspend"' in listed.text
+    asked = api.get("/admin/users/suspend", params={"username": target, "q": target})
+    assert asked.status_code == 200 and asked.headers["cache-control"] == "no-store"
+    assert "govuk-button--warning" in asked.text and ">Yes, suspend</button>" in asked.text
+    assert 'name="confirm" value="yes"' in asked.text and 'name="csrf_token"' in asked.text
+    assert f'<a class="govuk-link" href="/admin/users?q={target}">Cancel</a>' in asked.text
+    # A post without the confirmation (an old form, a replayed request) only asks again.
+    unconfirmed = api.post(
+        "/admin/users/suspend", data={"csrf_token": admin, "username": target}, headers=HTML
+    )
+    assert unconfirmed.status_code == 200 and "Are you sure you want to suspend" in unconfirmed.text
+    assert _suspended_at(engine, target) is None
+
+
+def test_an_admin_cannot_suspend_their_own_account_on_the_page_or_the_api(
+    api: TestClient,
+    engine: Engine,
+    fast: Settings,
+) -> None:
+    me = _as(api, engine, fast, Role.ADMIN)
+    listed = api.get("/admin/users", params={"q": me}, headers=HTML)
+    assert (
+        "Your account" in listed.text
+        and f'Suspend<span class="govuk-visually-hidden"> {me}<' not in listed.text
+    )
+    message = "You cannot suspend your own account"
+    asked = api.get("/admin/users/suspend", params={"username": me}, headers=HTML)
+    assert asked.status_code == 409 and f'<a href="#users">{message}' in asked.text
+    posted = api.post(
+        "/admin/users/suspend",
+        data={"csrf_token": _token(listed.text), "username": me, "confirm": "yes"},
+        headers=HTML,
+    )
+    assert posted.status_code == 409 and f'<a href="#users">{message}' in posted.text
+    refused = api.post(f"/v1/admin/users/{me}/suspend", headers=bearer(session_token(engine, me)))
+    assert refused.status_code == 409 and message in refused.json()["message"]
+    assert _suspended_at(engine, me) is None
 
 
 def test_an_admin_creates_a_cms_client_seeing_its_key_once_then_revokes_it(
@@ -457,8 +562,17 @@ def test_an_admin_creates_a_cms_client_seeing_its_key_once_then_revokes_it(
     assert name in listed.text and key.group(1) not in listed.text and authority in listed.text
     taken = api.post("/admin/clients", data=form, headers=HTML)
     assert taken.status_code == 409 and '<a href="#name">The client name' in taken.text
-    revoked = api.post(
+    asked = api.get("/admin/clients/revoke", params={"name": name}, headers=HTML)
+    assert asked.status_code == 200 and f"revoke the key of {name}?" in asked.text
+    assert ">Yes, revoke the key</button>" in asked.text
+    unconfirmed = api.post(
         "/admin/clients/revoke", data={"csrf_token": admin, "name": name}, headers=HTML
+    )
+    assert "Are you sure you want to revoke" in unconfirmed.text
+    revoked = api.post(
+        "/admin/clients/revoke",
+        data={"csrf_token": admin, "name": name, "confirm": "yes"},
+        headers=HTML,
     )
     assert revoked.status_code == 200 and f"The key of {name} is revoked" in revoked.text
     assert api.get("/v1/me", headers={"Authorization": f"Bearer {key.group(1)}"}).status_code == 401

@@ -13,7 +13,7 @@ from db.audit import AuditEventType
 from db.errors import Conflict, InvalidInput
 from db.models import AuditEvent
 from searchapi.access import ReadableDetails
-from searchapi.pages.admin_form import error_of, parse_user_form
+from searchapi.pages.admin_form import USER_FORM_ORDER, form_errors, parse_user_form
 from searchapi.pages.audit_form import parse_audit_form, parse_period_form
 from searchapi.pages.audit_rows import audit_row
 from searchapi.pages.form_dates import parse_day
@@ -91,35 +91,76 @@ def test_a_cms_event_is_shown_as_the_client_acting_on_behalf_of_the_user() -> No
     assert row.shown == "2 found; shown: 1, 2" and row.when == "6 Jan 2025, 10:00:00"
 
 
-@pytest.mark.parametrize(
-    ("error", "field"),
-    [
-        (InvalidInput("the password must have at least 12 characters"), "password"),
-        (InvalidInput("the PIN must be 4 to 8 digits"), "pin"),
-        (InvalidInput("a local authority manager needs at least one --authority"), "authorities"),
-        (InvalidInput("a practitioner needs an --authority or an --organisation"), "authorities"),
-        (
-            InvalidInput("only a practitioner can carry the child-protection capability"),
-            "child_protection",
-        ),
-        (InvalidInput("a user needs at least one role"), "roles"),
-        (Conflict("The username 'x' is taken."), "username"),
-    ],
-    ids=[
-        "password",
-        "pin",
-        "manager-authority",
-        "practitioner-authority",
-        "child-protection",
-        "role",
-        "taken",
-    ],
-)
-def test_an_account_refusal_is_tied_to_its_field_in_page_wording(
-    error: InvalidInput, field: str
-) -> None:
-    ((name, message),) = error_of(error).items()
-    assert name == field and "--" not in message and message[0].isupper()
+def _event(event: str, details: dict[str, object], subject: str | None = None) -> AuditEvent:
+    return AuditEvent(
+        id=8,
+        occurred_at=datetime(2025, 1, 6, 10, 0, tzinfo=UTC),
+        event=event,
+        outcome="success",
+        username="amara.okafor",
+        subject=subject,
+        request_id="abc",
+        details=details,
+    )
+
+
+def test_a_views_withheld_column_holds_only_what_was_withheld_from_its_reader() -> None:
+    located = {
+        "identifier": "9434765919",
+        "shown_fields": ["name", "address"],
+        "withheld_fields": [],
+        "shielded": True,
+        "sensitive": True,
+        "break_glass": False,
+    }
+    event = _event("view", located, subject="9434765919")
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "Nothing" and row.shown == "name, address"
+    assert row.asked == "Record 9434765919 (shielded and sensitive)"
+    kept_back = {**located, "shown_fields": ["name"], "withheld_fields": ["address", "gp_practice"]}
+    event = _event("view", kept_back, subject="9434765919")
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "address, gp_practice"
+
+
+def test_a_search_withholds_only_when_it_matched_too_many_to_show() -> None:
+    found = {"criteria": {"family_name": "Tomson"}, "result_count": 2, "identifiers_shown": ["1"]}
+    event = _event("search", {**found, "too_many_matches": False})
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "" and row.shown == "2 found; shown: 1"
+    event = _event("search", {**found, "identifiers_shown": [], "too_many_matches": True})
+    row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
+    assert row.withheld == "All 2 matches: too many to show" and row.shown == "2 found"
+
+
+def test_the_form_and_service_errors_are_merged_in_the_forms_order_in_page_wording() -> None:
+    problems = {
+        "username": InvalidInput("a username has 3 to 100 letters"),
+        "authorities": InvalidInput("a local authority manager needs at least one --authority"),
+        "roles": InvalidInput("a user needs at least one role"),
+    }
+    errors, status = form_errors(
+        {"roles": "Choose roles from the list", "expires": "Enter the expiry date"},
+        problems,
+        USER_FORM_ORDER,
+    )
+    assert list(errors) == ["username", "roles", "authorities", "expires"]
+    assert errors["roles"] == "Choose roles from the list"  # the form's own reading wins
+    assert errors["authorities"] == "A local authority manager needs at least one authority"
+    assert status == 400
+
+
+def test_a_taken_name_alone_is_a_409() -> None:
+    taken = {"username": Conflict("The username 'x' is taken.")}
+    assert form_errors({}, taken, USER_FORM_ORDER)[1] == 409
+    assert form_errors({"expires": "Enter a date"}, taken, USER_FORM_ORDER)[1] == 400
+
+
+def test_an_unreadable_role_is_left_out_of_the_account_but_kept_on_the_form() -> None:
+    form = FormData([("username", "amara.okafor"), ("roles", "emperor"), ("roles", "auditor")])
+    parsed = parse_user_form(form, zone=LONDON, today=date(2025, 1, 1))
+    assert parsed.errors == {"roles": "Choose roles from the list"}
+    assert parsed.new.roles == {Role.AUDITOR} and parsed.roles == ["emperor", "auditor"]
 
 
 def test_the_account_form_takes_the_password_as_typed_and_authorities_in_any_case() -> None:
