@@ -15,6 +15,7 @@ from db.audit import AuditEventType, MisuseReport, MisuseRules
 from db.models import AuditEvent
 from searchapi.access import ReadableDetails
 from searchapi.pages.form_dates import show_time
+from searchapi.pages.words import record_part
 
 EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.SIGN_IN: "Sign-in",
@@ -102,6 +103,11 @@ def _search(details: Mapping[str, Any]) -> tuple[str, str, str]:
     return asked, shown, withheld
 
 
+def _parts(names: object) -> str:
+    """A record's parts named in the audit, in words."""
+    return ", ".join(record_part(str(name)) for name in names) if isinstance(names, list) else ""
+
+
 def _view(subject: str | None, details: Mapping[str, Any]) -> tuple[str, str, str]:
     # The record's flags say what was asked for; only `withheld_fields` was kept from the reader.
     flags = [name for name in ("shielded", "sensitive") if details.get(name)]
@@ -110,8 +116,8 @@ def _view(subject: str | None, details: Mapping[str, Any]) -> tuple[str, str, st
         asked += f" ({' and '.join(flags)})"
     if details.get("break_glass"):
         asked += f"; break-glass reason: {details.get('reason') or 'none given'}"
-    shown = _text(details.get("shown_fields") or []) or "Nothing"
-    withheld = _text(details.get("withheld_fields") or []) or "Nothing"
+    shown = _parts(details.get("shown_fields")) or "Nothing"
+    withheld = _parts(details.get("withheld_fields")) or "Nothing"
     return asked, shown, withheld
 
 

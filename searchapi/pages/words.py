@@ -7,6 +7,7 @@ hyphens as spaces.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 LABELS: Final[dict[str, str]] = {
@@ -42,6 +43,34 @@ LABELS: Final[dict[str, str]] = {
     "status": "record status",
     "date_of_death": "date of death",
 }
+
+# The parts of a record that the audit says were shown or withheld (`record_view`'s names).
+RECORD_PARTS: Final[dict[str, str]] = {
+    "names": "names",
+    "gender": "gender",
+    "date_of_birth": "date of birth",
+    "carers": "carers",
+    "involvements": "services",
+    "address": "address",
+    "previous_addresses": "previous addresses",
+    "carers.address": "carers' addresses",
+    "education_setting": "school",
+    "gp_practice": "GP practice",
+    "carers.phone": "carers' phones",
+    "carers.email": "carers' e-mails",
+    "involvements.service": "services' names",
+    "involvements.phone": "services' phones",
+    "involvements.email": "services' e-mails",
+}
+_ONE_SERVICE: Final = re.compile(r"involvements\[(\d+)\]")
+
+
+def record_part(name: str) -> str:
+    """The words for a part of a record named in the audit: "involvements[7]" is the sensitive
+    service of involvement 7, whose details were withheld."""
+    if found := _ONE_SERVICE.fullmatch(name):
+        return f"sensitive service (involvement {found.group(1)})"
+    return RECORD_PARTS.get(name) or label(name)
 
 
 def label(value: str | None, *, start: bool = False) -> str:

@@ -113,7 +113,7 @@ def test_an_auditor_sees_the_audit_and_filters_it_by_user_event_and_subject(
     rows = _rows(page.text)
     assert len(rows) == 2
     assert "Search" in rows[0] and "family name: Okafor" in rows[0] and f"shown: {CHILD}" in rows[0]
-    assert "Record view" in rows[1] and "name, date_of_birth" in rows[1] and "address" in rows[1]
+    assert "Record view" in rows[1] and "name, date of birth" in rows[1] and "address" in rows[1]
     # The record's flag goes with what was asked; the reader's own column holds what they missed.
     cells = re.findall(r'<td class="govuk-table__cell[^"]*">(.*?)</td>', rows[1], re.S)
     assert f"Record {CHILD} (shielded)" in cells[4] and cells[6] == "address"

@@ -117,10 +117,17 @@ def test_a_views_withheld_column_holds_only_what_was_withheld_from_its_reader() 
     row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
     assert row.withheld == "Nothing" and row.shown == "name, address"
     assert row.asked == "Record 9434765919 (shielded and sensitive)"
-    kept_back = {**located, "shown_fields": ["name"], "withheld_fields": ["address", "gp_practice"]}
+    kept_back = {
+        **located,
+        "shown_fields": ["names"],
+        "withheld_fields": ["address", "gp_practice", "carers.address", "involvements[7]"],
+    }
     event = _event("view", kept_back, subject="9434765919")
     row = audit_row(event, ReadableDetails(details=event.details), zone=LONDON)
-    assert row.withheld == "address, gp_practice"
+    assert row.withheld == (
+        "address, GP practice, carers' addresses, sensitive service (involvement 7)"
+    )
+    assert row.shown == "names"
 
 
 def test_a_search_withholds_only_when_it_matched_too_many_to_show() -> None:

@@ -7,7 +7,8 @@ import pytest
 from db.vocabulary import ORGANISATION_KINDS, RELATIONSHIPS
 from feeds import Source
 from feeds.survivorship import SOURCES
-from searchapi.pages.words import LABELS, label
+from searchapi.pages.words import LABELS, RECORD_PARTS, label, record_part
+from searchapi.record_view import CONTACT_PARTS, LOCATION_PARTS
 
 
 @pytest.mark.parametrize(
@@ -28,3 +29,14 @@ def test_words_begin_a_cell_without_losing_an_abbreviation() -> None:
 def test_an_unknown_value_is_shown_as_words_and_nothing_as_nothing() -> None:
     assert label("birth_name", start=True) == "Birth name"
     assert label(None) == "" and label("") == ""
+
+
+@pytest.mark.parametrize(
+    "part", [*LOCATION_PARTS, *CONTACT_PARTS, "names", "gender", "date_of_birth", "carers"]
+)
+def test_every_part_of_a_record_the_audit_names_has_its_words(part: str) -> None:
+    assert part in RECORD_PARTS and "_" not in record_part(part) and "." not in record_part(part)
+
+
+def test_a_withheld_sensitive_service_is_named_by_its_involvement() -> None:
+    assert record_part("involvements[42]") == "sensitive service (involvement 42)"
