@@ -105,3 +105,12 @@ def fill_sign_in(page: Page, account: Account, **changes: str) -> None:
     page.get_by_label("PIN").fill(values["pin"])
     page.get_by_label("Security code").fill(values["code"])
     page.get_by_role("button", name="Sign in").click()
+
+
+def tab_to(page: Page, target: Any, *, presses: int = 40) -> None:
+    """Move the focus to `target` (a locator) with the Tab key alone, as a keyboard user would."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"{target} cannot be reached with the Tab key")

@@ -31,6 +31,7 @@ from tests.integration.browser_support import (
     fill_sign_in,
     screenshot,
     serve,
+    tab_to,
 )
 
 pytestmark = pytest.mark.integration
@@ -181,7 +182,8 @@ def test_an_admin_creates_an_account_and_a_cms_client(
     page.get_by_role("link", name="Cancel").click()
     expect(page.locator("#users-table")).to_contain_text("Active")
     page.get_by_role("button", name=f"Suspend {username}").click()
-    page.get_by_role("button", name="Yes, suspend").click()
+    tab_to(page, page.get_by_role("button", name="Yes, suspend"))  # by keyboard alone
+    page.keyboard.press("Enter")
     expect(page.get_by_text(f"{username} is suspended")).to_be_visible()
     assert_no_axe_violations(page)
     screenshot(page, "admin-users")
@@ -205,7 +207,8 @@ def test_an_admin_creates_an_account_and_a_cms_client(
         page.get_by_role("heading", name=f"Are you sure you want to revoke the key of {name}?")
     ).to_be_visible()
     assert_no_axe_violations(page)
-    page.get_by_role("button", name="Yes, revoke the key").click()
+    tab_to(page, page.get_by_role("button", name="Yes, revoke the key"))
+    page.keyboard.press("Enter")
     expect(page.get_by_text(f"The key of {name} is revoked")).to_be_visible()
     expect(page.locator("#clients-table")).to_contain_text("Revoked")
     assert_no_axe_violations(page)

@@ -21,6 +21,7 @@ from tests.integration.browser_support import (
     new_user,
     screenshot,
     sign_in_by_cookie,
+    tab_to,
 )
 from tests.integration.search_support import Kid, Population
 from tests.integration.test_search_matching import dob_one_digit_wrong, nickname
@@ -259,7 +260,7 @@ def test_a_manager_shields_and_unshields_a_child_with_a_reason(
     expect(page.locator("#shield-summary")).to_be_visible()
     page.get_by_label("Reason", exact=True).fill("Risk has passed, confirmed")
     page.get_by_role("button", name="Remove the shield").click()
-    page.get_by_role("button", name="Yes, remove the shield").focus()
+    tab_to(page, page.get_by_role("button", name="Yes, remove the shield"))
     page.keyboard.press("Enter")
     expect(page.get_by_text("The shield is removed.")).to_be_visible()
     page.get_by_role("link", name="Manage the shield").click()
