@@ -22,6 +22,7 @@ from contactpoint.settings import get_settings
 from db.access import AccountLocked, Forbidden, NotAuthenticated, TooManyAttempts
 from db.audit import was_kept
 from db.errors import Conflict, DomainError, InvalidInput, Moved, NotFound
+from searchapi.fhir.resources import FHIR_JSON, as_json, outcome
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
 from searchapi.pages.render import page_error, render, wants_page
 from searchapi.refusals import mark_audited, note_denial, note_refusal
@@ -39,6 +40,7 @@ _STATUS: dict[type[DomainError], int] = {
     TooManyAttempts: 429,
 }
 _SEARCH_RETRY_AFTER_S = 5
+FHIR_PREFIX = "/fhir/"
 
 
 def request_id_of(request: Request) -> str:
@@ -50,12 +52,14 @@ def request_id_of(request: Request) -> str:
 def error_response(
     request: Request, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    """The one shape of every error body."""
+    """The one shape of every error body (an OperationOutcome on the FHIR facade's paths)."""
     request_id = request_id_of(request)
+    all_headers = {REQUEST_ID_HEADER: request_id, **(headers or {})}
+    if request.url.path.startswith(FHIR_PREFIX):
+        problem = as_json(outcome(status, f"{message} (request {request_id})"))
+        return JSONResponse(problem, status_code=status, headers=all_headers, media_type=FHIR_JSON)
     body = {"message": message, "request_id": request_id, **extra}
-    return JSONResponse(
-        body, status_code=status, headers={REQUEST_ID_HEADER: request_id, **(headers or {})}
-    )
+    return JSONResponse(body, status_code=status, headers=all_headers)
 
 
 def _status_of(error: DomainError) -> int:

@@ -35,6 +35,7 @@ from searchapi.routes import (
     break_glass,
     children,
     feed_reviews,
+    fhir,
     merges,
     operations,
     search,
@@ -100,6 +101,7 @@ def create_app() -> FastAPI:
         feed_reviews.router,
         shields.router,
         team_requests.router,
+        fhir.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
     # The HTML half, over the same services as the JSON half.

@@ -12,6 +12,7 @@ where it lives.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -216,6 +217,10 @@ def search_body(
     return {"query": query, "size": limit, "source": source, "track_total_hits": False}
 
 
+# Some of the results, and whether there are too many to answer.
+Narrowing = Callable[[list[SearchResult]], tuple[list[SearchResult], bool]]
+
+
 def run_search(
     *,
     session: Session,
@@ -224,8 +229,13 @@ def run_search(
     context: AuditContext,
     request: SearchRequest,
     ranker: Ranker,
+    narrow: Narrowing | None = None,
 ) -> SearchResponse:
-    """Search, audit (in the request's transaction, before answering) and answer."""
+    """Search, audit (in the request's transaction, before answering) and answer.
+
+    `narrow` keeps some of the results (and may say there are too many), before the audit, so
+    that the audit holds what is answered: the FHIR facade's exact search narrows so.
+    """
     criteria = request.criteria()
     principal = context.actor
     access = child_access(principal, named_children=principal.named_children)
@@ -263,8 +273,14 @@ def run_search(
             )
         ]
     )
+    if narrow is not None and not too_many:
+        shown, too_many = narrow(shown)
+        shown = [] if too_many else shown
+    kept = {result.identifier for result in shown}
     authorities = {
-        hit["_source"].get(f.LOCAL_AUTHORITY_CODE) for hit in ranked.hits[:limit] if not too_many
+        hit["_source"].get(f.LOCAL_AUTHORITY_CODE)
+        for hit in ranked.hits[:limit]
+        if hit["_source"].get(f.IDENTIFIER) in kept
     }
     record_audit(
         session=session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import Depends, FastAPI
@@ -69,6 +70,18 @@ def test_an_app_with_a_route_that_declares_no_permission_does_not_start() -> Non
         enforce_declared_permissions(app, docs=False)
 
 
+def _error(response: Any) -> tuple[str, str]:
+    """An error's message and request id: the API's body, or the FHIR facade's
+    OperationOutcome (whose diagnostics end with the request id)."""
+    body = response.json()
+    if body.get("resourceType") != "OperationOutcome":
+        return body["message"], body["request_id"]
+    request_id = response.headers["X-Request-ID"]
+    diagnostics = body["issue"][0]["diagnostics"]
+    assert diagnostics.endswith(f" (request {request_id})")
+    return diagnostics.removesuffix(f" (request {request_id})"), request_id
+
+
 @pytest.mark.parametrize(
     ("method", "route"), _routes(), ids=lambda value: str(getattr(value, "path", value))
 )
@@ -82,8 +95,8 @@ def test_every_route_refuses_a_request_without_credentials(
         assert response.status_code not in (401, 403)
         return
     assert response.status_code == 401
-    body = response.json()
-    assert body["request_id"] == response.headers["X-Request-ID"] and body["message"]
+    message, request_id = _error(response)
+    assert request_id == response.headers["X-Request-ID"] and message
 
 
 @pytest.fixture
@@ -116,7 +129,7 @@ def test_every_route_refuses_the_roles_that_lack_its_permission(
         else:
             assert response.status_code == 403, (role, response.text)
             # The access layer's own reason ("needs the role ...", or break-glass's own).
-            assert response.json()["message"] == refusal(principal, permission)
+            assert _error(response)[0] == refusal(principal, permission)
 
 
 def test_each_permission_of_a_role_route_is_held_by_some_role() -> None:
