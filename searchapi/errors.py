@@ -87,7 +87,10 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
         if exc.field:
             message = "The request is not valid."
     if isinstance(exc, Moved):
-        headers["Location"] = f"/v1/children/{exc.identifier}"
+        on_fhir = request.url.path.startswith(FHIR_PREFIX)
+        headers["Location"] = (
+            f"/fhir/Patient/{exc.identifier}" if on_fhir else f"/v1/children/{exc.identifier}"
+        )
         extra["identifier"] = exc.identifier
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_s)

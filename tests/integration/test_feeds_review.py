@@ -294,6 +294,13 @@ def test_a_merge_keeps_the_shield_moves_the_services_and_an_unmerge_gives_them_b
     )
     assert moved.status_code == 301
     assert moved.headers["location"] == f"/v1/children/{survivor.identifier}"
+    fhir = client.get(
+        f"/fhir/Patient/{shielded.identifier}",
+        headers=practitioner.headers,
+        follow_redirects=False,
+    )
+    assert fhir.status_code == 301 and fhir.json()["resourceType"] == "OperationOutcome"
+    assert fhir.headers["location"] == f"/fhir/Patient/{survivor.identifier}"
     record = client.get(f"/v1/children/{survivor.identifier}", headers=practitioner.headers).json()
     assert record["address"] is None and record["location_withheld"] is True
     population.sync()
