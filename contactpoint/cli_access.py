@@ -196,6 +196,13 @@ def clients_create(
         list[str] | None,
         typer.Option("--network", help="CIDR it may call from (repeat; default: loopback)"),
     ] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            "--organisation",
+            help="KIND:CODE of the organisation it writes for (default: none, read-only)",
+        ),
+    ] = None,
 ) -> None:
     """Register CMS NAME for AUTHORITY; prints its API key once (only a digest is kept)."""
     from db.access import create_client, roles_from
@@ -215,6 +222,7 @@ def clients_create(
                 roles=roles,
                 authority=authority,
                 networks=network or (),
+                organisation=organisation,
             )
         )
     typer.echo("Store this key now: it is shown once and cannot be recovered.", err=True)

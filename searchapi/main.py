@@ -40,6 +40,7 @@ from searchapi.routes import (
     search,
     shields,
     team_requests,
+    updates,
 )
 from searchapi.schemas import error_responses
 
@@ -100,6 +101,7 @@ def create_app() -> FastAPI:
         feed_reviews.router,
         shields.router,
         team_requests.router,
+        updates.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
     # The HTML half, over the same services as the JSON half.
