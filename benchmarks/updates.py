@@ -306,7 +306,9 @@ def main() -> None:
         args.json,
         {
             "header": header,
+            "run": run_id,
             "writes": writes,
+            "searchable": len(delays),
             "failures": tracker.failures,
             "elapsed_s": elapsed,
             "writes_per_s": writes / elapsed,

@@ -241,6 +241,27 @@ def clients_revoke(name: str) -> None:
     typer.echo(f"revoked {name}")
 
 
+@clients_app.command("purge-keys")
+def clients_purge_keys(
+    hours: Annotated[
+        int | None,
+        typer.Option("--older-than-hours", help="default: IDEMPOTENCY_RETENTION_HOURS", min=1),
+    ] = None,
+) -> None:
+    """Delete the idempotency keys of CMS writes older than HOURS (a retry after that writes
+    again, or gets 412 for a version it already changed)."""
+    from datetime import UTC, datetime, timedelta
+
+    from contactpoint.settings import get_settings
+    from db.idempotency import purge_keys
+    from db.session import session_scope
+
+    keep = hours or get_settings().idempotency_retention_hours
+    with session_scope() as session:
+        purged = purge_keys(session=session, before=datetime.now(UTC) - timedelta(hours=keep))
+    typer.echo(f"purged {purged} idempotency keys older than {keep} h")
+
+
 @clients_app.command("list")
 def clients_list() -> None:
     """Every CMS client as JSON (no keys)."""
