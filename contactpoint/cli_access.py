@@ -196,6 +196,13 @@ def clients_create(
         list[str] | None,
         typer.Option("--network", help="CIDR it may call from (repeat; default: loopback)"),
     ] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            "--organisation",
+            help="KIND:CODE of the organisation it writes for (default: none, read-only)",
+        ),
+    ] = None,
 ) -> None:
     """Register CMS NAME for AUTHORITY; prints its API key once (only a digest is kept)."""
     from db.access import create_client, roles_from
@@ -215,6 +222,7 @@ def clients_create(
                 roles=roles,
                 authority=authority,
                 networks=network or (),
+                organisation=organisation,
             )
         )
     typer.echo("Store this key now: it is shown once and cannot be recovered.", err=True)
@@ -231,6 +239,27 @@ def clients_revoke(name: str) -> None:
     with session_scope() as session:
         _run(lambda: revoke_client(session=session, context=AuditContext.operator(), name=name))
     typer.echo(f"revoked {name}")
+
+
+@clients_app.command("purge-keys")
+def clients_purge_keys(
+    hours: Annotated[
+        int | None,
+        typer.Option("--older-than-hours", help="default: IDEMPOTENCY_RETENTION_HOURS", min=1),
+    ] = None,
+) -> None:
+    """Delete the idempotency keys of CMS writes older than HOURS (a retry after that writes
+    again, or gets 412 for a version it already changed)."""
+    from datetime import UTC, datetime, timedelta
+
+    from contactpoint.settings import get_settings
+    from db.idempotency import purge_keys
+    from db.session import session_scope
+
+    keep = hours or get_settings().idempotency_retention_hours
+    with session_scope() as session:
+        purged = purge_keys(session=session, before=datetime.now(UTC) - timedelta(hours=keep))
+    typer.echo(f"purged {purged} idempotency keys older than {keep} h")
 
 
 @clients_app.command("list")

@@ -10,6 +10,12 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from db.vocabulary import ORGANISATION_KINDS
+
+# A comma-separated list of organisation kinds (possibly empty: nobody changes addresses).
+_KIND = "|".join(ORGANISATION_KINDS)
+_ADDRESS_SOURCES = rf"^\s*((?:{_KIND})\s*(?:,\s*(?:{_KIND})\s*)*)?$"
+
 # The one place that names the Elasticsearch release (docker-compose.yml is checked against it).
 ELASTICSEARCH_VERSION = "9.2.0"
 POSTGRES_MAJOR = 15
@@ -166,6 +172,19 @@ class Settings(BaseSettings):
     audit_seal_public_keys: list[str] = []
     # How often the sealer looks for new audit rows.
     audit_seal_interval_s: float = 5.0
+    # Updates from CMS clients: the organisation kinds (comma-separated, db.vocabulary) whose
+    # clients may change a child's address. GP practices hear of a move first (the original
+    # design's example), social care and schools keep addresses for their own duties.
+    address_sources: str = Field(
+        default="gp_practice,social_care,education", pattern=_ADDRESS_SOURCES
+    )
+    # Idempotency records older than this are deleted by `contactpoint clients purge-keys`.
+    idempotency_retention_hours: int = Field(default=24, ge=1)
+
+    @property
+    def address_source_kinds(self) -> frozenset[str]:
+        """The organisation kinds whose CMS clients may change addresses."""
+        return frozenset(kind.strip() for kind in self.address_sources.split(",") if kind.strip())
 
     @property
     def secrets_file(self) -> Path:

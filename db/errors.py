@@ -43,3 +43,15 @@ class Moved(DomainError):
     def __init__(self, message: str, *, identifier: str) -> None:
         super().__init__(message)
         self.identifier = identifier
+
+
+class VersionRequired(DomainError):
+    """A write without `If-Match`: the caller must say which version it changes (HTTP 428)."""
+
+
+class StaleVersion(DomainError):
+    """The record changed since the caller read it: `current` is its version now (HTTP 412)."""
+
+    def __init__(self, message: str, *, current: int) -> None:
+        super().__init__(message)
+        self.current = current

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from db.access import Forbidden, Principal, Role
+from contactpoint.settings import get_settings
+from db.access import CLIENT_ROLES, Forbidden, Principal, Role
 from db.child_records import ShieldState
 from mappings import fields as f
 
@@ -42,6 +43,10 @@ class Permission(StrEnum):
     MERGE_CHILDREN = "merge_children"
     # A practitioner's requests to a child's authority team: a shield, and brokered contact.
     ASK_THE_TEAM = "ask_the_team"
+    # Updates from a CMS client registered for an organisation: its involvements, and (for the
+    # kinds of `settings.address_sources`) the child's address.
+    WRITE_INVOLVEMENTS = "write_involvements"
+    CHANGE_ADDRESS = "change_address"
 
 
 BREAK_GLASS_REFUSAL: Final = (
@@ -105,8 +110,14 @@ ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
 }
 
 
-def permissions_of(principal: Principal) -> frozenset[Permission]:
-    """Everything `principal` may do."""
+def _address_sources(given: frozenset[str] | None) -> frozenset[str]:
+    return get_settings().address_source_kinds if given is None else given
+
+
+def permissions_of(
+    principal: Principal, *, address_sources: frozenset[str] | None = None
+) -> frozenset[Permission]:
+    """Everything `principal` may do (`address_sources`: the setting's, unless given)."""
     granted = {Permission.PUBLIC}
     for role in principal.roles:
         granted |= ROLE_GRANTS.get(role, frozenset())
@@ -117,13 +128,41 @@ def permissions_of(principal: Principal) -> frozenset[Permission]:
     # Break-glass is a capability of some practitioners, not a role of its own (and of managers).
     if Role.PRACTITIONER in principal.roles and principal.child_protection:
         granted.add(Permission.BREAK_GLASS)
+    # Writes come only from a CMS registered for an organisation, acting for a person whose
+    # role may act through it; the organisation's kind decides whether it supplies addresses.
+    if principal.client_organisation_id is not None and principal.roles & CLIENT_ROLES:
+        granted.add(Permission.WRITE_INVOLVEMENTS)
+        if principal.client_organisation_kind in _address_sources(address_sources):
+            granted.add(Permission.CHANGE_ADDRESS)
     return frozenset(granted)
 
 
-def refusal(principal: Principal, permission: Permission) -> str | None:
+WRITE_REFUSAL: Final = (
+    "Changes come only from a case-management system registered for an organisation, acting "
+    "for a practitioner or manager; this client is read-only."
+)
+
+
+def _address_refusal(principal: Principal, sources: frozenset[str]) -> str:
+    allowed = ", ".join(sorted(sources)) or "no organisation (the setting is empty)"
+    kind = principal.client_organisation_kind
+    return f"Only the CMS of a {allowed} organisation may change a child's address; " + (
+        f"this client's organisation is a {kind} service." if kind else "this client has none."
+    )
+
+
+def refusal(
+    principal: Principal, permission: Permission, *, address_sources: frozenset[str] | None = None
+) -> str | None:
     """Why `principal` may not have `permission`, or None when it may."""
-    if permission in permissions_of(principal):
+    if permission in permissions_of(principal, address_sources=address_sources):
         return None
+    if permission is Permission.WRITE_INVOLVEMENTS:
+        return WRITE_REFUSAL
+    if permission is Permission.CHANGE_ADDRESS:
+        if Permission.WRITE_INVOLVEMENTS not in permissions_of(principal):
+            return WRITE_REFUSAL
+        return _address_refusal(principal, _address_sources(address_sources))
     if permission is Permission.SIGN_OUT:
         return "Only a signed-in session can be signed out; an API key is revoked instead."
     if permission is Permission.BREAK_GLASS:
@@ -257,6 +296,26 @@ def child_access(principal: Principal, *, named_children: frozenset[str]) -> Chi
     )
 
 
+OTHER_ORGANISATION_REFUSAL: Final = (
+    "This involvement belongs to another organisation: only that organisation's "
+    "case-management system may change it."
+)
+
+
+def require_own_involvement(principal: Principal, *, organisation_id: int) -> None:
+    """Refuse (403) a CMS change to an involvement of another organisation."""
+    if principal.client_organisation_id != organisation_id:
+        raise Forbidden(OTHER_ORGANISATION_REFUSAL)
+
+
+def may_override_consent(principal: Principal) -> bool:
+    """Whether `principal` may show a sensitive service without consent (child protection):
+    the managers who may override today, or a practitioner with the child-protection capability."""
+    return Permission.OVERRIDE_CONSENT in permissions_of(principal) or (
+        Role.PRACTITIONER in principal.roles and principal.child_protection
+    )
+
+
 def require_child_admin(access: ChildAccess, *, authority: str | None) -> None:
     """Refuse (403) a shield or consent change to a child outside the principal's authorities."""
     if not access.may_administer(authority):
@@ -300,6 +359,9 @@ _CHILD_EVENTS: Final = frozenset(
         "shield_requested",
         "shield_request_decided",
         "contact_requested",
+        "involvement_started",
+        "involvement_changed",
+        "address_changed",
     }
 )
 # What never locates a child, in the details of a row about one; everything else (addresses,
@@ -330,6 +392,8 @@ _SAFE_DETAILS: Final = frozenset(
         "review_kind",
         "shield_request_id",
         "contact_request_id",
+        # Updates from CMS clients: which fields changed (names only, never values).
+        "changed_fields",
     }
 )
 _SAFE_CRITERIA: Final = frozenset(

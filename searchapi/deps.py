@@ -14,7 +14,7 @@ from typing import Annotated
 
 import anyio
 from elasticsearch import Elasticsearch
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,10 +31,13 @@ from db.access.credentials import API_KEY_PREFIX
 from db.access.networks import address_within, networks_of_setting
 from db.access.sign_in import OUTSIDE_NETWORKS
 from db.audit import AuditContext
+from db.idempotency import request_digest
 from db.ranker import Ranker
 from searchapi.access import Permission, refusal
 from searchapi.client_address import client_address_of
 from searchapi.errors import request_id_of
+from searchapi.paths import IdentifierPath
+from searchapi.updates import WriteRequest
 
 
 async def settings_dependency() -> Settings:
@@ -157,8 +160,10 @@ class Allowed:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    async def __call__(self, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-        reason = refusal(principal, self.permission)
+    async def __call__(
+        self, principal: Annotated[Principal, Depends(_principal)], settings: SettingsDep
+    ) -> Principal:
+        reason = refusal(principal, self.permission, address_sources=settings.address_source_kinds)
         if reason is not None:
             raise Forbidden(reason, actor=principal)
         return principal
@@ -191,3 +196,32 @@ FeedReviewer = Annotated[Principal, Depends(Allowed(Permission.REVIEW_FEED_RECOR
 Merger = Annotated[Principal, Depends(Allowed(Permission.MERGE_CHILDREN))]
 TeamAsker = Annotated[Principal, Depends(Allowed(Permission.ASK_THE_TEAM))]
 ContactBroker = Annotated[Principal, Depends(Allowed(Permission.BROKER_CONTACT))]
+InvolvementWriter = Annotated[Principal, Depends(Allowed(Permission.WRITE_INVOLVEMENTS))]
+AddressChanger = Annotated[Principal, Depends(Allowed(Permission.CHANGE_ADDRESS))]
+
+
+async def _write_request(
+    request: Request,
+    identifier: IdentifierPath,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=1000)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=r"^[!-~]{1,255}$",
+            description="Any printable ASCII, at most 255 characters; one per change",
+        ),
+    ] = None,
+) -> WriteRequest:
+    # The body as sent (Starlette keeps it: the route's model is parsed from the same bytes).
+    body = await request.body()
+    return WriteRequest(
+        identifier=identifier,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        digest=request_digest(method=request.method, path=request.url.path, body=body),
+    )
+
+
+# A CMS write's If-Match, Idempotency-Key and the digest of what it sent.
+WriteRequestDep = Annotated[WriteRequest, Depends(_write_request)]

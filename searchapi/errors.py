@@ -21,7 +21,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from contactpoint.settings import get_settings
 from db.access import AccountLocked, Forbidden, NotAuthenticated, TooManyAttempts
 from db.audit import was_kept
-from db.errors import Conflict, DomainError, InvalidInput, Moved, NotFound
+from db.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    Moved,
+    NotFound,
+    StaleVersion,
+    VersionRequired,
+)
 from searchapi.fhir.resources import FHIR_JSON, as_json, outcome
 from searchapi.middleware import REQUEST_ID_HEADER, new_request_id
 from searchapi.pages.render import page_error, render, wants_page
@@ -36,7 +44,9 @@ _STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    StaleVersion: 412,
     InvalidInput: 422,
+    VersionRequired: 428,
     TooManyAttempts: 429,
 }
 _SEARCH_RETRY_AFTER_S = 5
@@ -70,7 +80,7 @@ def _status_of(error: DomainError) -> int:
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
-    """401, 403, 404, 409, 422 and 429 from the access layer and the services."""
+    """401, 403, 404, 409, 412, 422, 428 and 429 from the access layer and the services."""
     assert isinstance(exc, DomainError)
     status = _status_of(exc)
     headers: dict[str, str] = {}
@@ -92,6 +102,10 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
             f"/fhir/Patient/{exc.identifier}" if on_fhir else f"/v1/children/{exc.identifier}"
         )
         extra["identifier"] = exc.identifier
+    if isinstance(exc, StaleVersion):
+        # The version to send instead, as the record view's ETag gives it.
+        headers["ETag"] = f'"{exc.current}"'
+        extra["record_version"] = exc.current
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_s)
         extra["retry_after_s"] = exc.retry_after_s

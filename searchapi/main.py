@@ -41,6 +41,7 @@ from searchapi.routes import (
     search,
     shields,
     team_requests,
+    updates,
 )
 from searchapi.schemas import error_responses
 
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
         feed_reviews.router,
         shields.router,
         team_requests.router,
+        updates.router,
         fhir.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))

@@ -146,6 +146,7 @@ class ChildRecordView(BaseModel):
                         "gp_practice",
                     ],
                     "break_glass": False,
+                    "record_version": 3,
                     "request_id": "5f0c2e9b8d3a4c1e9f7a6b5c4d3e2f10",
                 }
             ]
@@ -175,6 +176,8 @@ class ChildRecordView(BaseModel):
     # national feed set, and which (docs/feeds/README.md); a field no feed set is the authority's.
     field_sources: list[FieldSourceView] | None = None
     break_glass: bool
+    # The version a CMS sends back in If-Match to change the record (also the answer's ETag).
+    record_version: int
     request_id: str
 
 

@@ -207,6 +207,7 @@ def build_view(
         withheld=withheld,
         field_sources=sources,
         break_glass=redaction.break_glass,
+        record_version=child.record_version,
         request_id=request_id,
     )
     shown = ["names", "gender", "date_of_birth", "carers", "involvements"]
@@ -288,6 +289,11 @@ def _view(
             reason=break_glass_reason,
         )
     return view
+
+
+def record_etag(record_version: int) -> str:
+    """The strong ETag of a record view: its record version, quoted."""
+    return f'"{record_version}"'
 
 
 def view_child(*, session: Session, context: AuditContext, identifier: str) -> ChildRecordView:

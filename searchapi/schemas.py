@@ -129,6 +129,12 @@ class CreateClientRequest(BaseModel):
         description="CIDR networks it may call from; the loopback when empty",
         examples=[["10.20.0.0/16"]],
     )
+    organisation: str | None = Field(
+        default=None,
+        max_length=120,
+        description="KIND:CODE of the organisation it writes for; none: read-only",
+        examples=["gp_practice:B86010"],
+    )
 
 
 class IssuedKeyResponse(BaseModel):

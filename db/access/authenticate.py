@@ -74,8 +74,11 @@ _USER_COLUMNS = """
 _CLIENT_PRINCIPAL = text(
     f"""
     SELECT k.id AS client_id, k.name AS client_name, k.key_hash, k.revoked_at,
-           k.roles AS client_roles, k.local_authority_code, k.networks, {_USER_COLUMNS}
+           k.roles AS client_roles, k.local_authority_code, k.networks,
+           k.organisation_id AS client_organisation_id, o.kind AS client_organisation_kind,
+           {_USER_COLUMNS}
     FROM api_client k LEFT JOIN app_user u ON u.username = :username
+      LEFT JOIN organisation o ON o.id = k.organisation_id
     WHERE k.key_id = :key_id
     """
 ).columns(key_hash=LargeBinary)
@@ -163,6 +166,8 @@ def principal_for_client(
         authorities=frozenset({authority}),
         client_id=row.client_id,
         client_name=row.client_name,
+        client_organisation_id=row.client_organisation_id,
+        client_organisation_kind=row.client_organisation_kind,
     )
     if not address_within(client_address, parse_networks(row.networks)):
         raise Forbidden(
@@ -199,4 +204,6 @@ def principal_for_client(
         authorities=frozenset({authority}),
         client_id=row.client_id,
         client_name=row.client_name,
+        client_organisation_id=row.client_organisation_id,
+        client_organisation_kind=row.client_organisation_kind,
     )

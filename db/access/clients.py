@@ -14,7 +14,7 @@ from db.access.networks import LOOPBACK, parse_networks
 from db.access.roles import CLIENT_ROLES, Role
 from db.audit import AuditContext, AuditEventType, record_audit
 from db.errors import Conflict, DomainError, InvalidInput, NotFound
-from db.models import ApiClient, LocalAuthority
+from db.models import ApiClient, LocalAuthority, Organisation
 from db.normalise import has_control_characters
 
 MAX_CLIENT_NETWORKS = 50
@@ -40,6 +40,7 @@ def client_problems(
     roles: frozenset[Role],
     authority: str,
     networks: Sequence[str] = (),
+    organisation: str | None = None,
 ) -> dict[str, DomainError]:
     """Every rule the new client breaks, by the field it is about, in the order they are
     checked (empty when it may be registered): a form shows them all at once."""
@@ -63,12 +64,26 @@ def client_problems(
             problems["networks"] = InvalidInput(
                 f"a client has at most {MAX_CLIENT_NETWORKS} networks"
             )
+    if organisation and _organisation(session, organisation) is None:
+        problems["organisation"] = InvalidInput(
+            f"unknown organisation: {organisation} (give it as KIND:CODE, e.g. gp_practice:B86010)"
+        )
     if (
         "name" not in problems
         and session.scalars(select(ApiClient.id).where(ApiClient.name == name)).first()
     ):
         problems["name"] = Conflict(f"The client name {name!r} is taken.")
     return problems
+
+
+def _organisation(session: Session, organisation: str) -> Organisation | None:
+    kind, _, code = organisation.strip().partition(":")
+    if has_control_characters(organisation) or not code:
+        return None
+    statement = select(Organisation).where(
+        Organisation.kind == kind.strip().lower(), Organisation.code == code.strip().upper()
+    )
+    return session.scalars(statement).one_or_none()
 
 
 def create_client(
@@ -79,17 +94,25 @@ def create_client(
     roles: frozenset[Role],
     authority: str,
     networks: Sequence[str] = (),
+    organisation: str | None = None,
 ) -> IssuedKey:
     """Register a CMS of one local authority that may act for users of `roles`, calling from
-    `networks` (CIDR; the loopback when none are given)."""
+    `networks` (CIDR; the loopback when none are given), and writing for `organisation`
+    ("KIND:CODE"; none: read-only)."""
     problems = client_problems(
-        session=session, name=name, roles=roles, authority=authority, networks=networks
+        session=session,
+        name=name,
+        roles=roles,
+        authority=authority,
+        networks=networks,
+        organisation=organisation,
     )
     if problems:
         # The first rule broken, as the API and the command line have always answered.
         raise next(iter(problems.values()))
     name = name.strip()
     reachable_from = _reachable_from(networks)
+    org = _organisation(session, organisation) if organisation else None
     key_id, key = new_api_key()
     client = ApiClient(
         name=name,
@@ -98,6 +121,7 @@ def create_client(
         roles=sorted(roles),
         local_authority_code=authority,
         networks=reachable_from,
+        organisation_id=org.id if org else None,
     )
     session.add(client)
     session.flush()
@@ -112,6 +136,7 @@ def create_client(
             "authority": authority,
             "key_id": key_id,
             "networks": reachable_from,
+            "organisation": _organisation_name(org),
         },
     )
     return IssuedKey(name=name, key=key)
@@ -140,6 +165,10 @@ def revoke_client(*, session: Session, context: AuditContext, name: str) -> None
     )
 
 
+def _organisation_name(org: Organisation | None) -> str | None:
+    return None if org is None else f"{org.kind}:{org.code}"
+
+
 def _describe(client: ApiClient) -> dict[str, object]:
     return {
         "name": client.name,
@@ -147,6 +176,7 @@ def _describe(client: ApiClient) -> dict[str, object]:
         "roles": sorted(client.roles),
         "authority": client.local_authority_code,
         "networks": list(client.networks),
+        "organisation": _organisation_name(client.organisation),
         "status": "revoked" if client.revoked_at else "active",
         "created_at": client.created_at.isoformat() if client.created_at else None,
     }

@@ -21,6 +21,9 @@ class Principal:
     child_protection: bool = False
     client_id: int | None = None
     client_name: str | None = None
+    # The organisation a CMS client writes for, and its kind (None: a read-only client).
+    client_organisation_id: int | None = None
+    client_organisation_kind: str | None = None
     session_id: int | None = None
     # Identifiers of the shielded children whose location a manager named this user to see
     # (loaded with the principal; empty when unknown, which shows less, never more).

@@ -48,6 +48,10 @@ class AuditEventType(StrEnum):
     SHIELD_REQUESTED = "shield_requested"
     SHIELD_REQUEST_DECIDED = "shield_request_decided"
     CONTACT_REQUESTED = "contact_requested"
+    # Updates from CMS clients (migration 0016).
+    INVOLVEMENT_STARTED = "involvement_started"
+    INVOLVEMENT_CHANGED = "involvement_changed"
+    ADDRESS_CHANGED = "address_changed"
 
 
 class Outcome(StrEnum):

@@ -3,6 +3,7 @@
 from db.models.access import (
     ApiClient,
     AppUser,
+    IdempotencyRecord,
     SavedSearch,
     SignInLockout,
     SignInThrottle,
@@ -41,6 +42,7 @@ __all__ = [
     "ContactRequest",
     "ChildSourceIdentifier",
     "FeedReview",
+    "IdempotencyRecord",
     "Involvement",
     "LocalAuthority",
     "MatchFrequency",

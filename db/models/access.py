@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     Text,
     UniqueConstraint,
     false,
@@ -25,6 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.base import Base
+from db.models.organisations import Organisation
 
 
 class AppUser(Base):
@@ -81,12 +83,14 @@ class UserAuthority(Base):
 
 
 class ApiClient(Base):
-    """A case-management system acting for practitioners of one local authority."""
+    """A case-management system acting for practitioners of one local authority, and writing
+    for one organisation (none: read-only)."""
 
     __tablename__ = "api_client"
     __table_args__ = (
         UniqueConstraint("name", name="uq_api_client_name"),
         UniqueConstraint("key_id", name="uq_api_client_key_id"),
+        Index("ix_api_client_organisation_id", "organisation_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -102,6 +106,39 @@ class ApiClient(Base):
     # The networks (CIDR) it may call from; a CHECK refuses anything else.
     networks: Mapped[list[str]] = mapped_column(
         ARRAY(Text), server_default=text("ARRAY['127.0.0.0/8', '::1/128']")
+    )
+    # The organisation whose involvements (and, for some kinds, addresses) it may write.
+    organisation_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("organisation.id", name="fk_api_client_organisation_id")
+    )
+
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a client's write under an `Idempotency-Key` (migration 0016).
+
+    `status` and `body` are NULL while the write that claimed the key is in progress.
+    """
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (
+        UniqueConstraint("client_id", "key", name="uq_idempotency_record_client_id_key"),
+        Index("ix_idempotency_record_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("api_client.id", name="fk_idempotency_record_client_id", ondelete="CASCADE"),
+    )
+    key: Mapped[str] = mapped_column(Text)
+    request_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[int | None] = mapped_column(SmallInteger)
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    etag: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
     )
 
 

@@ -107,6 +107,7 @@ def post_client(
         roles=frozenset(body.roles),
         authority=body.authority,
         networks=body.networks,
+        organisation=body.organisation,
     )
     return IssuedKeyResponse(name=issued.name, key=issued.key)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from searchapi.deps import (
@@ -20,7 +20,7 @@ from searchapi.deps import (
 from searchapi.errors import error_response
 from searchapi.paths import IdentifierPath
 from searchapi.record_schemas import BreakGlassRequest, ChildRecordView
-from searchapi.record_view import break_glass_view, view_child
+from searchapi.record_view import break_glass_view, record_etag, view_child
 from searchapi.refusals import note_refusal
 from searchapi.schemas import ErrorBody, error_responses
 from searchapi.search import run_search
@@ -66,15 +66,19 @@ _BREAK_GLASS_BY_GET: Final = (
 def get_child_record(
     identifier: IdentifierPath,
     request: Request,
+    response: Response,
     principal: Viewer,
     session: SessionDep,
     context: AuditContextDep,
 ) -> ChildRecordView | JSONResponse:
-    """The record of one child from PostgreSQL, with what the caller may not see withheld."""
+    """The record of one child from PostgreSQL, with what the caller may not see withheld; its
+    strong ETag is the record version that a CMS's change sends back in If-Match."""
     if "break_glass_reason" in request.query_params:
         note_refusal(request, "break-glass reason in the address")
         return error_response(request, 400, _BREAK_GLASS_BY_GET)
-    return view_child(session=session, context=context, identifier=identifier)
+    view = view_child(session=session, context=context, identifier=identifier)
+    response.headers["ETag"] = record_etag(view.record_version)
+    return view
 
 
 @router.post(

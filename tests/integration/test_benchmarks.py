@@ -26,6 +26,7 @@ SCRIPTS = (
     "matching_score.py",
     "reindex.py",
     "search.py",
+    "updates.py",
 )
 CHILDREN = 200
 # FEBRL data set 1 holds 500 originals, 466 of them with a given name, a family name and a
@@ -40,6 +41,7 @@ PLACES = {
     "load.py": ("contactpoint_benchtest_load", "children-benchtest-load"),
     "reindex.py": ("contactpoint_benchtest_reindex", "children-benchtest-reindex"),
     "search.py": ("contactpoint_benchtest_search", "children-benchtest-search"),
+    "updates.py": ("contactpoint_benchtest_updates", "children-benchtest-updates"),
 }
 
 
@@ -239,3 +241,18 @@ def test_feeds_benchmark_loads_and_imports_afresh_on_every_run(
         # Every record of a feed is decided; births bring the 4 new children.
         assert sources["births"]["created"] >= 4
         assert run.report["wrong_merges"] == 0
+
+
+def test_updates_second_run_times_only_writes_it_sent(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--updates", "30", "--concurrency", "4", "--workers", "1")
+    first = _run("updates.py", tmp_path, *args, "--rebuild")
+    second = _run("updates.py", tmp_path, *args)
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    assert first.report["run"] != second.report["run"]
+    for run in (first, second):
+        assert run.report["failures"] == []
+        assert run.report["writes"] == 30
+        assert run.report["searchable"] == 30
