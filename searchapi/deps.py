@@ -141,6 +141,10 @@ def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> 
     return principal
 
 
+# The same resolution, for a handler outside the dependencies (an unknown address's page).
+principal_of = _principal
+
+
 async def _acting_context(
     context: RequestContextDep, principal: Annotated[Principal, Depends(_principal)]
 ) -> AuditContext:

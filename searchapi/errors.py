@@ -13,6 +13,7 @@ from typing import Any
 
 from elasticsearch import exceptions as es_exceptions
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
@@ -125,10 +126,30 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(request, status, message, headers, **extra)
 
 
+def _who_is_signed_in(request: Request) -> None:
+    """For a browser's unknown address, which no route's dependencies saw: who is signed in,
+    so that the page keeps the navigation (nothing is written; a bad cookie is no one)."""
+    # Imported here: the dependencies import this module.
+    from searchapi.deps import principal_of
+
+    factory = getattr(request.app.state, "session_factory", None)
+    if factory is None or get_settings().session_cookie_name not in request.cookies:
+        return
+    with factory() as session:
+        try:
+            principal_of(request, session, get_settings())
+        except DomainError:
+            return
+        finally:
+            session.rollback()
+
+
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Framework errors (unknown path, wrong method) in the same shape."""
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+    if wants_page(request) and getattr(request.state, "principal", None) is None:
+        await run_in_threadpool(_who_is_signed_in, request)
     note_refusal(request, message)
     if wants_page(request):
         return page_error(request, exc.status_code, message)

@@ -167,8 +167,8 @@ def test_static_files_are_served_but_nothing_outside_their_folder(
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/children/0000000000", 404), ("/admin/users", 403)],
-    ids=["unknown-child", "not-allowed"],
+    [("/children/0000000000", 404), ("/admin/users", 403), ("/no/such/page", 404)],
+    ids=["unknown-child", "not-allowed", "unknown-address"],
 )
 def test_a_signed_in_browsers_error_page_keeps_the_navigation_and_sign_out(
     api: TestClient,
