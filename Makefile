@@ -66,6 +66,7 @@ $(DEMO_FILE): | setup
 demo: migrate $(DEMO_FILE)
 	@echo "==> Loading the demo children into PostgreSQL"
 	$(CP) load --no-progress $(DEMO_FILE)
+	$(CP) postcodes demo
 
 # Plain HTTP on the loopback: the session cookie cannot be Secure there.
 run: demo static

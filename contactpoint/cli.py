@@ -31,6 +31,46 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(matching_app, name="matching")
 app.add_typer(report_app, name="report")
+postcodes_app = typer.Typer(help="Which local authority each postcode lies in (ONSPD).")
+app.add_typer(postcodes_app, name="postcodes")
+
+
+@postcodes_app.command("load")
+def postcodes_load(
+    path: Path,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Empty the table first (a full refresh).")
+    ] = False,
+) -> None:
+    """Load the ONS Postcode Directory's CSV (pcds, oslaua), or postcode,local_authority_code."""
+    from db.errors import DomainError
+    from db.postcode_areas import load_postcode_file
+    from db.session import session_scope
+
+    try:
+        with session_scope() as session:
+            done = load_postcode_file(session=session, path=path, replace=replace)
+    except (DomainError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"{done.written:,} postcodes and districts written; skipped: "
+        f"{done.skipped_unknown_authority:,} of authorities not in ContactPoint, "
+        f"{done.skipped_not_a_postcode:,} not postcodes"
+    )
+
+
+@postcodes_app.command("demo")
+def postcodes_demo() -> None:
+    """The demo authorities' postcode districts (demo data only)."""
+    from contactpoint.demo_places import demo_districts
+    from db.postcode_areas import load_postcode_authorities
+    from db.session import session_scope
+
+    with session_scope() as session:
+        done = load_postcode_authorities(session=session, rows=demo_districts())
+    typer.echo(f"{done.written:,} demo postcode districts written")
+
+
 app.command("demo-users")(demo_users)
 audit_app.command("seal")(audit_seal)
 audit_app.command("verify")(audit_verify)

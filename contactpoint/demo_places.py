@@ -224,3 +224,13 @@ def address(rng: random.Random, la: LocalAuthority) -> dict[str, object]:
     else:
         lines = [f"{number} {street(rng)}"]
     return {"lines": lines, "town": town, "postcode": postcode(rng, rng.choice(districts))}
+
+
+def demo_districts() -> list[tuple[str, str]]:
+    """Each demo postcode district and the authority it lies in (the demo's own ONSPD)."""
+    return [
+        (district, authority.code)
+        for authority in LOCAL_AUTHORITIES
+        for _, districts in authority.towns
+        for district in districts
+    ]

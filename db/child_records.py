@@ -9,7 +9,7 @@ from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import Child, Involvement, Shield, ShieldAccess
+from db.models import Child, Involvement, Organisation, Shield, ShieldAccess
 
 
 def get_child(*, session: Session, identifier: str) -> Child | None:
@@ -19,7 +19,9 @@ def get_child(*, session: Session, identifier: str) -> Child | None:
         .where(Child.identifier == identifier)
         .options(
             selectinload(Child.carers),
-            selectinload(Child.involvements).selectinload(Involvement.organisation),
+            selectinload(Child.involvements)
+            .selectinload(Involvement.organisation)
+            .selectinload(Organisation.local_authority),
             selectinload(Child.involvements).selectinload(Involvement.practitioner),
             selectinload(Child.shields),
             selectinload(Child.other_names),

@@ -15,10 +15,11 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.audit import AuditContext, AuditEventType
+from db.audit import AuditContext, AuditEventType, record_audit
 from db.child_admin import audit_child_change
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Child, Involvement, Organisation, Practitioner, PreviousAddress
+from db.postcode_areas import authority_of_postcode
 from db.vocabulary import SENSITIVE_KINDS
 
 # The schema keeps at most this many previous addresses (ck_previous_address_position).
@@ -277,18 +278,33 @@ class NewAddress:
     postcode: str
 
 
+@dataclass(frozen=True)
+class AddressChange:
+    """What an address change did: whether anything changed, and the authority the child
+    moved from and to when the new postcode lies in another one."""
+
+    changed: bool
+    moved_from: str | None = None
+    moved_to: str | None = None
+
+
 def change_address(
     *, session: Session, context: AuditContext, child: Child, address: NewAddress, today: date
-) -> bool:
+) -> AddressChange:
     """Replace the child's address, keeping the old one in its previous addresses (the oldest
-    dropped beyond the schema's ten); False when it is the address already held."""
+    dropped beyond the schema's ten). A postcode in another local authority moves the child's
+    responsibility there: its shield and the practitioners named to see past it go with the
+    child, whose authority's managers are now the new one's."""
     lines = list(address.lines)
     if (child.address_lines, child.town, child.postcode) == (
         lines,
         address.town,
         address.postcode,
     ):
-        return False
+        return AddressChange(changed=False)
+    area = authority_of_postcode(session=session, postcode=address.postcode or "")
+    moved_from = child.local_authority_code
+    moving = area is not None and area != moved_from
     earlier = [
         {
             "postcode": item.postcode,
@@ -314,16 +330,36 @@ def change_address(
                 for position, row in enumerate(kept)
             ],
         )
-    session.execute(
-        update(Child)
-        .where(Child.id == child.id)
-        .values(address_lines=lines, town=address.town, postcode=address.postcode)
-    )
-    audit_child_change(
-        session,
-        AuditEventType.ADDRESS_CHANGED,
+    values: dict[str, object] = {
+        "address_lines": lines,
+        "town": address.town,
+        "postcode": address.postcode,
+    }
+    details: dict[str, object] = {
+        "changed_fields": ["address"],
+        "previous_postcode": child.postcode,
+    }
+    if moving:
+        values["local_authority_code"] = area
+        details = {
+            "changed_fields": ["address", "local_authority"],
+            "previous_postcode": child.postcode,
+            "moved_from": moved_from,
+            "moved_to": area,
+        }
+    session.execute(update(Child).where(Child.id == child.id).values(**values))
+    if not moving:
+        audit_child_change(
+            session, AuditEventType.ADDRESS_CHANGED, context=context, child=child, details=details
+        )
+        return AddressChange(changed=True)
+    # Audited under both authorities: each team's managers read their own children's audit.
+    record_audit(
+        session=session,
+        event=AuditEventType.ADDRESS_CHANGED,
         context=context,
-        child=child,
-        details={"changed_fields": ["address"], "previous_postcode": child.postcode},
+        subject=child.identifier,
+        authorities=sorted(code for code in (moved_from, area) if code),
+        details={"identifier": child.identifier, **details},
     )
-    return True
+    return AddressChange(changed=True, moved_from=moved_from, moved_to=area)

@@ -100,6 +100,9 @@ class InvolvementView(BaseModel):
     service_withheld: bool
     consent_recorded: bool
     override_recorded: bool
+    # The local authority the service works in, where the service is shown (a child who moved
+    # keeps the old area's services, marked with it and their end date).
+    area: str | None = Field(default=None, examples=["Leeds"])
 
 
 class FieldSourceView(BaseModel):

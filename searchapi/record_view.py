@@ -105,6 +105,8 @@ def _involvement(
             end_date=item.end_date,
             details_withheld=False,
             service_withheld=not contacts,
+            # Where a shielded child's service works would hint where the child is.
+            area=org.local_authority.name if contacts and org.local_authority else None,
             **common,
         )
         return view, sensitive

@@ -24,7 +24,7 @@ from db.models.feeds import (
 from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
-from db.models.organisations import LocalAuthority, Organisation, Practitioner
+from db.models.organisations import LocalAuthority, Organisation, PostcodeAuthority, Practitioner
 from db.models.requests import ContactRequest, ShieldRequest
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "IdempotencyRecord",
     "Involvement",
     "LocalAuthority",
+    "PostcodeAuthority",
     "MatchFrequency",
     "MatchFrequencyTotal",
     "MatchLevelCount",

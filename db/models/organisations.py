@@ -28,6 +28,18 @@ class LocalAuthority(Base):
     team_email: Mapped[str | None] = mapped_column(Text)
 
 
+class PostcodeAuthority(Base):
+    """The local authority of a full postcode or of a postcode district (its outward code)."""
+
+    __tablename__ = "postcode_authority"
+
+    postcode: Mapped[str] = mapped_column(Text, primary_key=True)
+    local_authority_code: Mapped[str] = mapped_column(
+        Text,
+        ForeignKey("local_authority.code", name="fk_postcode_authority_local_authority_code"),
+    )
+
+
 class Organisation(Base):
     """A school, GP practice or service, unique by (kind, code)."""
 

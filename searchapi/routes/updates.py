@@ -152,9 +152,16 @@ def put_address(
     address = NewAddress(lines=body.lines, town=body.town, postcode=body.postcode)
 
     def change(child: Child) -> Outcome:
-        changed = change_address(
+        done = change_address(
             session=session, context=context, child=child, address=address, today=today()
         )
-        return Outcome(message="Address changed." if changed else "The address was already this.")
+        if not done.changed:
+            return Outcome(message="The address was already this.")
+        if done.moved_to is not None:
+            return Outcome(
+                message=f"Address changed: the child moved into local authority "
+                f"{done.moved_to} (from {done.moved_from}), whose team now manages the record."
+            )
+        return Outcome(message="Address changed.")
 
     return run_write(session=session, context=context, request=write, status=200, change=change)

@@ -16,13 +16,17 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.access import Role, create_client
 from db.audit import AuditContext
+from db.errors import InvalidInput
 from db.models import Organisation
+from db.postcode_areas import authority_of_postcode, load_postcode_file
 from mappings import fields as f
 from tests.integration.access_support import (
     bearer,
     build_client,
     fast_settings,
     new_account,
+    new_authority,
+    session_token,
     unique,
 )
 from tests.integration.search_support import Kid, Population, build_population
@@ -437,3 +441,98 @@ def test_a_shielded_childs_change_is_made_but_its_location_stays_withheld(
             {"identifier": kid.identifier},
         ).scalar_one()
     assert postcode == "LS2 1AB"
+
+
+def test_an_address_in_another_authority_moves_the_child_with_its_shield_and_named_users(
+    population: Population, client: TestClient
+) -> None:
+    cms, kid = Cms(population, kind="gp_practice"), _kid(population, 1, shielded=True)
+    before, etag = _read(client, cms, kid)
+    destination = new_authority(population.engine)
+    named = new_account(
+        population.engine, fast_settings(population.settings), roles=[Role.PRACTITIONER]
+    )
+    with population.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO postcode_authority (postcode, local_authority_code)"
+                " VALUES ('LS2 7XY', :code) ON CONFLICT (postcode)"
+                " DO UPDATE SET local_authority_code = excluded.local_authority_code"
+            ),
+            {"code": destination},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO shield_access (child_id, username, granted_by, reason)"
+                " SELECT id, :username, 'a manager', 'Allocated social worker'"
+                " FROM child WHERE identifier = :identifier"
+            ),
+            {"username": named.username, "identifier": kid.identifier},
+        )
+    response = client.put(
+        f"/v1/children/{kid.identifier}/address",
+        json={"lines": ["4 New Road"], "town": "Leeds", "postcode": "LS2 7XY"},
+        headers=cms.headers(**{"If-Match": etag}),
+    )
+    assert response.status_code == 200, response.text
+    assert destination in response.json()["message"] and kid.authority in response.json()["message"]
+    # The new authority's managers manage it: they see where it lives; the old ones no longer.
+    settings = fast_settings(population.settings)
+    new_manager = new_account(
+        population.engine, settings, roles=[Role.LA_MANAGER], authorities=[destination]
+    )
+    old_manager = new_account(
+        population.engine, settings, roles=[Role.LA_MANAGER], authorities=[kid.authority]
+    )
+    seen = client.get(
+        f"/v1/children/{kid.identifier}",
+        headers=bearer(session_token(population.engine, new_manager.username)),
+    ).json()
+    assert seen["local_authority"]["code"] == destination and seen["shielded"]
+    assert seen["address"]["postcode"] == "LS2 7XY"
+    # The services of the old area stay, marked with it.
+    old_area = before["local_authority"]["name"]
+    assert any(item["area"] == old_area for item in seen["involvements"]) or not [
+        item for item in before["involvements"] if item["area"] == old_area
+    ]
+    unseen = client.get(
+        f"/v1/children/{kid.identifier}",
+        headers=bearer(session_token(population.engine, old_manager.username)),
+    ).json()
+    assert unseen["address"] is None and unseen["location_withheld"]
+    # The named practitioner still sees past the shield; the shield is the same one.
+    past = client.get(
+        f"/v1/children/{kid.identifier}",
+        headers=bearer(session_token(population.engine, named.username)),
+    ).json()
+    assert past["address"]["postcode"] == "LS2 7XY"
+    (row,) = _audit(population.engine, username=cms.account.username, event="address_changed")
+    assert row.details["moved_from"] == kid.authority and row.details["moved_to"] == destination
+    population.sync()
+    indexed = _indexed(population.es, population.settings.index_alias, kid)
+    assert indexed[f.LOCAL_AUTHORITY_CODE] == destination
+
+
+def test_the_postcode_directory_loads_and_a_postcode_beats_its_district(
+    population: Population, tmp_path: Any
+) -> None:
+    here, there = new_authority(population.engine), new_authority(population.engine)
+    onspd = tmp_path / "ONSPD.csv"
+    onspd.write_text(
+        "pcd,pcds,dointr,doterm,oslaua,osward\n"
+        f"YO1  7HH,YO1 7HH,199801,,{there},E05000001\n"
+        f"YO1  9ZZ,YO1,199801,,{here},E05000001\n"  # a district row, as pcds may not be one
+        "AB101AA,AB10 1AA,199801,,S12000033,S13002840\n"  # Scotland: not ContactPoint's
+        f"XXXXXXX,not a postcode,199801,,{here},\n"
+    )
+    with Session(population.engine) as session, session.begin():
+        done = load_postcode_file(session=session, path=onspd)
+    assert (done.written, done.skipped_unknown_authority, done.skipped_not_a_postcode) == (2, 1, 1)
+    with Session(population.engine) as session:
+        assert authority_of_postcode(session=session, postcode="yo17hh") == there
+        assert authority_of_postcode(session=session, postcode="YO1 2AB") == here
+        assert authority_of_postcode(session=session, postcode="AB10 1AA") is None
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("postcode_district,authority\nYO1,E06000014\n")
+    with Session(population.engine) as session, pytest.raises(InvalidInput, match="pcds"):
+        load_postcode_file(session=session, path=wrong)
