@@ -10,6 +10,7 @@ OperationOutcomes (`searchapi.errors` answers any /fhir/ path so).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from fastapi import APIRouter, Body, Request
@@ -41,7 +42,7 @@ from searchapi.fhir.resources import (
 from searchapi.paths import IDENTIFIER_PATTERN, IdentifierPath
 from searchapi.record_view import view_child
 from searchapi.search import run_search
-from searchapi.search_schemas import SearchResult
+from searchapi.search_schemas import SearchResponse, SearchResult
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -59,6 +60,19 @@ def _fhir(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _answered(
+    request: Request,
+    answer: SearchResponse,
+    search_of: Callable[[SearchResult], dict[str, Any]],
+) -> JSONResponse:
+    """A search's answer as a searchset (each entry's `search` from `search_of`), or PDS's
+    TOO_MANY_MATCHES."""
+    if answer.too_many_matches:
+        return _fhir(as_json(outcome(200, _TOO_MANY, spine_code="TOO_MANY_MATCHES")))
+    entries = [(patient_of_result(result), search_of(result)) for result in answer.results]
+    return _fhir(as_json(searchset(_base(request), entries)))
 
 
 @router.get("/metadata")
@@ -90,22 +104,19 @@ def search_patients(
             results = [result for result in results if spelt_the_same(result, query.request)]
         return results, len(results) > query.max_results
 
-    answer = run_search(
-        session=session,
-        es=es,
-        alias=settings.index_alias,
-        context=context,
-        request=query.request,
-        ranker=ranker,
-        narrow=answered,
+    return _answered(
+        request,
+        run_search(
+            session=session,
+            es=es,
+            alias=settings.index_alias,
+            context=context,
+            request=query.request,
+            ranker=ranker,
+            narrow=answered,
+        ),
+        lambda result: {"mode": "match", "score": round(result.probability, 4)},
     )
-    if answer.too_many_matches:
-        return _fhir(as_json(outcome(200, _TOO_MANY, spine_code="TOO_MANY_MATCHES")))
-    entries = [
-        (patient_of_result(result), {"mode": "match", "score": round(result.probability, 4)})
-        for result in answer.results
-    ]
-    return _fhir(as_json(searchset(_base(request), entries)))
 
 
 @router.post("/Patient/$match")
@@ -128,22 +139,19 @@ def match_patients(
             results = [result for result in results if _GRADES[result.strength] == "certain"]
         return results[: query.count], False
 
-    answer = run_search(
-        session=session,
-        es=es,
-        alias=settings.index_alias,
-        context=context,
-        request=query.request,
-        ranker=ranker,
-        narrow=answered,
+    return _answered(
+        request,
+        run_search(
+            session=session,
+            es=es,
+            alias=settings.index_alias,
+            context=context,
+            request=query.request,
+            ranker=ranker,
+            narrow=answered,
+        ),
+        lambda result: match_search(result.probability, _GRADES[result.strength]),
     )
-    if answer.too_many_matches:
-        return _fhir(as_json(outcome(200, _TOO_MANY, spine_code="TOO_MANY_MATCHES")))
-    entries = [
-        (patient_of_result(result), match_search(result.probability, _GRADES[result.strength]))
-        for result in answer.results
-    ]
-    return _fhir(as_json(searchset(_base(request), entries)))
 
 
 @router.get("/Patient/{identifier}")
