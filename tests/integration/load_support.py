@@ -18,8 +18,7 @@ LOADED_TABLES = (
     "break_glass_review, shield_access, shield, involvement, carer, other_name, previous_address, "
     "child_field_source, feed_review, feed_record, child_source_identifier, child_merge, "
     "shield_request, contact_request, "
-    "child, practitioner, "
-    "organisation"
+    "child, practitioner"
 )
 _SERVICE_KINDS = ("health_visiting", "social_care", "youth_service", "early_help", "mental_health")
 _RELATIONSHIPS = ("mother", "father", "grandparent", "step_parent", "foster_carer", "guardian")
@@ -120,5 +119,8 @@ def truncate_tables(settings: Settings) -> None:
     engine = create_engine(settings.effective_migration_url(), poolclass=pool.NullPool)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {LOADED_TABLES}"))
+        # Other tests' CMS clients name organisations: unlinked, then the organisations go.
+        conn.execute(text("UPDATE api_client SET organisation_id = NULL"))
+        conn.execute(text("DELETE FROM organisation"))
         conn.execute(text("DELETE FROM local_authority WHERE code LIKE 'E089%'"))
     engine.dispose()
