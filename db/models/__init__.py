@@ -24,6 +24,7 @@ from db.models.feeds import (
 from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
+from db.models.notifications import Notification, NotificationDelivery, WebhookSubscription
 from db.models.organisations import LocalAuthority, Organisation, Practitioner
 from db.models.requests import ContactRequest, ShieldRequest
 
@@ -48,6 +49,8 @@ __all__ = [
     "MatchFrequency",
     "MatchFrequencyTotal",
     "MatchLevelCount",
+    "Notification",
+    "NotificationDelivery",
     "Organisation",
     "OtherName",
     "Practitioner",
@@ -62,4 +65,5 @@ __all__ = [
     "SignInThrottle",
     "UserAuthority",
     "UserSession",
+    "WebhookSubscription",
 ]
