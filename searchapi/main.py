@@ -41,6 +41,7 @@ from searchapi.routes import (
     operations,
     search,
     shields,
+    subscriptions,
     team_requests,
     updates,
 )
@@ -104,6 +105,7 @@ def create_app() -> FastAPI:
         shields.router,
         team_requests.router,
         updates.router,
+        subscriptions.router,
         fhir.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))

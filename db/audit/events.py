@@ -57,6 +57,7 @@ class AuditEventType(StrEnum):
     INBOX_READ = "inbox_read"
     CHILD_SUBSCRIBED = "child_subscribed"
     CHILD_UNSUBSCRIBED = "child_unsubscribed"
+    CLIENT_WEBHOOK_SET = "client_webhook_set"
 
 
 class Outcome(StrEnum):

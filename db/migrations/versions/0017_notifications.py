@@ -13,7 +13,8 @@ Revises: 0016
   with FOR UPDATE SKIP LOCKED, retried with backoff, `dead` after the last attempt.
 - `api_client.webhook_url` / `webhook_secret` and `webhook_subscription`: a CMS client's
   signed webhook and the children it subscribed to.
-- The audit's events gain `inbox_read`, `child_subscribed` and `child_unsubscribed`.
+- The audit's events gain `inbox_read`, `child_subscribed`, `child_unsubscribed` and
+  `client_webhook_set`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ _OLD_EVENTS = (
     "'shield_requested', 'shield_request_decided', 'contact_requested', "
     "'involvement_started', 'involvement_changed', 'address_changed'"
 )
-_NEW_EVENTS = f"{_OLD_EVENTS}, 'inbox_read', 'child_subscribed', 'child_unsubscribed'"
+_NEW_EVENTS = (
+    f"{_OLD_EVENTS}, 'inbox_read', 'child_subscribed', 'child_unsubscribed', 'client_webhook_set'"
+)
 
 _STATEMENTS = [
     "ALTER TABLE app_user ADD COLUMN email text",
@@ -51,7 +54,8 @@ _STATEMENTS = [
     r"""
     ALTER TABLE api_client ADD CONSTRAINT ck_api_client_webhook CHECK (
       num_nonnulls(webhook_url, webhook_secret) IN (0, 2)
-      AND (webhook_url IS NULL OR webhook_url ~ '^https?://[^\s]{1,2000}$')
+      AND (webhook_url IS NULL
+           OR (webhook_url ~ '^https?://[^\s]+$' AND length(webhook_url) <= 2000))
       AND (webhook_secret IS NULL OR length(webhook_secret) >= 32)
     )
     """,
