@@ -11,6 +11,7 @@ COPY feeds ./feeds
 COPY indexer ./indexer
 COPY mappings ./mappings
 COPY matching ./matching
+COPY notify ./notify
 COPY searchapi ./searchapi
 RUN pip install --no-cache-dir --no-deps . && useradd --system --no-create-home contactpoint
 USER contactpoint

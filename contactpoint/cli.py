@@ -16,6 +16,7 @@ import typer
 from contactpoint.cli_access import audit_app, clients_app, report_app, users_app
 from contactpoint.cli_demo import demo_users
 from contactpoint.cli_matching import matching_app
+from contactpoint.cli_notify import notify_app
 from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
 from contactpoint.settings import get_settings
 
@@ -29,6 +30,7 @@ app.add_typer(indexer_app, name="indexer")
 app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.add_typer(notify_app, name="notify")
 app.add_typer(matching_app, name="matching")
 app.add_typer(report_app, name="report")
 postcodes_app = typer.Typer(help="Which local authority each postcode lies in (ONSPD).")
@@ -447,12 +449,13 @@ def serve(
     with_indexer: Annotated[
         bool,
         typer.Option(
-            "--with-indexer", help="Also run `indexer run` and `audit seal` beside the service."
+            "--with-indexer",
+            help="Also run `indexer run`, `notify run` and `audit seal` beside the service.",
         ),
     ] = False,
 ) -> None:
-    """Run the HTTP service (and, with --with-indexer, the indexer and the audit sealer in
-    child processes)."""
+    """Run the HTTP service (and, with --with-indexer, the indexer, the notifications'
+    deliverer and the audit sealer in child processes)."""
     import uvicorn
 
     from db.ranker import load_ranker
@@ -469,6 +472,7 @@ def serve(
     children: list[subprocess.Popen[bytes]] = []
     if with_indexer:
         children.append(_start_child("indexer", "run", nice=settings.indexer_nice))
+        children.append(_start_child("notify", "run", nice=settings.indexer_nice))
         if settings.effective_seal_private_key() is None:
             logging.getLogger(__name__).warning(
                 "the audit is not sealed: set AUDIT_SEAL_PRIVATE_KEY to run the sealer"

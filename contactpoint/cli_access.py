@@ -79,6 +79,9 @@ def users_create(
     child_protection: Annotated[bool, typer.Option("--child-protection")] = False,
     expires: Annotated[str | None, typer.Option(help="Last day (or time) of access.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Demo account (codes printable).")] = False,
+    email: Annotated[
+        str | None, typer.Option(help="Their work e-mail: the practitioner whose notices they get.")
+    ] = None,
 ) -> None:
     """Create USERNAME; reads the password and PIN from stdin; prints the token enrolment."""
     from db.access import NewUser, create_user, roles_from
@@ -97,6 +100,7 @@ def users_create(
         child_protection=child_protection,
         expires_at=_moment(expires, end_of_day=True) if expires else None,
         is_demo=demo,
+        email=email,
     )
     with session_scope() as session:
         enrolment = _run(

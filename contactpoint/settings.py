@@ -181,6 +181,27 @@ class Settings(BaseSettings):
     # Idempotency records older than this are deleted by `contactpoint clients purge-keys`.
     idempotency_retention_hours: int = Field(default=24, ge=1)
 
+    # Notifications (notify/). The address people sign in at: e-mails link to its /inbox.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "contactpoint@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # A delivery is dead after this many attempts, the waits between them doubling from the
+    # base up to the cap (with jitter); `contactpoint notify retry` gives the dead another go.
+    notify_max_attempts: int = Field(default=12, ge=1, le=100)
+    notify_backoff_base_s: float = Field(default=2.0, gt=0)
+    notify_backoff_cap_s: float = Field(default=300.0, gt=0)
+    notify_poll_s: float = Field(default=0.5, gt=0)
+    notify_batch_size: int = Field(default=50, ge=1, le=1000)
+    # A claimed delivery is someone else's to retry after this long (a deliverer that died).
+    notify_lease_s: float = Field(default=120.0, gt=0)
+    notify_workers: int = Field(default=4, ge=1, le=64)
+
     @property
     def address_source_kinds(self) -> frozenset[str]:
         """The organisation kinds whose CMS clients may change addresses."""

@@ -19,6 +19,11 @@ from db.audit import AuditContext, AuditEventType, record_audit
 from db.child_admin import audit_child_change
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Child, Involvement, Organisation, Practitioner, PreviousAddress
+from db.notifications import (
+    current_lead_practitioners,
+    notify_involvement_started,
+    notify_lead_changed,
+)
 from db.postcode_areas import authority_of_postcode
 from db.vocabulary import SENSITIVE_KINDS
 
@@ -212,6 +217,10 @@ def start_involvement(
             child=child,
             details={"involvement_id": involvement.id, "reason": new.override_reason},
         )
+    # The notices, in this transaction: a change that rolls back tells no one.
+    notify_involvement_started(
+        session=session, child=child, involvement=involvement, acting_email=context.actor.email
+    )
     return involvement
 
 
@@ -249,6 +258,7 @@ def change_involvement(
         if change.end_date > today:
             raise InvalidInput("is in the future", field="body.end_date")
     changed: list[str] = []
+    previous_leads = current_lead_practitioners(child)
     if change.lead_professional and not involvement.lead_professional:
         _clear_lead(session, child, keep=involvement)
     for name in ("lead_professional", "assessment_completed", "end_date"):
@@ -266,6 +276,14 @@ def change_involvement(
         child=child,
         details={"involvement_id": involvement.id, "changed_fields": changed},
     )
+    if "lead_professional" in changed:
+        notify_lead_changed(
+            session=session,
+            child=child,
+            involvement=involvement,
+            previous_leads=previous_leads,
+            acting_email=context.actor.email,
+        )
     return changed
 
 

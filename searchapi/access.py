@@ -47,6 +47,9 @@ class Permission(StrEnum):
     # kinds of `settings.address_sources`) the child's address.
     WRITE_INVOLVEMENTS = "write_involvements"
     CHANGE_ADDRESS = "change_address"
+    # Notifications: a person's inbox, and a CMS client's webhook subscription to a child.
+    READ_INBOX = "read_inbox"
+    SUBSCRIBE_CHILD = "subscribe_child"
 
 
 BREAK_GLASS_REFUSAL: Final = (
@@ -85,7 +88,12 @@ def other_authority_refusal(team: AuthorityTeam | None) -> str:
 
 ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
     Role.PRACTITIONER: frozenset(
-        {Permission.SEARCH_CHILDREN, Permission.VIEW_CHILD, Permission.ASK_THE_TEAM}
+        {
+            Permission.SEARCH_CHILDREN,
+            Permission.VIEW_CHILD,
+            Permission.ASK_THE_TEAM,
+            Permission.READ_INBOX,
+        }
     ),
     # Managers search and view too: they must find the shielded children of their authority.
     Role.LA_MANAGER: frozenset(
@@ -101,6 +109,7 @@ ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.READ_AUDIT,
             Permission.REVIEW_FEED_RECORDS,
             Permission.MERGE_CHILDREN,
+            Permission.READ_INBOX,
         }
     ),
     Role.ADMIN: frozenset(
@@ -130,6 +139,11 @@ def permissions_of(
         granted.add(Permission.BREAK_GLASS)
     # Writes come only from a CMS registered for an organisation, acting for a person whose
     # role may act through it; the organisation's kind decides whether it supplies addresses.
+    # A CMS client hears of a child's changes by webhook; its user's inbox is theirs alone.
+    if principal.client_id is not None:
+        granted.discard(Permission.READ_INBOX)
+        if Permission.VIEW_CHILD in granted:
+            granted.add(Permission.SUBSCRIBE_CHILD)
     if principal.client_organisation_id is not None and principal.roles & CLIENT_ROLES:
         granted.add(Permission.WRITE_INVOLVEMENTS)
         if principal.client_organisation_kind in _address_sources(address_sources):
@@ -163,6 +177,10 @@ def refusal(
         if Permission.WRITE_INVOLVEMENTS not in permissions_of(principal):
             return WRITE_REFUSAL
         return _address_refusal(principal, _address_sources(address_sources))
+    if permission is Permission.SUBSCRIBE_CHILD:
+        return "Only a CMS client (an API key) acting for a practitioner or manager subscribes."
+    if permission is Permission.READ_INBOX and principal.client_id is not None:
+        return "The inbox is its owner's, signed in: a CMS client hears of changes by webhook."
     if permission is Permission.SIGN_OUT:
         return "Only a signed-in session can be signed out; an API key is revoked instead."
     if permission is Permission.BREAK_GLASS:
@@ -362,6 +380,8 @@ _CHILD_EVENTS: Final = frozenset(
         "involvement_started",
         "involvement_changed",
         "address_changed",
+        "child_subscribed",
+        "child_unsubscribed",
     }
 )
 # What never locates a child, in the details of a row about one; everything else (addresses,

@@ -202,6 +202,8 @@ TeamAsker = Annotated[Principal, Depends(Allowed(Permission.ASK_THE_TEAM))]
 ContactBroker = Annotated[Principal, Depends(Allowed(Permission.BROKER_CONTACT))]
 InvolvementWriter = Annotated[Principal, Depends(Allowed(Permission.WRITE_INVOLVEMENTS))]
 AddressChanger = Annotated[Principal, Depends(Allowed(Permission.CHANGE_ADDRESS))]
+InboxReader = Annotated[Principal, Depends(Allowed(Permission.READ_INBOX))]
+Subscriber = Annotated[Principal, Depends(Allowed(Permission.SUBSCRIBE_CHILD))]
 
 
 async def _write_request(

@@ -22,6 +22,7 @@ from searchapi.pages import audit as audit_pages
 from searchapi.pages import consent as consent_pages
 from searchapi.pages import feed_review as feed_review_pages
 from searchapi.pages import help as help_pages
+from searchapi.pages import inbox as inbox_pages
 from searchapi.pages import record as record_pages
 from searchapi.pages import review as review_pages
 from searchapi.pages import search as search_pages
@@ -40,6 +41,7 @@ from searchapi.routes import (
     operations,
     search,
     shields,
+    subscriptions,
     team_requests,
     updates,
 )
@@ -103,6 +105,7 @@ def create_app() -> FastAPI:
         shields.router,
         team_requests.router,
         updates.router,
+        subscriptions.router,
         fhir.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
@@ -118,6 +121,7 @@ def create_app() -> FastAPI:
         feed_review_pages.router,
         team_request_pages.router,
         help_pages.router,
+        inbox_pages.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

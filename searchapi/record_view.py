@@ -310,3 +310,18 @@ def break_glass_view(
     audited with the reason and queued for review; the API's POST and the page's form both
     come here."""
     return _view(session=session, context=context, identifier=identifier, break_glass_reason=reason)
+
+
+def involvement_view(
+    child: Child, involvement: Involvement, access: ChildAccess
+) -> InvolvementView:
+    """One involvement as the child's record view shows it to `access` (without break glass):
+    the inbox shows a notice's service by the same rules."""
+    redaction = access.record_redaction(
+        shielded=active_shield(child) is not None,
+        authority=child.local_authority_code,
+        identifier=child.identifier,
+        break_glass_reason=None,
+        team=None,
+    )
+    return _involvement(involvement, child, access, redaction)[0]

@@ -105,6 +105,11 @@ class CreateUserRequest(BaseModel):
     organisation: str | None = Field(default=None, max_length=200)
     child_protection: bool = False
     expires_at: datetime | None = None
+    email: str | None = Field(
+        default=None,
+        max_length=401,
+        description="Their work e-mail: the practitioner (of involvements) whose notices they get",
+    )
     password: str = Field(max_length=1024)
     pin: str = Field(max_length=32)
 

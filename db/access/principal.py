@@ -28,6 +28,8 @@ class Principal:
     # Identifiers of the shielded children whose location a manager named this user to see
     # (loaded with the principal; empty when unknown, which shows less, never more).
     named_children: frozenset[str] = field(default_factory=frozenset)
+    # The user's e-mail address: they are the practitioner with the same one (their inbox).
+    email: str | None = None
 
     @property
     def via_client(self) -> bool:

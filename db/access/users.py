@@ -33,6 +33,8 @@ from db.normalise import has_control_characters
 
 # The CHECK of app_user.username: refused here first, so a bad name is an answer, not a 500.
 _USERNAME: Final = re.compile(r"[a-z0-9][a-z0-9._@-]{2,99}")
+# The CHECK of app_user.email (lower-cased before it is compared).
+_EMAIL: Final = re.compile(r"[^@\s]{1,200}@[^@\s]{1,200}")
 _USERNAME_MAX: Final = 100
 
 
@@ -56,6 +58,8 @@ class NewUser:
     child_protection: bool = False
     expires_at: datetime | None = None
     is_demo: bool = False
+    # Whose notices the inbox shows: the practitioner with this address.
+    email: str | None = None
 
 
 def _check_secrets(settings: Settings, *, password: str, pin: str) -> None:
@@ -79,6 +83,13 @@ def _set_credentials(user: AppUser, *, settings: Settings, password: str, pin: s
             user.totp_secret, username=user.username, issuer=settings.totp_issuer
         ),
     )
+
+
+def normalise_email(value: str | None) -> str | None:
+    """E-mail addresses are kept trimmed and lower-cased (as practitioners' are); blank: none."""
+    if value is None or not value.strip():
+        return None
+    return value.strip().lower()
 
 
 def get_user(*, session: Session, username: str) -> AppUser:
@@ -120,6 +131,14 @@ def account_problems(
         refuse(
             "organisation", "an organisation name has 1 to 200 characters and no control characters"
         )
+    email = normalise_email(new.email)
+    if email is not None and (not _EMAIL.fullmatch(email) or has_control_characters(email)):
+        refuse("email", "an e-mail address is NAME@DOMAIN, without spaces, up to 401 characters")
+    elif (
+        email is not None
+        and session.scalars(select(AppUser.id).where(AppUser.email == email)).first()
+    ):
+        problems["email"] = Conflict("Another account has this e-mail address.")
     if not new.roles:
         refuse("roles", "a user needs at least one role")
     if new.roles & AUTHORITY_ROLES and not new.authorities:
@@ -174,6 +193,7 @@ def create_user(
         organisation=new.organisation,
         child_protection=new.child_protection,
         is_demo=new.is_demo,
+        email=normalise_email(new.email),
         expires_at=new.expires_at,
         authority_links=[UserAuthority(local_authority_code=code) for code in new.authorities],
     )
@@ -193,6 +213,7 @@ def create_user(
             "child_protection": new.child_protection,
             "expires_at": new.expires_at.isoformat() if new.expires_at else None,
             "is_demo": new.is_demo,
+            "email": normalise_email(new.email),
         },
     )
     return enrolment

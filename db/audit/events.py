@@ -52,6 +52,12 @@ class AuditEventType(StrEnum):
     INVOLVEMENT_STARTED = "involvement_started"
     INVOLVEMENT_CHANGED = "involvement_changed"
     ADDRESS_CHANGED = "address_changed"
+    # Notifications (migration 0017): the inbox as shown (it names children), and a CMS
+    # client's subscription to a child's notices.
+    INBOX_READ = "inbox_read"
+    CHILD_SUBSCRIBED = "child_subscribed"
+    CHILD_UNSUBSCRIBED = "child_unsubscribed"
+    CLIENT_WEBHOOK_SET = "client_webhook_set"
 
 
 class Outcome(StrEnum):

@@ -24,6 +24,7 @@ from db.models.feeds import (
 from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
+from db.models.notifications import Notification, NotificationDelivery, WebhookSubscription
 from db.models.organisations import LocalAuthority, Organisation, PostcodeAuthority, Practitioner
 from db.models.requests import ContactRequest, ShieldRequest
 
@@ -49,6 +50,8 @@ __all__ = [
     "MatchFrequency",
     "MatchFrequencyTotal",
     "MatchLevelCount",
+    "Notification",
+    "NotificationDelivery",
     "Organisation",
     "OtherName",
     "Practitioner",
@@ -63,4 +66,5 @@ __all__ = [
     "SignInThrottle",
     "UserAuthority",
     "UserSession",
+    "WebhookSubscription",
 ]

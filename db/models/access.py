@@ -33,10 +33,15 @@ class AppUser(Base):
     """A person who signs in: roles, authorities, credential hashes and account state."""
 
     __tablename__ = "app_user"
-    __table_args__ = (UniqueConstraint("username", name="uq_app_user_username"),)
+    __table_args__ = (
+        UniqueConstraint("username", name="uq_app_user_username"),
+        UniqueConstraint("email", name="uq_app_user_email"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     username: Mapped[str] = mapped_column(Text)
+    # Lower-cased; the user is the practitioner with the same address (their inbox).
+    email: Mapped[str | None] = mapped_column(Text)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
     organisation: Mapped[str | None] = mapped_column(Text)
     child_protection: Mapped[bool] = mapped_column(Boolean, server_default=false())
@@ -111,6 +116,11 @@ class ApiClient(Base):
     organisation_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("organisation.id", name="fk_api_client_organisation_id")
     )
+
+    # Where its webhook is POSTed, and the secret that signs it (migration 0017): kept as
+    # given, because signing needs the secret itself (a hash cannot sign).
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 

@@ -29,11 +29,12 @@ ROLE_LABELS: Final[Mapping[str, str]] = {
 CLIENT_ROLE_LABELS: Final = {
     role: label for role, label in ROLE_LABELS.items() if role in CLIENT_ROLES
 }
-USER_FIELDS: Final = ("username", "organisation", "authorities", "expires")
+USER_FIELDS: Final = ("username", "email", "organisation", "authorities", "expires")
 CLIENT_FIELDS: Final = ("name", "authority", "networks")
 # The fields as the forms show them, top to bottom: the error summary lists them so.
 USER_FORM_ORDER: Final = (
     "username",
+    "email",
     "password",
     "pin",
     "roles",
@@ -121,6 +122,7 @@ def parse_user_form(form: FormData, *, zone: ZoneInfo, today: date) -> UserForm:
             organisation=values["organisation"] or None,
             child_protection=child_protection,
             expires_at=expires_at,
+            email=values["email"] or None,
         ),
         password=password if isinstance(password, str) else "",
         pin=_text(form, "pin"),

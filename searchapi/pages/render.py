@@ -60,6 +60,8 @@ def render(
     """
     principal = getattr(request.state, "principal", None)
     settings = get_settings()
+    if "inbox_unread" not in context:
+        context["inbox_unread"] = _inbox_unread(request, principal, status_code)
     # When the page was made: a printout's marking says when and by whom (the script puts the
     # moment of printing instead).
     made = datetime.now(UTC).astimezone(ZoneInfo(settings.working_hours_timezone))
@@ -77,6 +79,26 @@ def render(
         },
         status_code=status_code,
     )
+
+
+def _inbox_unread(request: Request, principal: object, status_code: int) -> int | None:
+    """The header's unread count: one COUNT, for a signed-in reader of an inbox (None on an
+    error page, which may come after the request's transaction ended)."""
+    # Imported here: the inbox leans on the record view, which this module must not load.
+    from searchapi.inbox import recipient_of, unread_of
+
+    if status_code >= 400 or not isinstance(principal, Principal):
+        return None
+    if Permission.READ_INBOX not in page_permissions(principal):
+        return None
+    recipient = recipient_of(principal)
+    if not recipient.email and not recipient.teams:
+        return None
+    factory = getattr(request.app.state, "session_factory", None)
+    if factory is None:
+        return None
+    with factory() as session:
+        return unread_of(session=session, principal=principal)
 
 
 def page_error(request: Request, status: int, message: str, *, expired: bool = False) -> Response:

@@ -55,6 +55,7 @@ def post_user(
             roles=frozenset(body.roles),
             authorities=frozenset(body.authorities),
             organisation=body.organisation,
+            email=body.email,
             child_protection=body.child_protection,
             expires_at=body.expires_at,
         ),

@@ -18,6 +18,7 @@ LOADED_TABLES = (
     "break_glass_review, shield_access, shield, involvement, carer, other_name, previous_address, "
     "child_field_source, feed_review, feed_record, child_source_identifier, child_merge, "
     "shield_request, contact_request, "
+    "notification_delivery, notification, webhook_subscription, "
     "child, practitioner"
 )
 _SERVICE_KINDS = ("health_visiting", "social_care", "youth_service", "early_help", "mental_health")

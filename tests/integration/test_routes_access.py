@@ -143,6 +143,8 @@ def test_each_permission_of_a_role_route_is_held_by_some_role() -> None:
             # Held by a CMS client registered for an organisation (`permissions_of`).
             Permission.WRITE_INVOLVEMENTS,
             Permission.CHANGE_ADDRESS,
+            # Held by a CMS client acting for someone who may view children.
+            Permission.SUBSCRIBE_CHILD,
         }
 
 

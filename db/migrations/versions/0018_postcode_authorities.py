@@ -1,7 +1,7 @@
 """Which local authority a postcode belongs to, so that a move between areas moves the child.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 
 - `postcode_authority`: a full postcode (as `mappings.postcodes.normalise_postcode` writes it)
   or a postcode district (its outward code) and the local authority it lies in. A full
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
