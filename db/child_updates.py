@@ -21,6 +21,7 @@ from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Child, Involvement, Organisation, Practitioner, PreviousAddress
 from db.notifications import (
     current_lead_practitioners,
+    notify_child_moved,
     notify_involvement_started,
     notify_lead_changed,
 )
@@ -380,4 +381,6 @@ def change_address(
         authorities=sorted(code for code in (moved_from, area) if code),
         details={"identifier": child.identifier, **details},
     )
+    assert area is not None
+    notify_child_moved(session=session, child=child, moved_from=moved_from, moved_to=area)
     return AddressChange(changed=True, moved_from=moved_from, moved_to=area)

@@ -314,3 +314,17 @@ def mark_read(*, session: Session, recipient: Recipient, ids: Iterable[uuid.UUID
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def notify_child_moved(
+    *, session: Session, child: Child, moved_from: str | None, moved_to: str
+) -> Written:
+    """Tell the receiving team that a child moved into its area, and the team it left that the
+    child moved out (no address: the record says where, to whoever may see it)."""
+    return write_notices(
+        session=session,
+        kind=NoticeKind.CHILD_MOVED_IN,
+        child_id=child.id,
+        details={"moved_from": moved_from, "moved_to": moved_to},
+        team_authorities=[code for code in (moved_from, moved_to) if code],
+    )

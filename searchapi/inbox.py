@@ -80,12 +80,17 @@ def _item(row: InboxRow, involvement: Involvement | None, principal: Principal) 
         practitioner = view.practitioner.model_dump() if view.practitioner else None
     elif details.get("sensitive"):
         service, practitioner = SENSITIVE, None
-    elif service is None:
+    elif service is None and notice.kind != NoticeKind.CHILD_MOVED_IN.value:
         service = WITHHELD_SERVICE
+    headline = HEADLINES.get(notice.kind, "News about this child")
+    if notice.kind == NoticeKind.CHILD_MOVED_IN.value and (
+        notice.team_authority_code == details.get("moved_from")
+    ):
+        headline = "This child moved out of your area"
     return InboxItem(
         id=str(notice.id),
         kind=notice.kind,
-        headline=HEADLINES.get(notice.kind, "News about this child"),
+        headline=headline,
         created_at=notice.created_at,
         unread=notice.read_at is None,
         identifier=child.identifier,

@@ -508,6 +508,25 @@ def test_an_address_in_another_authority_moves_the_child_with_its_shield_and_nam
     assert past["address"]["postcode"] == "LS2 7XY"
     (row,) = _audit(population.engine, username=cms.account.username, event="address_changed")
     assert row.details["moved_from"] == kid.authority and row.details["moved_to"] == destination
+    # Both teams are told, in the same transaction as the move.
+    with population.engine.connect() as connection:
+        teams = connection.execute(
+            text(
+                "SELECT n.team_authority_code FROM notification n JOIN child c ON c.id = n.child_id"
+                " WHERE c.identifier = :identifier AND n.kind = 'child_moved_in'"
+            ),
+            {"identifier": kid.identifier},
+        ).scalars()
+        assert set(teams) == {kid.authority, destination}
+    inbox = client.get(
+        "/inbox",
+        headers={
+            **bearer(session_token(population.engine, new_manager.username)),
+            "Accept": "text/html",
+        },
+    )
+    assert inbox.status_code == 200 and "This child moved into your area" in inbox.text
+    assert "LS2 7XY" not in inbox.text and "New Road" not in inbox.text
     population.sync()
     indexed = _indexed(population.es, population.settings.index_alias, kid)
     assert indexed[f.LOCAL_AUTHORITY_CODE] == destination
