@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
 from db.access import Role
 from db.vocabulary import SENSITIVE_KINDS
+from tests.integration.access_support import session_token
 from tests.integration.browser_support import (
     assert_no_axe_violations,
     fill_sign_in,
@@ -23,6 +25,7 @@ from tests.integration.browser_support import (
     sign_in_by_cookie,
     tab_to,
 )
+from tests.integration.notify_support import Writer, user_with_email, working_practitioner
 from tests.integration.search_support import Kid, Population
 from tests.integration.test_search_matching import dob_one_digit_wrong, nickname
 
@@ -366,3 +369,32 @@ def test_the_help_page_of_each_role_is_reached_from_the_navigation(
     assert_no_axe_violations(page)
     if role is Role.LA_MANAGER:
         screenshot(page, "help-manager")
+
+
+def test_the_inbox_tells_a_practitioner_who_else_started_working_with_their_child(
+    page: Page,
+    population: Population,
+    base_url: str,
+) -> None:
+    working = working_practitioner(population.engine, offset=7)
+    username = user_with_email(
+        population.engine,
+        population.settings,
+        email=working.email,
+        authorities=frozenset({working.authority}),
+    )
+    writer = Writer(population.engine, population.settings, authority=working.authority)
+    with httpx.Client(base_url=base_url) as client:
+        assert writer.start(client, working.identifier).status_code == 201
+    token = session_token(population.engine, username)
+    page.goto("/sign-in")
+    page.context.add_cookies([{"name": "cp_session", "value": token, "url": page.url}])
+    page.goto("/search")
+    inbox = page.locator("#navigation").get_by_role("link", name="Inbox (1)")
+    expect(inbox).to_be_visible()
+    inbox.click()
+    notice = page.locator("#notices li").first
+    expect(notice).to_contain_text("Someone new is working with this child")
+    expect(notice).to_contain_text("Nia Adeyemi")
+    assert_no_axe_violations(page)
+    screenshot(page, "inbox")
