@@ -32,6 +32,22 @@ def get_child(*, session: Session, identifier: str) -> Child | None:
     return session.scalars(statement).one_or_none()
 
 
+def get_child_for_change(*, session: Session, identifier: str) -> Child | None:
+    """A child with what a CMS's change reads (its involvements, previous addresses and
+    shields), not the rest of the record view: the answer reads the record afresh anyway."""
+    statement = (
+        select(Child)
+        .where(Child.identifier == identifier)
+        .options(
+            selectinload(Child.involvements).selectinload(Involvement.organisation),
+            selectinload(Child.involvements).selectinload(Involvement.practitioner),
+            selectinload(Child.shields),
+            selectinload(Child.previous_addresses),
+        )
+    )
+    return session.scalars(statement).one_or_none()
+
+
 def active_shield(child: Child) -> Shield | None:
     """The shield in force over a child's location, if any."""
     return next((shield for shield in child.shields if shield.removed_at is None), None)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from db.audit import AuditContext, AuditEventType, record_audit
-from db.child_records import get_child
+from db.child_records import get_child_for_change
 from db.child_updates import current_version, lock_child
 from db.errors import NotFound, StaleVersion, VersionRequired
 from db.idempotency import StoredAnswer, claim_key, keep_answer
@@ -112,7 +112,7 @@ def run_write(
             "Read it again, then send the change with its ETag.",
             current=locked.record_version,
         )
-    child = get_child(session=session, identifier=request.identifier)
+    child = get_child_for_change(session=session, identifier=request.identifier)
     if child is None:
         raise NotFound("There is no child with this identifier.")
     outcome = change(child)
