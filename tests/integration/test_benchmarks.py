@@ -24,6 +24,7 @@ SCRIPTS = (
     "linkage.py",
     "load.py",
     "matching_score.py",
+    "notify.py",
     "reindex.py",
     "search.py",
     "updates.py",
@@ -39,6 +40,7 @@ PLACES = {
     "freshness.py": ("contactpoint_benchtest_fresh", "children-benchtest-fresh"),
     "linkage.py": ("contactpoint_benchtest_linkage", "children-benchtest-linkage"),
     "load.py": ("contactpoint_benchtest_load", "children-benchtest-load"),
+    "notify.py": ("contactpoint_benchtest_notify", "children-benchtest-notify"),
     "reindex.py": ("contactpoint_benchtest_reindex", "children-benchtest-reindex"),
     "search.py": ("contactpoint_benchtest_search", "children-benchtest-search"),
     "updates.py": ("contactpoint_benchtest_updates", "children-benchtest-updates"),
@@ -256,3 +258,34 @@ def test_updates_second_run_times_only_writes_it_sent(
         assert run.report["failures"] == []
         assert run.report["writes"] == 30
         assert run.report["searchable"] == 30
+
+
+def test_notify_second_run_hears_of_every_change_it_made_through_an_outage(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    # A child is used once: one current involvement, of a practitioner no other child used has.
+    # About one child in ten is such, so two runs of 16 children need more than 200.
+    children = 600
+    args = ("--children", str(children), "--notices", "10", "--outage-notices", "5")
+    args += ("--outage-seconds", "3", "--rate", "0", "--workers", "1")
+    first = _run("notify.py", tmp_path, *args, "--rebuild", children=children)
+    second = _run("notify.py", tmp_path, *args, children=children)
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    assert first.report["run"] != second.report["run"]
+    for run in (first, second):
+        assert run.report["failures"] == []
+        assert run.report["changes"] == 10
+        for channel in ("inbox", "email", "webhook"):
+            assert (run.report[channel]["expected"], run.report[channel]["delivered"]) == (10, 10)
+        assert run.report["bad_signatures"] == 0
+        outage = run.report["outage"]
+        assert outage["changes"] == 5
+        assert outage["arrived_while_down"] == {"email": 0, "webhook": 0}
+        for channel in ("email", "webhook"):
+            assert (outage[channel]["expected"], outage[channel]["delivered"]) == (5, 5)
+            assert outage["last_after_restart_s"][channel] is not None
+        assert (outage["lost"], outage["dead"]) == (0, 0)
+        assert "change → e-mail: 10 of 10 delivered" in run.stdout
+        assert "change → webhook: 10 of 10 delivered" in run.stdout
+        assert "outage: 0 lost, 0 dead letters" in run.stdout
