@@ -15,6 +15,7 @@ children reused only while the database holds that very file's content (its dige
 from __future__ import annotations
 
 import json
+import secrets
 import statistics
 import time
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from db.access import NewUser, Principal, Role, create_client, create_user
 from db.audit import AuditContext
 from db.load import LoadResult, load_file
 from db.migrate import upgrade
-from db.models import Base
+from db.models import Base, Organisation
 from db.session import make_engine
 from indexer.frequencies import rebuild_match_frequencies
 from indexer.reindex import ReindexOptions, ReindexReport, reindex
@@ -341,14 +342,28 @@ class BenchAccount:
     username: str
     authority: str
     key: str
+    client_name: str
 
 
-def bench_account(settings: Settings, engine: Engine, *, suffix: str) -> BenchAccount:
-    """A practitioner account of its own for this run and a CMS client key acting for it."""
+def bench_account(
+    settings: Settings, engine: Engine, *, suffix: str, gp_practice: bool = False
+) -> BenchAccount:
+    """A practitioner account of its own for this run and a CMS client key acting for it;
+    with `gp_practice`, the client is a new GP practice's, so that it may write (updates,
+    addresses) rather than only read."""
     context = AuditContext.operator()
     username = f"bench-{suffix}"
+    client_name = f"bench-cms-{suffix}"
+    organisation = None
     with Session(engine) as session, session.begin():
         authority = session.execute(text("SELECT code FROM local_authority LIMIT 1")).scalar_one()
+        if gp_practice:
+            code = f"Y{secrets.randbelow(10**5):05d}"
+            session.add(
+                Organisation(kind="gp_practice", code=code, name=f"Bench practice {suffix}")
+            )
+            session.flush()
+            organisation = f"gp_practice:{code}"
         create_user(
             session=session,
             settings=settings.model_copy(update={"argon2_time_cost": 1}),
@@ -364,11 +379,14 @@ def bench_account(settings: Settings, engine: Engine, *, suffix: str) -> BenchAc
         issued = create_client(
             session=session,
             context=context,
-            name=f"bench-cms-{suffix}",
+            name=client_name,
             roles=frozenset({Role.PRACTITIONER}),
             authority=authority,
+            organisation=organisation,
         )
-    return BenchAccount(username=username, authority=authority, key=issued.key)
+    return BenchAccount(
+        username=username, authority=authority, key=issued.key, client_name=client_name
+    )
 
 
 def practitioner(account: BenchAccount) -> Principal:

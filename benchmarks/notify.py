@@ -63,15 +63,13 @@ for _key, _value in {
 import httpx  # noqa: E402
 from _api import free_port, start_api, stop_api  # noqa: E402
 from _header import pg_setting, print_header, write_report  # noqa: E402
-from _population import not_running, percentiles, prepare  # noqa: E402
+from _population import bench_account, not_running, percentiles, prepare  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from contactpoint.settings import get_settings  # noqa: E402
-from db.access import NewUser, Role, create_client, create_user  # noqa: E402
 from db.audit import AuditContext  # noqa: E402
-from db.models import Organisation  # noqa: E402
 from db.notifications import Recipient, inbox  # noqa: E402
 from db.subscriptions import set_webhook  # noqa: E402
 
@@ -221,40 +219,6 @@ class Tracker:
     in_inbox: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _cms(engine: Engine, settings: Any, run_id: str) -> tuple[str, str, str]:
-    """A GP practice's CMS acting for a practitioner (no e-mail, so never a recipient) of the
-    first authority: (client name, user, key)."""
-    context = AuditContext.operator()
-    username = f"bench-notify-{run_id}"
-    name = f"bench-notify-cms-{run_id}"
-    with Session(engine) as session, session.begin():
-        authority = session.execute(text("SELECT code FROM local_authority LIMIT 1")).scalar_one()
-        code = f"Y{secrets.randbelow(10**5):05d}"
-        session.add(Organisation(kind="gp_practice", code=code, name=f"Bench practice {run_id}"))
-        session.flush()
-        create_user(
-            session=session,
-            settings=settings.model_copy(update={"argon2_time_cost": 1}),
-            context=context,
-            new=NewUser(
-                username=username,
-                roles=frozenset({Role.PRACTITIONER}),
-                authorities=frozenset({authority}),
-            ),
-            password="benchmark password 1",
-            pin="2580",
-        )
-        issued = create_client(
-            session=session,
-            context=context,
-            name=name,
-            roles=frozenset({Role.PRACTITIONER}),
-            authority=authority,
-            organisation=f"gp_practice:{code}",
-        )
-    return name, username, issued.key
 
 
 def _targets(engine: Engine, wanted: int) -> list[Target]:
@@ -506,7 +470,9 @@ def main() -> None:
             "pg_shared_buffers": pg_setting(engine, "shared_buffers"),
         },
     )
-    name, username, key = _cms(engine, settings, run_id)
+    # No e-mail on the account: the CMS's user is never a recipient.
+    account = bench_account(settings, engine, suffix=f"notify-{run_id}", gp_practice=True)
+    name, username, key = account.client_name, account.username, account.key
     with Session(engine) as session, session.begin():
         receiver.secret = str(
             set_webhook(

@@ -32,16 +32,18 @@ os.environ.setdefault("INDEX_ALIAS", "children-bench-updates")
 import httpx  # noqa: E402
 from _api import free_port, start_api, stop_api  # noqa: E402
 from _header import es_heap, pg_setting, print_header, write_report  # noqa: E402
-from _population import ensure_index, not_running, percentiles, prepare  # noqa: E402
+from _population import (  # noqa: E402
+    bench_account,
+    ensure_index,
+    not_running,
+    percentiles,
+    prepare,
+)
 from elasticsearch import Elasticsearch  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
-from db.access import NewUser, Role, create_client, create_user  # noqa: E402
-from db.audit import AuditContext  # noqa: E402
-from db.models import Organisation  # noqa: E402
 from mappings import fields as f  # noqa: E402
 
 SEED = 16
@@ -64,38 +66,6 @@ class Tracker:
     def pending(self) -> list[tuple[str, int]]:
         with self.lock:
             return [key for key in self.committed if key not in self.seen]
-
-
-def _cms(engine: Engine, settings: Any, run_id: str) -> tuple[str, str]:
-    """A GP practice's CMS acting for a practitioner of the first authority: (user, key)."""
-    context = AuditContext.operator()
-    username = f"bench-updates-{run_id}"
-    with Session(engine) as session, session.begin():
-        authority = session.execute(text("SELECT code FROM local_authority LIMIT 1")).scalar_one()
-        code = f"Y{secrets.randbelow(10**5):05d}"
-        session.add(Organisation(kind="gp_practice", code=code, name=f"Bench practice {run_id}"))
-        session.flush()
-        create_user(
-            session=session,
-            settings=settings.model_copy(update={"argon2_time_cost": 1}),
-            context=context,
-            new=NewUser(
-                username=username,
-                roles=frozenset({Role.PRACTITIONER}),
-                authorities=frozenset({authority}),
-            ),
-            password="benchmark password 1",
-            pin="2580",
-        )
-        issued = create_client(
-            session=session,
-            context=context,
-            name=f"bench-updates-cms-{run_id}",
-            roles=frozenset({Role.PRACTITIONER}),
-            authority=authority,
-            organisation=f"gp_practice:{code}",
-        )
-    return username, issued.key
 
 
 def _start_indexer(engine: Engine) -> subprocess.Popen[bytes]:
@@ -244,7 +214,8 @@ def main() -> None:
             "pg_shared_buffers": pg_setting(engine, "shared_buffers"),
         },
     )
-    username, key = _cms(engine, settings, run_id)
+    account = bench_account(settings, engine, suffix=f"updates-{run_id}", gp_practice=True)
+    username, key = account.username, account.key
     tracker = Tracker()
     done = threading.Event()
     api = None
