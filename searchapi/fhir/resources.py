@@ -153,6 +153,8 @@ def patient_of_record(view: ChildRecordView) -> Patient:
             **({"address": a[0]} if (a := _address(carer.address)) else {}),
         }
         for carer in view.carers
+        # As PDS does for a restricted patient: no contacts at all, not even their names.
+        if not view.location_withheld
     ]
     practice = view.gp_practice
     authority = view.local_authority
