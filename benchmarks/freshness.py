@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,19 +26,16 @@ from pathlib import Path
 os.environ.setdefault("PG_DATABASE", "contactpoint_bench_fresh")
 os.environ.setdefault("INDEX_ALIAS", "children-bench-fresh")
 
+from _api import start_indexer  # noqa: E402
 from _header import es_heap, print_header, write_report  # noqa: E402
 from _population import percentiles, prepare, reindex_population  # noqa: E402
 from elasticsearch import Elasticsearch  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 
 SEED = 3
-_LISTENERS = (
-    "SELECT count(*) FROM pg_stat_activity"
-    " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
-)
 
 
 @dataclass
@@ -71,25 +66,6 @@ def _present(client: Elasticsearch, alias: str, names: list[str]) -> int:
         query = {"terms": {"family_name_folded": chunk}}
         found += int(client.count(index=alias, query=query)["count"])
     return found
-
-
-def _start_indexer(engine: Engine) -> subprocess.Popen[bytes]:
-    """`contactpoint indexer run`, once it listens for the outbox's notifications."""
-    with engine.connect() as connection:
-        before = int(connection.execute(text(_LISTENERS)).scalar_one())
-    indexer = subprocess.Popen(
-        [sys.executable, "-m", "contactpoint", "indexer", "run"], stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if indexer.poll() is not None:
-            raise SystemExit(f"the indexer exited with {indexer.returncode} before listening")
-        with engine.connect() as connection:
-            if int(connection.execute(text(_LISTENERS)).scalar_one()) > before:
-                return indexer
-        time.sleep(0.1)
-    indexer.terminate()
-    raise SystemExit("the indexer did not start listening within 120 s")
 
 
 def _poll(
@@ -162,7 +138,7 @@ def main() -> None:
 
     tracker = Tracker()
     done = threading.Event()
-    indexer = _start_indexer(engine)
+    indexer = start_indexer(engine)
     try:
         deadline = time.monotonic() + args.updates / args.rate + 60
         poller = threading.Thread(target=_poll, args=(client, alias, tracker, done, deadline))

@@ -61,7 +61,7 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 import httpx  # noqa: E402
-from _api import free_port, start_api, stop_api  # noqa: E402
+from _api import free_port, start_api, stop_api, thread_clients  # noqa: E402
 from _header import pg_setting, print_header, write_report  # noqa: E402
 from _population import bench_account, not_running, percentiles, prepare  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
@@ -493,15 +493,7 @@ def main() -> None:
         api = start_api(port, workers)
         deliverer = _start_deliverer(deliverer_log)
         headers = {"Authorization": f"Bearer {key}", "X-On-Behalf-Of": username}
-        local = threading.local()
-
-        def client() -> httpx.Client:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(
-                    base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30
-                )
-            found: httpx.Client = local.client
-            return found
+        client = thread_clients(port, headers)
 
         for target in targets:
             answer = client().post(f"/v1/children/{target.identifier}/subscription")

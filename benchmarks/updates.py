@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,7 +28,7 @@ os.environ.setdefault("PG_DATABASE", "contactpoint_bench_updates")
 os.environ.setdefault("INDEX_ALIAS", "children-bench-updates")
 
 import httpx  # noqa: E402
-from _api import free_port, start_api, stop_api  # noqa: E402
+from _api import free_port, start_api, start_indexer, stop_api, thread_clients  # noqa: E402
 from _header import es_heap, pg_setting, print_header, write_report  # noqa: E402
 from _population import (  # noqa: E402
     bench_account,
@@ -40,17 +38,13 @@ from _population import (  # noqa: E402
     prepare,
 )
 from elasticsearch import Elasticsearch  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 from mappings import fields as f  # noqa: E402
 
 SEED = 16
-_LISTENERS = (
-    "SELECT count(*) FROM pg_stat_activity"
-    " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
-)
 
 
 @dataclass
@@ -66,25 +60,6 @@ class Tracker:
     def pending(self) -> list[tuple[str, int]]:
         with self.lock:
             return [key for key in self.committed if key not in self.seen]
-
-
-def _start_indexer(engine: Engine) -> subprocess.Popen[bytes]:
-    """`contactpoint indexer run`, once it listens for the outbox's notifications."""
-    with engine.connect() as connection:
-        before = int(connection.execute(text(_LISTENERS)).scalar_one())
-    indexer = subprocess.Popen(
-        [sys.executable, "-m", "contactpoint", "indexer", "run"], stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if indexer.poll() is not None:
-            raise SystemExit(f"the indexer exited with {indexer.returncode} before listening")
-        with engine.connect() as connection:
-            if int(connection.execute(text(_LISTENERS)).scalar_one()) > before:
-                return indexer
-        time.sleep(0.1)
-    indexer.terminate()
-    raise SystemExit("the indexer did not start listening within 120 s")
 
 
 def _write(
@@ -223,17 +198,9 @@ def main() -> None:
     try:
         port = free_port()
         api = start_api(port, workers)
-        indexer = _start_indexer(engine)
+        indexer = start_indexer(engine)
         headers = {"Authorization": f"Bearer {key}", "X-On-Behalf-Of": username}
-        local = threading.local()
-
-        def client() -> httpx.Client:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(
-                    base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30
-                )
-            found: httpx.Client = local.client
-            return found
+        client = thread_clients(port, headers)
 
         poller = threading.Thread(
             target=_poll, args=(es, alias, tracker, done, time.monotonic() + 600)
