@@ -98,22 +98,19 @@ class Writer:
         self, record: FeedRecord, decision: Decision, child: Child | None
     ) -> tuple[int, bool]:
         """The record seen's row id, and whether it was seen now for the first time."""
-        values = {
-            "version": record.version,
-            "as_of": record.as_of,
-            "outcome": decision.outcome.value,
-            "child_id": child.id if child is not None else None,
-            "probability": decision.probability,
-            "record": record_json(record),
-        }
-        statement = (
-            insert(ReceivedRecord)
-            .values(source=record.source.value, record_id=record.record_id, **values)
-            .on_conflict_do_update(constraint="uq_feed_record_source_record_id", set_=values)
-            # xmax is 0 on a row the statement inserted (PostgreSQL's upsert idiom).
-            .returning(ReceivedRecord.id, literal_column("xmax = 0", Boolean))
-        )
-        received, inserted = self.session.execute(statement).one()
+        received, inserted = self.session.execute(
+            _RECEIVED,
+            {
+                "source": record.source.value,
+                "record_id": record.record_id,
+                "version": record.version,
+                "as_of": record.as_of,
+                "outcome": decision.outcome.value,
+                "child_id": child.id if child is not None else None,
+                "probability": decision.probability,
+                "record": record_json(record),
+            },
+        ).one()
         return int(received), bool(inserted)
 
     def _review(self, received: int, decision: Decision) -> None:
@@ -122,26 +119,32 @@ class Writer:
         # candidates (below the hold) is left out, so that no queue shows one to those who may
         # not see it. A hold goes to the shielded child's own authority, with it.
         candidates = [c for c in decision.candidates if held or not c.shielded]
-        values = {
-            "kind": "shield_hold" if held else "review",
-            "local_authority_code": decision.authority,
-            "candidates": [candidate.as_json() for candidate in candidates],
-            "decided_at": None,
-            "decision": None,
-            "decided_by": None,
-        }
         self.session.execute(
-            insert(FeedReview)
-            .values(feed_record_id=received, **values)
-            .on_conflict_do_update(constraint="uq_feed_review_feed_record_id", set_=values)
+            _REVIEW,
+            {
+                "feed_record_id": received,
+                "kind": "shield_hold" if held else "review",
+                "local_authority_code": decision.authority,
+                "candidates": [candidate.as_json() for candidate in candidates],
+                "decided_at": None,
+                "decision": None,
+                "decided_by": None,
+            },
         )
 
     def _identifiers(self, child: Child, record: FeedRecord) -> None:
-        for kind, value in record.identifiers:
+        if record.identifiers:
             self.session.execute(
-                insert(ChildSourceIdentifier)
-                .values(child_id=child.id, kind=kind.value, value=value, source=record.source.value)
-                .on_conflict_do_nothing(constraint="uq_child_source_identifier_kind_value")
+                _IDENTIFIER,
+                [
+                    {
+                        "child_id": child.id,
+                        "kind": kind.value,
+                        "value": value,
+                        "source": record.source.value,
+                    }
+                    for kind, value in record.identifiers
+                ],
             )
 
     def _create(self, record: FeedRecord) -> Child:
@@ -240,13 +243,39 @@ class Writer:
         return found
 
     def _source(self, child: Child, name: str, record: FeedRecord) -> None:
-        values = {
-            "source": record.source.value,
-            "record_id": record.record_id,
-            "as_of": as_of(record, name),
-        }
         self.session.execute(
-            insert(ChildFieldSource)
-            .values(child_id=child.id, field=name, **values)
-            .on_conflict_do_update(index_elements=["child_id", "field"], set_=values)
+            _FIELD_SOURCE,
+            {
+                "child_id": child.id,
+                "field": name,
+                "source": record.source.value,
+                "record_id": record.record_id,
+                "as_of": as_of(record, name),
+            },
         )
+
+
+def _upsert(table: Any, constraint: str, columns: tuple[str, ...]) -> Any:
+    """An insert that, on a conflict at `constraint`, sets `columns` to the values it was given:
+    one statement for every row (compiled once), the values passed when it is executed."""
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        constraint=constraint, set_={name: statement.excluded[name] for name in columns}
+    )
+
+
+# xmax is 0 on a row the statement inserted (PostgreSQL's upsert idiom).
+_RECEIVED = _upsert(
+    ReceivedRecord,
+    "uq_feed_record_source_record_id",
+    ("version", "as_of", "outcome", "child_id", "probability", "record"),
+).returning(ReceivedRecord.id, literal_column("xmax = 0", Boolean))
+_FIELD_SOURCE = _upsert(ChildFieldSource, "pk_child_field_source", ("source", "record_id", "as_of"))
+_REVIEW = _upsert(
+    FeedReview,
+    "uq_feed_review_feed_record_id",
+    ("kind", "local_authority_code", "candidates", "decided_at", "decision", "decided_by"),
+)
+_IDENTIFIER = insert(ChildSourceIdentifier).on_conflict_do_nothing(
+    constraint="uq_child_source_identifier_kind_value"
+)
