@@ -4,12 +4,15 @@ Idempotent by source record id and version: a record seen before at the same or 
 changes nothing (`unchanged`). Decisions are written in batches, one transaction each; a batch's
 records see the children the batches before them created (Elasticsearch, once the indexer has
 caught up) and the ones this run created or changed (`Recent`), so that two records of one new
-child in one file make one child.
+child in one file make one child. The reads that need not wait for the batch before (records
+seen, identifiers' holders, Elasticsearch's candidates) run ahead, on a thread of their own,
+while that batch is written; what it wrote is laid over them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -63,6 +66,67 @@ class ImportResult:
         )
 
 
+@dataclass
+class Prefetched:
+    """A batch's reads that need not wait for the batch before it to be written: the stored
+    versions, the children holding its identifiers, and Elasticsearch's candidates of each
+    record that may need them (one `msearch`)."""
+
+    stored: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    holders: dict[tuple[IdentifierKind, str], set[str]] = field(default_factory=dict)
+    hits: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+
+
+def read_early(
+    *, engine: Engine, es: Elasticsearch, alias: str, records: Sequence[FeedRecord]
+) -> Prefetched:
+    """`Prefetched` for `records`, on a session of its own (see `Prefetched`)."""
+    early = Prefetched()
+    source = records[0].source.value
+    ids = sorted({record.record_id for record in records})
+    with Session(engine) as session:
+        rows = session.execute(
+            select(ReceivedRecord.record_id, ReceivedRecord.version, Child.identifier)
+            .outerjoin(Child, Child.id == ReceivedRecord.child_id)
+            .where(ReceivedRecord.source == source, ReceivedRecord.record_id.in_(ids))
+        )
+        early.stored = {record_id: (version, child) for record_id, version, child in rows}
+        wanted = {
+            (kind, value)
+            for record in records
+            for kind, value in record.identifiers
+            if kind in LINKING_IDENTIFIERS
+        }
+        for kind in {kind for kind, _ in wanted}:
+            values = sorted(value for k, value in wanted if k == kind)
+            found = session.execute(
+                select(ChildSourceIdentifier.value, Child.identifier)
+                .join(Child, Child.id == ChildSourceIdentifier.child_id)
+                .where(ChildSourceIdentifier.kind == kind.value)
+                .where(ChildSourceIdentifier.value.in_(values))
+            )
+            for value, child in found:
+                early.holders.setdefault((kind, value), set()).add(child)
+    unresolved = [
+        record
+        for record in records
+        if record.record_id not in early.stored
+        and not any(early.holders.get(item) for item in record.identifiers)
+    ]
+    if unresolved:
+        searches: list[dict[str, Any]] = []
+        for record in unresolved:
+            body = retrieval_body(record)
+            # A raw body names the source filter as the REST API does.
+            body["_source"] = body.pop("source")
+            searches += [{}, body]
+        answer = es.msearch(index=alias, searches=searches)
+        for record, response in zip(unresolved, answer["responses"], strict=True):
+            if "error" not in response:
+                early.hits[record.record_id] = [hit["_source"] for hit in response["hits"]["hits"]]
+    return early
+
+
 class _Lookups:
     """The reads of a decision, on the batch's session and the indexer's Elasticsearch client."""
 
@@ -78,53 +142,14 @@ class _Lookups:
         # The record being decided (its prefetched candidates are `search`'s answer).
         self.current: str | None = None
 
-    def prefetch(self, records: Sequence[FeedRecord]) -> None:
-        """The batch's stored versions, the children holding its identifiers, and
-        Elasticsearch's candidates for each record that may need them (one `msearch`)."""
-        source = records[0].source.value
-        ids = sorted({record.record_id for record in records})
-        rows = self.session.execute(
-            select(ReceivedRecord.record_id, ReceivedRecord.version, Child.identifier)
-            .outerjoin(Child, Child.id == ReceivedRecord.child_id)
-            .where(ReceivedRecord.source == source, ReceivedRecord.record_id.in_(ids))
-        )
-        self.stored = {record_id: (version, child) for record_id, version, child in rows}
-        wanted = {
-            (kind, value)
-            for record in records
-            for kind, value in record.identifiers
-            if kind in LINKING_IDENTIFIERS
-        }
-        self.holders = {}
-        for kind in {kind for kind, _ in wanted}:
-            values = sorted(value for k, value in wanted if k == kind)
-            found = self.session.execute(
-                select(ChildSourceIdentifier.value, Child.identifier)
-                .join(Child, Child.id == ChildSourceIdentifier.child_id)
-                .where(ChildSourceIdentifier.kind == kind.value)
-                .where(ChildSourceIdentifier.value.in_(values))
-            )
-            for value, child in found:
-                self.holders.setdefault((kind, value), set()).add(child)
-        unresolved = [
-            record
-            for record in records
-            if record.record_id not in self.stored
-            and not any(self.holders.get(item) for item in record.identifiers)
-        ]
-        self.hits = {}
-        if unresolved:
-            searches: list[dict[str, Any]] = []
-            for record in unresolved:
-                body = retrieval_body(record)
-                # A raw body names the source filter as the REST API does.
-                body["_source"] = body.pop("source")
-                searches += [{}, body]
-            answer = self.es.msearch(index=self.alias, searches=searches)
-            for record, response in zip(unresolved, answer["responses"], strict=True):
-                if "error" not in response:
-                    hits = response["hits"]["hits"]
-                    self.hits[record.record_id] = [hit["_source"] for hit in hits]
+    def prefetch(self, records: Sequence[FeedRecord], early: Prefetched) -> None:
+        """The batch's reads: `early`'s (read while the batch before it was written), with what
+        that batch wrote laid over them, and the identifiers its candidates hold."""
+        self.stored = {**early.stored, **self.made.last_stored}
+        self.holders = {item: set(children) for item, children in early.holders.items()}
+        for item, children in self.made.last_holders.items():
+            self.holders.setdefault(item, set()).update(children)
+        self.hits = dict(early.hits)
         candidates = {hit[f.IDENTIFIER] for hits in self.hits.values() for hit in hits}
         self.held = {identifier: set() for identifier in candidates}
         self.held.update(self._read_held(candidates, ONE_PER_CHILD))
@@ -148,9 +173,11 @@ class _Lookups:
     def written(self, record: FeedRecord, child: str | None) -> None:
         """What a record just written changes for the rest of the batch."""
         self.stored[record.record_id] = (record.version, child)
+        self.made.batch_stored[record.record_id] = (record.version, child)
         if child is not None:
             for item in record.identifiers:
                 self.holders.setdefault(item, set()).add(child)
+                self.made.batch_holders.setdefault(item, set()).add(child)
                 if child in self.held and item[0] in ONE_PER_CHILD:
                     self.held[child].add(item)
 
@@ -225,6 +252,17 @@ class _Made:
         self.by_identifier: dict[str, Recent] = {}
         self.by_birth: dict[date, set[str]] = {}
         self.by_family: dict[str, set[str]] = {}
+        # What the batch being written, and the one before it, wrote: the batch after them read
+        # its `Prefetched` before the one before it was written.
+        self.batch_stored: dict[str, tuple[int, str | None]] = {}
+        self.batch_holders: dict[tuple[IdentifierKind, str], set[str]] = {}
+        self.last_stored: dict[str, tuple[int, str | None]] = {}
+        self.last_holders: dict[tuple[IdentifierKind, str], set[str]] = {}
+
+    def batch_written(self) -> None:
+        """The batch being written is committed: it becomes the one before the next."""
+        self.last_stored, self.batch_stored = self.batch_stored, {}
+        self.last_holders, self.batch_holders = self.batch_holders, {}
 
     def add(self, recent: Recent) -> None:
         self.by_identifier[recent.identifier] = recent
@@ -257,12 +295,11 @@ def import_feed(
     """Import the feed file at `path` as `source` (see the module's docstring)."""
     result = ImportResult()
     made = _Made()
-    batch: list[tuple[int, FeedRecord]] = []
 
-    def flush() -> None:
+    def flush(batch: list[tuple[int, FeedRecord]], early: Prefetched) -> None:
         with Session(engine) as session, session.begin():
             lookups = _Lookups(session, es, alias, made)
-            lookups.prefetch([record for _, record in batch])
+            lookups.prefetch([record for _, record in batch], early)
             writer = Writer(session)
             for line, record in batch:
                 if lookups.seen(record):
@@ -285,20 +322,38 @@ def import_feed(
                         lookups.remember(child, record)
                 result.counts[decision.outcome] += 1
                 result.decisions.append((line, record.record_id, decision.outcome, identifier))
+        made.batch_written()
         if progress is not None:
             progress(len(batch))
-        batch.clear()
 
-    for parsed in read_feed(source, path, today=today):
-        result.lines += 1
-        if parsed.record is None:
-            result.rejected.extend(parsed.rejections)
-            if progress is not None:
-                progress(1)
-            continue
-        batch.append((parsed.line, parsed.record))
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
+    def batches() -> Iterator[list[tuple[int, FeedRecord]]]:
+        batch: list[tuple[int, FeedRecord]] = []
+        for parsed in read_feed(source, path, today=today):
+            result.lines += 1
+            if parsed.record is None:
+                result.rejected.extend(parsed.rejections)
+                if progress is not None:
+                    progress(1)
+                continue
+            batch.append((parsed.line, parsed.record))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def read_ahead(batch: list[tuple[int, FeedRecord]]) -> Prefetched:
+        return read_early(engine=engine, es=es, alias=alias, records=[r for _, r in batch])
+
+    # The next batch's reads (PostgreSQL's and Elasticsearch's) run while a batch is decided
+    # and written; what that batch wrote is laid over them (`_Lookups.prefetch`).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read-ahead") as ahead:
+        feed = batches()
+        current = next(feed, None)
+        pending = ahead.submit(read_ahead, current) if current is not None else None
+        while current is not None and pending is not None:
+            following = next(feed, None)
+            upcoming = ahead.submit(read_ahead, following) if following is not None else None
+            flush(current, pending.result())
+            current, pending = following, upcoming
     return result
