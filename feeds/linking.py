@@ -46,7 +46,7 @@ from matching import (
 )
 
 # How many candidates Elasticsearch retrieves for one record.
-CANDIDATES: Final = 50
+CANDIDATES: Final = 25
 _SOURCE: Final = sorted({f.IDENTIFIER, f.SHIELDED, f.LOCAL_AUTHORITY_CODE, *DOCUMENT_FIELDS})
 # Identifiers a child has one of for life: a candidate holding another of the same kind is
 # another child (twins are two birth entries, two NHS numbers). A UPN is not one: a temporary
