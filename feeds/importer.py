@@ -142,7 +142,7 @@ class _Lookups:
         # The record being decided (its prefetched candidates are `search`'s answer).
         self.current: str | None = None
 
-    def prefetch(self, records: Sequence[FeedRecord], early: Prefetched) -> None:
+    def prefetch(self, early: Prefetched) -> None:
         """The batch's reads: `early`'s (read while the batch before it was written), with what
         that batch wrote laid over them, and the identifiers its candidates hold."""
         self.stored = {**early.stored, **self.made.last_stored}
@@ -299,7 +299,7 @@ def import_feed(
     def flush(batch: list[tuple[int, FeedRecord]], early: Prefetched) -> None:
         with Session(engine) as session, session.begin():
             lookups = _Lookups(session, es, alias, made)
-            lookups.prefetch([record for _, record in batch], early)
+            lookups.prefetch(early)
             writer = Writer(session)
             for line, record in batch:
                 if lookups.seen(record):
