@@ -181,3 +181,15 @@ def trusted_keys(
     if private_key is not None:
         keys.append(load_private_key(private_key).public_key())
     return {key_id(key): key for key in keys}
+
+
+REDACTION_DIGEST_VERSION: Final = "cp-audit-redaction/1"
+
+
+def redaction_digest(entries: Iterable[tuple[int, bytes]]) -> bytes:
+    """The SHA-256 over the (event id, hash as forgotten) of forgotten rows, in id order: the
+    lifecycle run's audit row carries it, attesting each forgetting."""
+    digest = hashlib.sha256(f"{REDACTION_DIGEST_VERSION}\n".encode())
+    for event_id, hashed in entries:
+        digest.update(f"{event_id}:{hashed.hex()}\n".encode())
+    return digest.digest()

@@ -94,6 +94,11 @@ _STATEMENTS = [
       WHERE status = 'active'
     """,
     "CREATE INDEX ix_child_archived_on ON child (archived_on, id) WHERE status = 'archived'",
+    # Ended involvements leave the record after a configured time.
+    """
+    CREATE INDEX ix_involvement_end_date ON involvement (end_date, id)
+      WHERE end_date IS NOT NULL
+    """,
     f"""
     CREATE TABLE child_extension (
       id bigint GENERATED ALWAYS AS IDENTITY,
@@ -255,6 +260,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE audit_event DROP COLUMN salt")
     op.execute("DROP TABLE lifecycle_run")
     op.execute("DROP TABLE child_extension")
+    op.execute("DROP INDEX ix_involvement_end_date")
     op.execute("DROP INDEX ix_child_archived_on")
     op.execute("DROP INDEX ix_child_active_date_of_birth")
     op.execute("ALTER TABLE child DROP CONSTRAINT ck_child_archived_on")
