@@ -21,6 +21,7 @@ Revises: 0018
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
@@ -201,9 +202,10 @@ _STATEMENTS = [
       FROM jsonb_each(details) AS d
     $$
     """,
+    # SECURITY DEFINER pins its search path: to the schema migrated (see upgrade below).
     r"""
     CREATE FUNCTION cp_audit_forget(forgotten text[]) RETURNS SETOF bigint
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
     BEGIN
       IF EXISTS (SELECT 1 FROM child WHERE identifier = ANY (forgotten)) THEN
         RAISE EXCEPTION 'only a destroyed child is forgotten by the audit'
@@ -227,8 +229,9 @@ _STATEMENTS = [
 
 
 def upgrade() -> None:
+    schema = op.get_bind().execute(sa.text("SELECT quote_ident(current_schema())")).scalar_one()
     for statement in _STATEMENTS:
-        op.execute(statement)
+        op.execute(statement.replace("{schema}", schema))
     # The application role may call it (db/migrate.py grants it the tables).
     op.execute(
         """
