@@ -18,7 +18,6 @@ from db.models import Child, ChildExtension
 from lifecycle.rules import (
     EXTENSION_REASON_LABELS,
     ExtensionReason,
-    archive_day,
     extension_limit,
 )
 
@@ -129,7 +128,6 @@ def record_extension(
             "reason": chosen.value,
             "consent_given_on": consent_given_on.isoformat(),
             "review_on": review_on.isoformat(),
-            "archive_day": archive_day(child.date_of_birth).isoformat(),
         },
     )
     return ExtensionState(

@@ -135,6 +135,29 @@ class LifeStack:
                     found[table] = count
         return found
 
+    def rows_keyed_by_child(self, child_id: int) -> dict[str, int]:
+        """Every table with a child key (a `child_id`, `survivor_id` or `merged_id` column,
+        found in information_schema) that has rows naming `child_id`: table → rows."""
+        found: dict[str, int] = {}
+        with self.owner.connect() as connection:
+            columns = connection.execute(
+                text(
+                    "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+                    "JOIN information_schema.tables t USING (table_schema, table_name) "
+                    "WHERE c.table_schema = :schema AND t.table_type = 'BASE TABLE' "
+                    "AND c.column_name IN ('child_id', 'survivor_id', 'merged_id') ORDER BY 1, 2"
+                ),
+                {"schema": self.schema},
+            ).all()
+            for table, column in columns:
+                count = connection.execute(
+                    text(f'SELECT count(*) FROM "{self.schema}"."{table}" WHERE "{column}" = :id'),
+                    {"id": child_id},
+                ).scalar_one()
+                if count:
+                    found[table] = found.get(table, 0) + count
+        return found
+
     def documents_holding(self, values: Sequence[str], identifier: str) -> dict[str, int]:
         """Every Elasticsearch index (all of them, `*`, as the superuser) holding a document
         with `identifier` as its id, or one matching or containing one of `values`."""
