@@ -15,6 +15,7 @@ import typer
 
 from contactpoint.cli_access import audit_app, clients_app, report_app, users_app
 from contactpoint.cli_demo import demo_users
+from contactpoint.cli_lifecycle import lifecycle_app
 from contactpoint.cli_matching import matching_app
 from contactpoint.cli_notify import notify_app
 from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(notify_app, name="notify")
 app.add_typer(matching_app, name="matching")
 app.add_typer(report_app, name="report")
+app.add_typer(lifecycle_app, name="lifecycle")
 postcodes_app = typer.Typer(help="Which local authority each postcode lies in (ONSPD).")
 app.add_typer(postcodes_app, name="postcodes")
 
@@ -450,7 +452,8 @@ def serve(
         bool,
         typer.Option(
             "--with-indexer",
-            help="Also run `indexer run`, `notify run` and `audit seal` beside the service.",
+            help="Also run `indexer run`, `notify run`, `audit seal` and `lifecycle "
+            "schedule` beside the service.",
         ),
     ] = False,
 ) -> None:
@@ -479,6 +482,8 @@ def serve(
             )
         else:
             children.append(_start_child("audit", "seal", nice=settings.indexer_nice))
+        # The daily lifecycle job, at LIFECYCLE_RUN_AT (docs/lifecycle.md).
+        children.append(_start_child("lifecycle", "schedule", nice=settings.indexer_nice))
         bound = host or settings.api_host
         shown = "127.0.0.1" if bound in ("0.0.0.0", "") else bound  # noqa: S104
         url = f"http://{shown}:{port or settings.api_port}"

@@ -202,6 +202,15 @@ class Settings(BaseSettings):
     notify_lease_s: float = Field(default=120.0, gt=0)
     notify_workers: int = Field(default=4, ge=1, le=64)
 
+    # The lifecycle job (lifecycle/, docs/lifecycle.md): archive at 18, destroy six years on.
+    # Children per committed batch of each step.
+    lifecycle_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    # An ended involvement shows as ended on the record for this many years, then leaves it.
+    lifecycle_ended_involvement_years: int = Field(default=2, ge=1, le=10)
+    # When `serve --with-indexer` runs the day's job, as HH:MM in LIFECYCLE_TIMEZONE.
+    lifecycle_run_at: str = Field(default="02:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    lifecycle_timezone: str = "Europe/London"
+
     @property
     def address_source_kinds(self) -> frozenset[str]:
         """The organisation kinds whose CMS clients may change addresses."""

@@ -20,7 +20,9 @@ _MIGRATION_LOCK_KEY: Final = 0x43504D4947524154
 _NEVER_GRANTED: Final = ("alembic_version",)
 # Shields and break-glass reviews are history: the application records removals and
 # outcomes, it never deletes one.
-_NO_DELETE: Final = ("shield", "break_glass_review")
+_NO_DELETE: Final = ("shield", "break_glass_review", "audit_redaction")
+# Functions the application calls: SECURITY DEFINER ones do what its rights alone may not.
+_EXECUTE: Final = ("cp_audit_forget(text[])",)
 # The audit and its seals are append-only: the application may read and add rows, never change
 # or remove one.
 _APPEND_ONLY: Final = ("audit_event", "audit_seal", "audit_seal_entry")
@@ -57,6 +59,8 @@ def grant_app_role(*, connection: Connection, role: str = APP_ROLE) -> bool:
         connection.execute(text(f"REVOKE DELETE ON {schema}.{quote(table)} FROM {grantee}"))
     for table in _APPEND_ONLY:
         connection.execute(text(f"REVOKE UPDATE, DELETE ON {schema}.{quote(table)} FROM {grantee}"))
+    for function in _EXECUTE:
+        connection.execute(text(f"GRANT EXECUTE ON FUNCTION {schema}.{function} TO {grantee}"))
     return True
 
 

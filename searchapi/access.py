@@ -50,6 +50,8 @@ class Permission(StrEnum):
     # Notifications: a person's inbox, and a CMS client's webhook subscription to a child.
     READ_INBOX = "read_inbox"
     SUBSCRIBE_CHILD = "subscribe_child"
+    # The lifecycle: an extension past 18, with the young person's consent.
+    RECORD_EXTENSION = "record_extension"
 
 
 BREAK_GLASS_REFUSAL: Final = (
@@ -110,6 +112,7 @@ ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.REVIEW_FEED_RECORDS,
             Permission.MERGE_CHILDREN,
             Permission.READ_INBOX,
+            Permission.RECORD_EXTENSION,
         }
     ),
     Role.ADMIN: frozenset(

@@ -203,6 +203,7 @@ ContactBroker = Annotated[Principal, Depends(Allowed(Permission.BROKER_CONTACT))
 InvolvementWriter = Annotated[Principal, Depends(Allowed(Permission.WRITE_INVOLVEMENTS))]
 AddressChanger = Annotated[Principal, Depends(Allowed(Permission.CHANGE_ADDRESS))]
 InboxReader = Annotated[Principal, Depends(Allowed(Permission.READ_INBOX))]
+ExtensionRecorder = Annotated[Principal, Depends(Allowed(Permission.RECORD_EXTENSION))]
 Subscriber = Annotated[Principal, Depends(Allowed(Permission.SUBSCRIBE_CHILD))]
 
 

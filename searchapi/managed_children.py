@@ -20,6 +20,8 @@ def managed_child(session: Session, principal: Principal, identifier: str) -> Ch
     require_child_admin(access, authority=child.local_authority_code)
     if child.status == "merged":
         raise Conflict("This record was merged into another: change the child's record instead.")
+    if child.status == "archived":
+        raise Conflict("This record has been archived: it can no longer be changed here.")
     return child
 
 

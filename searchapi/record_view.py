@@ -30,6 +30,12 @@ from searchapi.record_schemas import (
 )
 
 NO_CHILD: Final = "There is no child with this identifier."
+# An archived record has left ContactPoint's ordinary view: the notice says so and nothing else
+# (not when, not why, nothing of the record); the guarded archive is another door.
+ARCHIVED_NOTICE: Final = (
+    "This record has been archived and is no longer available on ContactPoint. "
+    "Records are archived when a young person reaches 18."
+)
 # The fields of child_field_source that locate a child.
 _LOCATION_SOURCES: Final = frozenset({"address", "education_setting", "gp_practice"})
 # Every field that locates a child: withheld together when the child is shielded.
@@ -246,6 +252,16 @@ def _view(
             details={"identifier": identifier, "found": False},
         )
         raise_kept(session=session, error=NotFound(NO_CHILD))
+    if child.status == "archived":
+        record_audit(
+            session=session,
+            context=context,
+            event=AuditEventType.VIEW,
+            outcome=Outcome.FAILURE,
+            subject=child.identifier,
+            details={"identifier": child.identifier, "found": True, "archived": True},
+        )
+        raise_kept(session=session, error=NotFound(ARCHIVED_NOTICE))
     if child.status == "merged":
         # Answered with the survivor, which carries any shield either record had.
         survivor = survivor_of(session, child)

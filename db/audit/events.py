@@ -58,6 +58,10 @@ class AuditEventType(StrEnum):
     CHILD_SUBSCRIBED = "child_subscribed"
     CHILD_UNSUBSCRIBED = "child_unsubscribed"
     CLIENT_WEBHOOK_SET = "client_webhook_set"
+    # The lifecycle (migration 0019): one row per daily run (its counts, and the digest of the
+    # audit rows it made forget a destroyed child), and an extension recorded or renewed.
+    LIFECYCLE_RUN = "lifecycle_run"
+    EXTENSION_RECORDED = "extension_recorded"
 
 
 class Outcome(StrEnum):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 # Every column of audit_event, in the order hashed. A new column needs a new hash version:
 # a unit test compares this list with the model.
 HASHED_COLUMNS: Final = (
+    "salt",
     "id",
     "occurred_at",
     "event",
@@ -42,7 +44,12 @@ HASHED_COLUMNS: Final = (
     "client_address",
     "details",
 )
-ROW_HASH_VERSION: Final = "cp-audit-row/1"
+# Version 2 hashes a row with its random salt (migration 0019): once the lifecycle job has
+# forgotten a destroyed child (subject, details and salt cleared), the entry kept in the seal
+# cannot be brute-forced back to its identifier. Rows without a salt (written before 0019, or
+# forgotten) hash as version 1, without it.
+ROW_HASH_VERSION: Final = "cp-audit-row/2"
+UNSALTED_ROW_HASH_VERSION: Final = "cp-audit-row/1"
 SEAL_DIGEST_VERSION: Final = "cp-audit-seal/1"
 # The digest that the first seal names as its predecessor.
 GENESIS_DIGEST: Final = bytes(32)
@@ -59,17 +66,21 @@ def _canonical_value(value: Any) -> Any:
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, tuple):
         return list(value)
+    if isinstance(value, UUID):
+        return str(value)
     return value
 
 
 def canonical_row(row: Mapping[str, Any]) -> bytes:
     """A row as UTF-8 JSON: every column named, keys sorted, times in UTC to the microsecond."""
-    missing = [column for column in HASHED_COLUMNS if column not in row]
+    missing = [column for column in HASHED_COLUMNS if column not in row and column != "salt"]
     if missing:
         raise ValueError(f"an audit row to hash lacks {', '.join(missing)}")
+    salt = row.get("salt")
+    columns = HASHED_COLUMNS if salt is not None else HASHED_COLUMNS[1:]
     document = {
-        "v": ROW_HASH_VERSION,
-        **{column: _canonical_value(row[column]) for column in HASHED_COLUMNS},
+        "v": ROW_HASH_VERSION if salt is not None else UNSALTED_ROW_HASH_VERSION,
+        **{column: _canonical_value(row[column]) for column in columns},
     }
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -170,3 +181,15 @@ def trusted_keys(
     if private_key is not None:
         keys.append(load_private_key(private_key).public_key())
     return {key_id(key): key for key in keys}
+
+
+REDACTION_DIGEST_VERSION: Final = "cp-audit-redaction/1"
+
+
+def redaction_digest(entries: Iterable[tuple[int, bytes]]) -> bytes:
+    """The SHA-256 over the (event id, hash as forgotten) of forgotten rows, in id order: the
+    lifecycle run's audit row carries it, attesting each forgetting."""
+    digest = hashlib.sha256(f"{REDACTION_DIGEST_VERSION}\n".encode())
+    for event_id, hashed in entries:
+        digest.update(f"{event_id}:{hashed.hex()}\n".encode())
+    return digest.digest()

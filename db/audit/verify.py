@@ -4,6 +4,10 @@ One REPEATABLE READ snapshot, streamed: the audit rows up to the last seal, full
 the seals' entries in id order, walk beside the chain of seals. A row whose hash differs from
 its entry was changed; an entry without a row was removed; a row in a sealed range without an
 entry was inserted there later. Ids missing from both are rolled-back inserts, which is normal.
+
+A row that forgot a destroyed child (db/audit/forget.py) no longer matches its entry: it fits
+if it matches its recorded hash as forgotten, and the lifecycle run's audit row that attests
+that hash carries the digest of every hash it attests.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from db.audit.seal import (
     GENESIS_DIGEST,
     HASHED_COLUMNS,
     SealHeader,
+    redaction_digest,
     row_hash,
     seal_digest,
     signature_is_valid,
@@ -31,9 +36,11 @@ _BATCH: Final = 2000
 _JOINED = text(
     f"""
     SELECT coalesce(r.id, e.event_id) AS at_id, e.seal_position, e.row_hash,
+           f.redacted_hash, f.attested_by,
            {", ".join(f"r.{column}" for column in HASHED_COLUMNS)}
     FROM (SELECT * FROM audit_event WHERE id <= :through) AS r
     FULL JOIN audit_seal_entry AS e ON e.event_id = r.id
+    LEFT JOIN audit_redaction AS f ON f.event_id = coalesce(r.id, e.event_id)
     ORDER BY at_id
     """
 )
@@ -50,6 +57,8 @@ class Misfit(StrEnum):
     SEAL_CHANGED = "seal changed"
     CHAIN_BROKEN = "chain broken"
     BAD_SIGNATURE = "signature invalid"
+    FORGETTING_UNATTESTED = "forgetting not attested"
+    ATTESTATION_BROKEN = "attestation broken"
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class VerifyReport:
 
     seals: int = 0
     sealed_rows: int = 0
+    # Sealed rows that fit as forgotten (a destroyed child's details gone), attested.
+    forgotten_rows: int = 0
     sealed_through: int = 0
     unsealed_rows: int = 0
     first_unsealed_id: int | None = None
@@ -85,6 +96,7 @@ class VerifyReport:
             "ok": self.ok,
             "seals": self.seals,
             "sealed_rows": self.sealed_rows,
+            "forgotten_rows": self.forgotten_rows,
             "sealed_through_id": self.sealed_through,
             "unsealed_rows": self.unsealed_rows,
             "first_unsealed_id": self.first_unsealed_id,
@@ -219,14 +231,51 @@ class _Walk:
                 f"row {at_id} was removed after seal {seal.position} covered it",
                 **where,
             )
-        elif row_hash(item) != bytes(item["row_hash"]):
+        elif (hashed := row_hash(item)) == bytes(item["row_hash"]):
+            self.report.sealed_rows += 1
+        elif item["redacted_hash"] is None or hashed != bytes(item["redacted_hash"]):
             self.problem(
                 Misfit.ROW_CHANGED,
                 f"row {at_id} was changed after seal {seal.position} covered it",
                 **where,
             )
+        elif item["attested_by"] is None:
+            self.problem(
+                Misfit.FORGETTING_UNATTESTED,
+                f"row {at_id} forgot a destroyed child, but no lifecycle run attests it yet",
+                **where,
+            )
         else:
             self.report.sealed_rows += 1
+            self.report.forgotten_rows += 1
+
+
+def _check_attestations(session: Session, walk: _Walk) -> None:
+    """Each attesting row is a lifecycle run whose details carry the digest of what it attests."""
+    attesting = session.execute(
+        text(
+            "SELECT f.attested_by, a.event, a.details ->> 'forgotten_digest' AS claimed "
+            "FROM (SELECT DISTINCT attested_by FROM audit_redaction "
+            "      WHERE attested_by IS NOT NULL) AS f "
+            "LEFT JOIN audit_event AS a ON a.id = f.attested_by ORDER BY f.attested_by"
+        )
+    ).all()
+    for attested_by, event, claimed in attesting:
+        entries = session.execute(
+            text(
+                "SELECT event_id, redacted_hash FROM audit_redaction WHERE attested_by = :by "
+                "ORDER BY event_id"
+            ),
+            {"by": attested_by},
+        ).all()
+        digest = redaction_digest((int(i), bytes(h)) for i, h in entries)
+        if event != "lifecycle_run" or claimed != digest.hex():
+            walk.problem(
+                Misfit.ATTESTATION_BROKEN,
+                f"audit row {attested_by} does not attest the {len(entries)} forgotten rows "
+                "that name it",
+                event_id=attested_by,
+            )
 
 
 def _seals(session: Session) -> Iterator[AuditSeal]:
@@ -265,6 +314,7 @@ def verify_audit(
         walk_seal = next(seals, None)
         if walk_seal is not None:
             walk.open(walk_seal)
+    _check_attestations(session, walk)
     unsealed = session.execute(
         select(func.count(), func.min(AuditEvent.id)).where(AuditEvent.id > through)
     ).one()

@@ -10,7 +10,7 @@ from db.models.access import (
     UserAuthority,
     UserSession,
 )
-from db.models.audit import AuditEvent, AuditSeal, AuditSealEntry
+from db.models.audit import AuditEvent, AuditRedaction, AuditSeal, AuditSealEntry
 from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
@@ -23,6 +23,7 @@ from db.models.feeds import (
 )
 from db.models.history import OtherName, PreviousAddress
 from db.models.involvements import Involvement, Shield, ShieldAccess
+from db.models.lifecycle import ChildExtension, LifecycleRun
 from db.models.match_frequency import MatchFrequency, MatchFrequencyTotal, MatchLevelCount
 from db.models.notifications import Notification, NotificationDelivery, WebhookSubscription
 from db.models.organisations import LocalAuthority, Organisation, PostcodeAuthority, Practitioner
@@ -32,12 +33,14 @@ __all__ = [
     "ApiClient",
     "AppUser",
     "AuditEvent",
+    "AuditRedaction",
     "AuditSeal",
     "AuditSealEntry",
     "Base",
     "BreakGlassReview",
     "Carer",
     "Child",
+    "ChildExtension",
     "ChildFieldSource",
     "ChildMerge",
     "ContactRequest",
@@ -45,6 +48,7 @@ __all__ = [
     "FeedReview",
     "IdempotencyRecord",
     "Involvement",
+    "LifecycleRun",
     "LocalAuthority",
     "PostcodeAuthority",
     "MatchFrequency",

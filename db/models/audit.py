@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base
@@ -35,6 +37,11 @@ class AuditEvent(Base):
         Index("ix_audit_event_authorities", "authorities", postgresql_using="gin"),
         Index("ix_audit_event_subject_occurred_at", "subject", "occurred_at"),
         Index("ix_audit_event_request_id", "request_id"),
+        Index(
+            "ix_audit_event_identifiers_shown",
+            text("(details -> 'identifiers_shown')"),
+            postgresql_using="gin",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -57,6 +64,10 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(Text)
     client_address: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    # Hashed with the row (db/audit/seal.py), cleared when the row forgets a destroyed child.
+    salt: Mapped[UUID | None] = mapped_column(
+        PG_UUID(as_uuid=True), server_default=text("gen_random_uuid()")
+    )
 
 
 class AuditSeal(Base):
@@ -87,3 +98,18 @@ class AuditSealEntry(Base):
         BigInteger, ForeignKey("audit_seal.position", name="fk_audit_seal_entry_seal_position")
     )
     row_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditRedaction(Base):
+    """A row that forgot a destroyed child: its hash as forgotten, and the lifecycle run's audit
+    row that attests it (the seal entry keeps the hash of the row as it was)."""
+
+    __tablename__ = "audit_redaction"
+    __table_args__ = (Index("ix_audit_redaction_attested_by", "attested_by"),)
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    redacted_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    redacted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
+    attested_by: Mapped[int | None] = mapped_column(BigInteger)

@@ -48,6 +48,19 @@ class Child(Base):
             "merged_into_id",
             postgresql_where=text("merged_into_id IS NOT NULL"),
         ),
+        # The lifecycle job's scans (migration 0019).
+        Index(
+            "ix_child_active_date_of_birth",
+            "date_of_birth",
+            "id",
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "ix_child_archived_on",
+            "archived_on",
+            "id",
+            postgresql_where=text("status = 'archived'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -75,6 +88,11 @@ class Child(Base):
     )
     record_version: Mapped[int] = mapped_column(
         BigInteger, server_default=text("1"), server_onupdate=FetchedValue()
+    )
+    # The day the child was archived (a trigger dates any archiving without one); destroyed six
+    # years on (lifecycle/).
+    archived_on: Mapped[date | None] = mapped_column(
+        Date, server_default=FetchedValue(), server_onupdate=FetchedValue()
     )
     # Digest of the normalised import line last loaded; NULL for children written otherwise.
     source_hash: Mapped[bytes | None] = mapped_column(LargeBinary)

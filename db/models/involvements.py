@@ -40,6 +40,13 @@ class Involvement(Base):
         ),
         Index("ix_involvement_organisation_id", "organisation_id"),
         Index("ix_involvement_practitioner_id", "practitioner_id"),
+        # Ended involvements leave the record after a while (lifecycle/involvements.py).
+        Index(
+            "ix_involvement_end_date",
+            "end_date",
+            "id",
+            postgresql_where=text("end_date IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

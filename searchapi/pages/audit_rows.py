@@ -43,6 +43,8 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.CONSENT_RECORDED: "Consent recorded",
     AuditEventType.BREAK_GLASS_REVIEWED: "Break glass reviewed",
     AuditEventType.REQUEST_REFUSED: "Request refused",
+    AuditEventType.LIFECYCLE_RUN: "Lifecycle run",
+    AuditEventType.EXTENSION_RECORDED: "Extension recorded",
 }
 _TOO_MANY: Final = "too_many_matches"
 _SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown", _TOO_MANY})

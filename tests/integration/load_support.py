@@ -19,7 +19,7 @@ LOADED_TABLES = (
     "child_field_source, feed_review, feed_record, child_source_identifier, child_merge, "
     "shield_request, contact_request, "
     "notification_delivery, notification, webhook_subscription, "
-    "child, practitioner"
+    "child_extension, child, practitioner"
 )
 _SERVICE_KINDS = ("health_visiting", "social_care", "youth_service", "early_help", "mental_health")
 _RELATIONSHIPS = ("mother", "father", "grandparent", "step_parent", "foster_carer", "guardian")

@@ -21,6 +21,7 @@ BENCHMARKS = ROOT / "benchmarks"
 SCRIPTS = (
     "feeds.py",
     "freshness.py",
+    "lifecycle.py",
     "linkage.py",
     "load.py",
     "matching_score.py",
@@ -38,6 +39,7 @@ LINKAGE_DISTRACTORS = 2000
 PLACES = {
     "feeds.py": ("contactpoint_benchtest_feeds", "children-benchtest-feeds"),
     "freshness.py": ("contactpoint_benchtest_fresh", "children-benchtest-fresh"),
+    "lifecycle.py": ("contactpoint_benchtest_life", "children-benchtest-life"),
     "linkage.py": ("contactpoint_benchtest_linkage", "children-benchtest-linkage"),
     "load.py": ("contactpoint_benchtest_load", "children-benchtest-load"),
     "notify.py": ("contactpoint_benchtest_notify", "children-benchtest-notify"),
@@ -289,3 +291,23 @@ def test_notify_second_run_hears_of_every_change_it_made_through_an_outage(
         assert "change → e-mail: 10 of 10 delivered" in run.stdout
         assert "change → webhook: 10 of 10 delivered" in run.stdout
         assert "outage: 0 lost, 0 dead letters" in run.stdout
+
+
+def test_lifecycle_benchmark_archives_and_destroys_a_population_of_its_own_on_every_run(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--batch", "64")
+    first = _run("lifecycle.py", tmp_path, *args)
+    second = _run("lifecycle.py", tmp_path, *args)
+
+    # The job destroys the population: every run loads and indexes it afresh.
+    assert first.header["data"] == second.header["data"] == "built"
+    assert first.report["run"] != second.report["run"]
+    for run in (first, second):
+        assert run.report["archived"] > 0
+        # Every child (the demo's own archived ones too) is destroyed six years on.
+        destroyed = run.report["destroyed"] + run.report["destroyed_in_archive_run"]
+        assert destroyed == CHILDREN
+        assert (run.report["children_left"], run.report["documents_left"]) == (0, 0)
+        assert run.report["audit_rows_forgotten"] > 0
+        assert run.report["verify_ok"] is True
