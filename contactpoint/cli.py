@@ -17,6 +17,7 @@ from contactpoint.cli_access import audit_app, clients_app, report_app, users_ap
 from contactpoint.cli_demo import demo_users
 from contactpoint.cli_matching import matching_app
 from contactpoint.cli_notify import notify_app
+from contactpoint.cli_sar import sar
 from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
 from contactpoint.settings import get_settings
 
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(notify_app, name="notify")
 app.add_typer(matching_app, name="matching")
 app.add_typer(report_app, name="report")
+app.command("sar")(sar)
 postcodes_app = typer.Typer(help="Which local authority each postcode lies in (ONSPD).")
 app.add_typer(postcodes_app, name="postcodes")
 

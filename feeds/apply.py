@@ -23,9 +23,10 @@ from db.models import (
     ReceivedRecord,
 )
 from db.normalise import nhs_check_digit
+from feeds.corrections import challenge_correction
 from feeds.linking import Decision, Outcome
 from feeds.records import FeedOrganisation, FeedRecord
-from feeds.survivorship import as_of, may_set
+from feeds.survivorship import CORRECTION, as_of, challenges_correction, may_set
 
 
 def record_json(record: FeedRecord) -> dict[str, Any]:
@@ -177,6 +178,11 @@ class Writer:
 
         def allowed(name: str, empty: bool) -> bool:
             row = sources.get(name)
+            if row is not None and row.source == CORRECTION:
+                # A manager's correction: a newer record's change waits for them to decide.
+                if challenges_correction(record, name, corrected_as_of=row.as_of):
+                    challenge_correction(self.session, child, record, name)
+                return False
             return may_set(record, name, set_as_of=row.as_of if row else None, empty=empty)
 
         if allowed("name", empty=False) and (

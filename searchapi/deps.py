@@ -204,6 +204,8 @@ InvolvementWriter = Annotated[Principal, Depends(Allowed(Permission.WRITE_INVOLV
 AddressChanger = Annotated[Principal, Depends(Allowed(Permission.CHANGE_ADDRESS))]
 InboxReader = Annotated[Principal, Depends(Allowed(Permission.READ_INBOX))]
 Subscriber = Annotated[Principal, Depends(Allowed(Permission.SUBSCRIBE_CHILD))]
+Corrector = Annotated[Principal, Depends(Allowed(Permission.CORRECT_RECORDS))]
+SubjectAccessor = Annotated[Principal, Depends(Allowed(Permission.SUBJECT_ACCESS))]
 
 
 async def _write_request(

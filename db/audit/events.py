@@ -58,6 +58,12 @@ class AuditEventType(StrEnum):
     CHILD_SUBSCRIBED = "child_subscribed"
     CHILD_UNSUBSCRIBED = "child_unsubscribed"
     CLIENT_WEBHOOK_SET = "client_webhook_set"
+    # Corrections (migration 0021): a manager's correction of a field, a decision on a feed's
+    # change that waits over one, and the history as read; and a subject access report.
+    CHILD_CORRECTED = "child_corrected"
+    CORRECTION_DECIDED = "correction_decided"
+    CORRECTIONS_READ = "corrections_read"
+    SUBJECT_ACCESS_REPORT = "subject_access_report"
 
 
 class Outcome(StrEnum):
