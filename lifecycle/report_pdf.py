@@ -24,7 +24,8 @@ from reportlab.platypus import (
 
 MARKING: Final = "OFFICIAL-SENSITIVE"
 _MARGIN: Final = 18 * mm
-_WIDTH: Final = A4[0] - 2 * _MARGIN
+# The frame's own padding (6 pt each side) is inside the margins.
+_WIDTH: Final = A4[0] - 2 * _MARGIN - 12
 _STYLES = getSampleStyleSheet()
 _BODY = ParagraphStyle("body", parent=_STYLES["BodyText"], fontSize=9.5, leading=12.5)
 _SMALL = ParagraphStyle(
@@ -61,6 +62,9 @@ def _text(value: Any) -> str:
 
 
 def _p(value: Any, style: ParagraphStyle = _CELL) -> Paragraph:
+    """A paragraph of `value`; a list is one line per item (a name, then its contacts)."""
+    if isinstance(value, list):
+        return Paragraph("<br/>".join(escape(_text(item)) for item in value if item), style)
     return Paragraph(escape(_text(value)), style)
 
 
@@ -163,11 +167,10 @@ def _carers(report: dict[str, Any]) -> list[Any]:
         ["Name", "Relationship", "Parental responsibility", "Contact", "Address"]
     ]
     for carer in carers:
-        contact = (
+        contact: Any = (
             "Withheld: the record is shielded"
             if carer["contact_withheld"]
-            else ", ".join(v for v in (carer.get("phone"), carer.get("email")) if v)
-            or "Not recorded"
+            else [v for v in (carer.get("phone"), carer.get("email")) if v] or "Not recorded"
         )
         address = _address(carer["address"]) if carer["address"] else "Same as the child"
         rows.append(
@@ -199,7 +202,6 @@ def _involvements(report: dict[str, Any]) -> list[Any]:
             else "Not recorded"
         )
         service = item["service"] + (f" ({_label(item['kind'])})" if item.get("kind") else "")
-        contact = ", ".join(v for v in (item.get("phone"), item.get("email")) if v)
         dates = f"From {_day(item['start_date'])}" + (
             f" to {_day(item['end_date'])} (ended)" if item["end_date"] else " (current)"
         )
@@ -211,7 +213,7 @@ def _involvements(report: dict[str, Any]) -> list[Any]:
             )
             if flag
         )
-        rows.append([service + (f". {contact}" if contact else ""), who, dates, flags or "None"])
+        rows.append([[service, item.get("phone"), item.get("email")], who, dates, flags or "None"])
     return _section(
         "Services working with the child, ended ones included",
         _table(rows, [0.38, 0.22, 0.24, 0.16]),

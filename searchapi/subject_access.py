@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from db.access import Forbidden
 from db.audit import AuditContext
 from lifecycle.report_pdf import render_pdf
 from lifecycle.subject_access import audit_report, build_report
+from searchapi.access import Permission, refusal
 from searchapi.managed_children import managed_child
 
 
@@ -25,6 +27,10 @@ def produce_report(
     """The report's data, and its PDF when "pdf" is among `formats`; audited (404, 403
     otherwise, the refusal audited too)."""
     actor = context.actor
+    # The route's dependency has checked this already; the command has not.
+    reason = refusal(actor, Permission.SUBJECT_ACCESS)
+    if reason is not None:
+        raise Forbidden(reason, actor=actor)
     child = managed_child(session, actor, identifier)
     report = build_report(
         session=session,
