@@ -34,7 +34,6 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(notify_app, name="notify")
 app.add_typer(matching_app, name="matching")
 app.add_typer(report_app, name="report")
-app.command("sar")(sar)
 postcodes_app = typer.Typer(help="Which local authority each postcode lies in (ONSPD).")
 app.add_typer(postcodes_app, name="postcodes")
 
@@ -507,3 +506,7 @@ def serve(
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+# Subject access reports (docs/subject-access.md), listed after the commands above.
+app.command("sar")(sar)
