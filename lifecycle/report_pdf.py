@@ -50,6 +50,10 @@ _LABELS: Final = {
     "school-census": "School census",
     "child-benefit": "Child Benefit",
     "correction": "Corrected by the local authority",
+    "nhs_number": "NHS number",
+    "upn": "Unique pupil number",
+    "birth_entry": "Birth registration entry",
+    "benefit_child": "Child Benefit reference",
 }
 
 
@@ -193,7 +197,7 @@ def _involvements(report: dict[str, Any]) -> list[Any]:
     for item in items:
         if item["sensitive"]:
             ended = "Ended" if item["ended"] else "Current"
-            rows.append([SENSITIVE_NOTE, "Not shown", ended, ""])
+            rows.append([SENSITIVE_NOTE, "Not shown", ended, "Not shown"])
             continue
         practitioner = item.get("practitioner")
         who = (
@@ -242,6 +246,15 @@ def _sources(report: dict[str, Any]) -> list[Any]:
     return [*_section("Where each detail came from", _table(rows, [0.2, 0.34, 0.28, 0.18])), note]
 
 
+def _identifiers(report: dict[str, Any]) -> list[Any]:
+    items = report["source_identifiers"]
+    if not items:
+        return []
+    rows: list[list[Any]] = [["Identifier", "Value", "Given by"]]
+    rows += [[_label(i["kind"]), i["value"], _label(i["source"])] for i in items]
+    return _section("Identifiers the national sources gave", _table(rows, [0.3, 0.35, 0.35]))
+
+
 def _corrections(report: dict[str, Any]) -> list[Any]:
     items = report["corrections"]
     if not items:
@@ -253,7 +266,11 @@ def _corrections(report: dict[str, Any]) -> list[Any]:
                 _label(item["field"]),
                 _value(item["field"], item["previous"]),
                 _value(item["field"], item["value"]),
-                f"{_day(item['corrected_at'][:10])}: {item['reason']}",
+                [
+                    _day(item["corrected_at"][:10])
+                    + (f", by {item['organisation']}" if item.get("organisation") else ""),
+                    item["reason"],
+                ],
             ]
         )
     return _section("Corrections", _table(rows, [0.16, 0.26, 0.26, 0.32]))
@@ -323,6 +340,15 @@ def _front(report: dict[str, Any]) -> list[Any]:
             ]
         ),
     ]
+    lines += [
+        Spacer(1, 2 * mm),
+        _p(
+            "If anything here is wrong, tell the local authority team: it must take reasonable "
+            "steps to correct it, and the record keeps what it held before, who changed it, "
+            "when and why.",
+            _BODY,
+        ),
+    ]
     if not meta["location_included"]:
         lines += [
             Spacer(1, 2 * mm),
@@ -370,6 +396,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         *_carers(report),
         *_involvements(report),
         *_sources(report),
+        *_identifiers(report),
         *_corrections(report),
         *_recipients(report),
     ]
