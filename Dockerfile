@@ -9,6 +9,7 @@ COPY contactpoint ./contactpoint
 COPY db ./db
 COPY feeds ./feeds
 COPY indexer ./indexer
+COPY lifecycle ./lifecycle
 COPY mappings ./mappings
 COPY matching ./matching
 COPY notify ./notify

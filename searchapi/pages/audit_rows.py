@@ -43,6 +43,10 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.CONSENT_RECORDED: "Consent recorded",
     AuditEventType.BREAK_GLASS_REVIEWED: "Break glass reviewed",
     AuditEventType.REQUEST_REFUSED: "Request refused",
+    AuditEventType.CHILD_CORRECTED: "Record corrected",
+    AuditEventType.CORRECTION_DECIDED: "Feed change to a correction decided",
+    AuditEventType.CORRECTIONS_READ: "Corrections history read",
+    AuditEventType.SUBJECT_ACCESS_REPORT: "Subject access report produced",
 }
 _TOO_MANY: Final = "too_many_matches"
 _SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown", _TOO_MANY})
