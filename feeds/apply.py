@@ -75,8 +75,9 @@ class Writer:
         """Write `decision` for `record`; the child it linked or created, if any."""
         child: Child | None = None
         if decision.outcome is Outcome.LINKED:
+            # Locked: a manager's correction (or a CMS's change) made meanwhile is read, not lost.
             child = self.session.scalars(
-                select(Child).where(Child.identifier == decision.identifier)
+                select(Child).where(Child.identifier == decision.identifier).with_for_update()
             ).one()
             self._update(child, record)
         elif decision.outcome is Outcome.CREATED:

@@ -60,6 +60,8 @@ def correct(
 ) -> tuple[Child, ChildCorrection]:
     """Correct a child of the actor's authority (404, 403 otherwise; 422 for the same value)."""
     child = managed_child(session, context.actor, identifier)
+    # Locked and read afresh: a feed's or a CMS's change made meanwhile is the value corrected.
+    session.refresh(child, with_for_update=True)
     correction = correct_field(
         session=session,
         context=context,
@@ -124,6 +126,7 @@ def decide(
     if owner is None:
         raise NotFound("There is no such change waiting.")
     child = managed_child(session, context.actor, owner.identifier)
+    session.refresh(child, with_for_update=True)
     decide_confirmation(
         session=session,
         context=context,

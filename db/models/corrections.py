@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +60,14 @@ class CorrectionConfirmation(Base):
             postgresql_where=text("decided_at IS NULL"),
         ),
         Index("ix_correction_confirmation_child_id", "child_id"),
+        UniqueConstraint(
+            "child_id",
+            "field",
+            "source",
+            "record_id",
+            "as_of",
+            name="uq_correction_confirmation_record",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

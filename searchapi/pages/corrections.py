@@ -74,7 +74,9 @@ def _field_of(text: str) -> CorrectedField:
     try:
         return CorrectedField(text)
     except ValueError:
-        return CorrectedField.NAME
+        raise InvalidInput(
+            "Choose what to correct: the name, the date of birth or the address.", field="field"
+        ) from None
 
 
 def _values_of(child: Child, chosen: CorrectedField) -> dict[str, str]:

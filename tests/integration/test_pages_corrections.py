@@ -100,6 +100,10 @@ def test_the_date_form_says_which_date_is_not_real(
         )
         assert answer.status_code == 400, typed
         assert problem in answer.text and 'href="#date_of_birth"' in answer.text
+    unknown = pages.get(f"/children/{kid.identifier}/correct?field=nickname", headers=HTML)
+    assert unknown.status_code == 422 and "Choose what to correct" in unknown.text
+    tampered = post_form(pages, path, token, field="gender", reason=REASON)
+    assert tampered.status_code == 422 and "Choose what to correct" in tampered.text
     same = post_form(
         pages,
         path,
