@@ -18,6 +18,7 @@ from contactpoint.cli_demo import demo_users
 from contactpoint.cli_lifecycle import lifecycle_app
 from contactpoint.cli_matching import matching_app
 from contactpoint.cli_notify import notify_app
+from contactpoint.cli_sar import sar
 from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
 from contactpoint.settings import get_settings
 
@@ -510,3 +511,7 @@ def serve(
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+# Subject access reports (docs/subject-access.md), listed after the commands above.
+app.command("sar")(sar)

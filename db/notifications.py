@@ -38,6 +38,8 @@ class NoticeKind(StrEnum):
     INVOLVEMENT_STARTED = "involvement_started"
     LEAD_PROFESSIONAL_CHANGED = "lead_professional_changed"
     CHILD_MOVED_IN = "child_moved_in"
+    # A newer feed record changes a field a manager corrected: it waits for them to decide.
+    CORRECTION_CHALLENGED = "correction_challenged"
 
 
 class Channel(StrEnum):
@@ -109,8 +111,10 @@ def write_notices(
     details: dict[str, Any],
     practitioner_ids: Iterable[int] = (),
     team_authorities: Iterable[str] = (),
+    subscribers: bool = True,
 ) -> Written:
-    """The notices of one change, with their e-mail and webhook deliveries (pending)."""
+    """The notices of one change, with their e-mail and webhook deliveries (pending);
+    `subscribers` False: for the recipients alone (no webhook event)."""
     practitioners = sorted(set(practitioner_ids))
     teams = sorted(set(team_authorities))
     emails = dict(
@@ -142,14 +146,13 @@ def write_notices(
         if team_emails.get(code):
             deliveries.append(_delivery(notice, Channel.EMAIL, str(team_emails[code])))
     event = None
-    subscribers = _subscribers(session, child_id)
-    if subscribers:
+    hooks = _subscribers(session, child_id) if subscribers else []
+    if hooks:
         # The event as the subscribers hear of it: its id is the webhook's event id.
         event = uuid.uuid4()
         rows.append({"id": event})
         deliveries += [
-            _delivery(event, Channel.WEBHOOK, url, client_id=client_id)
-            for client_id, url in subscribers
+            _delivery(event, Channel.WEBHOOK, url, client_id=client_id) for client_id, url in hooks
         ]
     if not rows:
         return Written(notices=[], event=None)

@@ -23,9 +23,10 @@ from db.models import (
     ReceivedRecord,
 )
 from db.normalise import nhs_check_digit
+from feeds.corrections import challenge_correction
 from feeds.linking import Decision, Outcome
 from feeds.records import FeedOrganisation, FeedRecord
-from feeds.survivorship import as_of, may_set
+from feeds.survivorship import CORRECTION, as_of, challenges_correction, may_set
 
 
 def record_json(record: FeedRecord) -> dict[str, Any]:
@@ -74,8 +75,9 @@ class Writer:
         """Write `decision` for `record`; the child it linked or created, if any."""
         child: Child | None = None
         if decision.outcome is Outcome.LINKED:
+            # Locked: a manager's correction (or a CMS's change) made meanwhile is read, not lost.
             child = self.session.scalars(
-                select(Child).where(Child.identifier == decision.identifier)
+                select(Child).where(Child.identifier == decision.identifier).with_for_update()
             ).one()
             self._update(child, record)
         elif decision.outcome is Outcome.CREATED:
@@ -180,6 +182,11 @@ class Writer:
 
         def allowed(name: str, empty: bool) -> bool:
             row = sources.get(name)
+            if row is not None and row.source == CORRECTION:
+                # A manager's correction: a newer record's change waits for them to decide.
+                if challenges_correction(record, name, corrected_as_of=row.as_of):
+                    challenge_correction(self.session, child, record, name)
+                return False
             return may_set(record, name, set_as_of=row.as_of if row else None, empty=empty)
 
         if allowed("name", empty=False) and (

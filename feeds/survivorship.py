@@ -14,6 +14,11 @@ The trust order, per field (docs/feeds/README.md says the same):
 What the authority recorded itself (the import, its case-management system) is a correction
 above every feed: a field that no feed set (no `child_field_source` row) is never replaced by
 one, but an empty school or GP practice, or an unknown gender, is filled.
+
+A manager's correction (a name, a date of birth, an address; db/corrections.py) is the field's
+source as of the day it was made: no record replaces it. An older or same-dated record is
+ignored; a newer record of a source trusted for the field that changes it waits for a manager
+of the child's authority to confirm or reject (`challenges_correction`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ SOURCES: Final[dict[str, tuple[Source, ...]]] = {
 }
 
 
+# The source of a field a manager corrected (`child_field_source.source`).
+CORRECTION: Final = "correction"
+
+
 def as_of(record: FeedRecord, field: str) -> date:
     """The date the record's value of `field` is as of."""
     if field == "address" and record.address is not None and record.address.since is not None:
@@ -49,3 +58,9 @@ def may_set(record: FeedRecord, field: str, *, set_as_of: date | None, empty: bo
         # The authority's own value stands (and a known gender); an empty one is filled.
         return empty
     return as_of(record, field) >= set_as_of
+
+
+def challenges_correction(record: FeedRecord, field: str, *, corrected_as_of: date) -> bool:
+    """Whether `record` asks a manager to replace their correction of `field` (made as of
+    `corrected_as_of`): only a newer record of a source trusted for the field does."""
+    return record.source in SOURCES.get(field, ()) and as_of(record, field) > corrected_as_of

@@ -1,5 +1,7 @@
-"""A record's life after 18: the daily job (archive, expiry of ended involvements,
-destruction that leaves no trace) and extensions recorded with the young person's consent."""
+"""A record's life as the law sets it: the daily job after 18 (archive, expiry of ended
+involvements, destruction that leaves no trace), extensions recorded with the young person's
+consent, and subject access reports. Works on db/; never on searchapi/, whose access decision
+the callers apply."""
 
 from lifecycle.extensions import (
     ExtensionState,

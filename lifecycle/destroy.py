@@ -75,7 +75,7 @@ _BEFORE = [
     # Everything else holds the child by a cascading foreign key: carers, involvements,
     # shields and shield access, other names, previous addresses, field sources, source
     # identifiers, merges, requests, extensions, notifications and their deliveries, webhook
-    # subscriptions, break-glass reviews.
+    # subscriptions, break-glass reviews, corrections and the feeds' changes waiting on them.
     "DELETE FROM child WHERE id = ANY(:ids)",
 ]
 # The delete rows the child's trigger just queued (and any dependents' touches).

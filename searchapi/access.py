@@ -52,6 +52,10 @@ class Permission(StrEnum):
     SUBSCRIBE_CHILD = "subscribe_child"
     # The lifecycle: an extension past 18, with the young person's consent.
     RECORD_EXTENSION = "record_extension"
+    # A manager's corrections of a child's record (and decisions on the feeds' changes to a
+    # corrected field), and subject access reports: signed in, never through a CMS.
+    CORRECT_RECORDS = "correct_records"
+    SUBJECT_ACCESS = "subject_access"
 
 
 BREAK_GLASS_REFUSAL: Final = (
@@ -113,6 +117,8 @@ ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.MERGE_CHILDREN,
             Permission.READ_INBOX,
             Permission.RECORD_EXTENSION,
+            Permission.CORRECT_RECORDS,
+            Permission.SUBJECT_ACCESS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -120,6 +126,12 @@ ROLE_GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
     ),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.RUN_MISUSE_REPORT}),
 }
+
+
+# What a CMS client never does for its user: read their inbox, correct records, report.
+_SIGNED_IN_ONLY: Final = frozenset(
+    {Permission.READ_INBOX, Permission.CORRECT_RECORDS, Permission.SUBJECT_ACCESS}
+)
 
 
 def _address_sources(given: frozenset[str] | None) -> frozenset[str]:
@@ -144,7 +156,7 @@ def permissions_of(
     # role may act through it; the organisation's kind decides whether it supplies addresses.
     # A CMS client hears of a child's changes by webhook; its user's inbox is theirs alone.
     if principal.client_id is not None:
-        granted.discard(Permission.READ_INBOX)
+        granted -= _SIGNED_IN_ONLY
         if Permission.VIEW_CHILD in granted:
             granted.add(Permission.SUBSCRIBE_CHILD)
     if principal.client_organisation_id is not None and principal.roles & CLIENT_ROLES:
@@ -152,6 +164,12 @@ def permissions_of(
         if principal.client_organisation_kind in _address_sources(address_sources):
             granted.add(Permission.CHANGE_ADDRESS)
     return frozenset(granted)
+
+
+SIGNED_IN_REFUSAL: Final = (
+    "Corrections and subject access reports are made by a manager of the child's local "
+    "authority, signed in: not through a case-management system."
+)
 
 
 WRITE_REFUSAL: Final = (
@@ -184,6 +202,12 @@ def refusal(
         return "Only a CMS client (an API key) acting for a practitioner or manager subscribes."
     if permission is Permission.READ_INBOX and principal.client_id is not None:
         return "The inbox is its owner's, signed in: a CMS client hears of changes by webhook."
+    if (
+        permission in (Permission.CORRECT_RECORDS, Permission.SUBJECT_ACCESS)
+        and principal.client_id is not None
+        and Role.LA_MANAGER in principal.roles
+    ):
+        return SIGNED_IN_REFUSAL
     if permission is Permission.SIGN_OUT:
         return "Only a signed-in session can be signed out; an API key is revoked instead."
     if permission is Permission.BREAK_GLASS:
@@ -385,6 +409,10 @@ _CHILD_EVENTS: Final = frozenset(
         "address_changed",
         "child_subscribed",
         "child_unsubscribed",
+        "child_corrected",
+        "correction_decided",
+        "corrections_read",
+        "subject_access_report",
     }
 )
 # What never locates a child, in the details of a row about one; everything else (addresses,
@@ -417,6 +445,13 @@ _SAFE_DETAILS: Final = frozenset(
         "contact_request_id",
         # Updates from CMS clients: which fields changed (names only, never values).
         "changed_fields",
+        # Corrections and subject access reports: which field, row and format (never values;
+        # a correction's reason is free text).
+        "field",
+        "correction_id",
+        "confirmation_id",
+        "formats",
+        "location_included",
     }
 )
 _SAFE_CRITERIA: Final = frozenset(

@@ -205,6 +205,8 @@ AddressChanger = Annotated[Principal, Depends(Allowed(Permission.CHANGE_ADDRESS)
 InboxReader = Annotated[Principal, Depends(Allowed(Permission.READ_INBOX))]
 ExtensionRecorder = Annotated[Principal, Depends(Allowed(Permission.RECORD_EXTENSION))]
 Subscriber = Annotated[Principal, Depends(Allowed(Permission.SUBSCRIBE_CHILD))]
+Corrector = Annotated[Principal, Depends(Allowed(Permission.CORRECT_RECORDS))]
+SubjectAccessor = Annotated[Principal, Depends(Allowed(Permission.SUBJECT_ACCESS))]
 
 
 async def _write_request(

@@ -30,7 +30,14 @@ HEADLINES: Final = {
     NoticeKind.INVOLVEMENT_STARTED.value: "Someone new is working with this child",
     NoticeKind.LEAD_PROFESSIONAL_CHANGED.value: "The lead professional changed",
     NoticeKind.CHILD_MOVED_IN.value: "This child moved into your area",
+    NoticeKind.CORRECTION_CHALLENGED.value: (
+        "A national feed would change a detail your team corrected: decide on the home page"
+    ),
 }
+# Notices that tell of no service.
+_NO_SERVICE: Final = frozenset(
+    {NoticeKind.CHILD_MOVED_IN.value, NoticeKind.CORRECTION_CHALLENGED.value}
+)
 INBOX_LIMIT: Final = 100
 
 
@@ -80,7 +87,7 @@ def _item(row: InboxRow, involvement: Involvement | None, principal: Principal) 
         practitioner = view.practitioner.model_dump() if view.practitioner else None
     elif details.get("sensitive"):
         service, practitioner = SENSITIVE, None
-    elif service is None and notice.kind != NoticeKind.CHILD_MOVED_IN.value:
+    elif service is None and notice.kind not in _NO_SERVICE:
         service = WITHHELD_SERVICE
     headline = HEADLINES.get(notice.kind, "News about this child")
     if notice.kind == NoticeKind.CHILD_MOVED_IN.value and (

@@ -20,6 +20,7 @@ from searchapi.middleware import RequestIdMiddleware
 from searchapi.pages import admin as admin_pages
 from searchapi.pages import audit as audit_pages
 from searchapi.pages import consent as consent_pages
+from searchapi.pages import corrections as correction_pages
 from searchapi.pages import feed_review as feed_review_pages
 from searchapi.pages import help as help_pages
 from searchapi.pages import inbox as inbox_pages
@@ -35,6 +36,7 @@ from searchapi.routes import (
     auth,
     break_glass,
     children,
+    corrections,
     extensions,
     feed_reviews,
     fhir,
@@ -42,6 +44,7 @@ from searchapi.routes import (
     operations,
     search,
     shields,
+    subject_access,
     subscriptions,
     team_requests,
     updates,
@@ -108,6 +111,8 @@ def create_app() -> FastAPI:
         team_requests.router,
         updates.router,
         subscriptions.router,
+        corrections.router,
+        subject_access.router,
         fhir.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
@@ -124,6 +129,7 @@ def create_app() -> FastAPI:
         team_request_pages.router,
         help_pages.router,
         inbox_pages.router,
+        correction_pages.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

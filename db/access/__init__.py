@@ -5,6 +5,7 @@ from db.access.authenticate import (
     normalise_username,
     principal_for_client,
     principal_for_session,
+    principal_for_user,
     principal_of,
 )
 from db.access.clients import (
@@ -78,6 +79,7 @@ __all__ = [
     "normalise_username",
     "principal_for_client",
     "principal_for_session",
+    "principal_for_user",
     "principal_of",
     "reinstate_user",
     "reset_user",

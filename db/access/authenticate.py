@@ -112,6 +112,22 @@ def _principal(row: Row[Any], **extra: Any) -> Principal:
     return Principal(**(values | extra))
 
 
+_USER_PRINCIPAL = text(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.username = :username")
+
+
+def principal_for_user(*, session: Session, username: str, now: datetime) -> Principal:
+    """The principal of an account acting at this machine's command line (a manager producing
+    a subject access report): its roles and authorities, as if signed in; NotAuthenticated
+    when there is no such account or it may not act now."""
+    row = session.execute(_USER_PRINCIPAL, {"username": username}).one_or_none()
+    if row is None:
+        raise NotAuthenticated(f"There is no account {username!r}.")
+    problem = account_problem(row, now=now)
+    if problem is not None:
+        raise NotAuthenticated(f"The account is {problem}: ask your administrator.")
+    return _principal(row)
+
+
 def principal_for_session(
     *, session: Session, token: str, limits: SessionLimits, now: datetime
 ) -> Principal:

@@ -62,6 +62,12 @@ class AuditEventType(StrEnum):
     # audit rows it made forget a destroyed child), and an extension recorded or renewed.
     LIFECYCLE_RUN = "lifecycle_run"
     EXTENSION_RECORDED = "extension_recorded"
+    # Corrections (migration 0020): a manager's correction of a field, a decision on a feed's
+    # change that waits over one, and the history as read; and a subject access report.
+    CHILD_CORRECTED = "child_corrected"
+    CORRECTION_DECIDED = "correction_decided"
+    CORRECTIONS_READ = "corrections_read"
+    SUBJECT_ACCESS_REPORT = "subject_access_report"
 
 
 class Outcome(StrEnum):

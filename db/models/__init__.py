@@ -14,6 +14,7 @@ from db.models.audit import AuditEvent, AuditRedaction, AuditSeal, AuditSealEntr
 from db.models.base import Base
 from db.models.break_glass import BreakGlassReview, ReviewOutcome
 from db.models.children import Carer, Child
+from db.models.corrections import ChildCorrection, CorrectionConfirmation
 from db.models.feeds import (
     ChildFieldSource,
     ChildMerge,
@@ -41,9 +42,11 @@ __all__ = [
     "Carer",
     "Child",
     "ChildExtension",
+    "ChildCorrection",
     "ChildFieldSource",
     "ChildMerge",
     "ContactRequest",
+    "CorrectionConfirmation",
     "ChildSourceIdentifier",
     "FeedReview",
     "IdempotencyRecord",

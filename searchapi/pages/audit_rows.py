@@ -45,6 +45,10 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.REQUEST_REFUSED: "Request refused",
     AuditEventType.LIFECYCLE_RUN: "Lifecycle run",
     AuditEventType.EXTENSION_RECORDED: "Extension recorded",
+    AuditEventType.CHILD_CORRECTED: "Record corrected",
+    AuditEventType.CORRECTION_DECIDED: "Feed change to a correction decided",
+    AuditEventType.CORRECTIONS_READ: "Corrections history read",
+    AuditEventType.SUBJECT_ACCESS_REPORT: "Subject access report produced",
 }
 _TOO_MANY: Final = "too_many_matches"
 _SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown", _TOO_MANY})

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
 from db.access import RESULTS_TOKEN, Principal
+from db.audit import AuditContext
 from searchapi.access import Permission, child_access, permissions_of
+from searchapi.corrections import history, value_text
 from searchapi.deps import AuditContextDep, GlassBreaker, SessionDep, SettingsDep, Viewer
 from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import BREAK_GLASS_REASON, text_field
@@ -33,6 +35,8 @@ CHANGES: Final = {
     "shield-removed": "The shield is removed. Searches reflect this within seconds.",
     "consent": "Consent is recorded: practitioners now see this service.",
     "override": "The child-protection override is recorded: practitioners now see this service.",
+    "corrected": "The correction is recorded, with the earlier value. Searches reflect it within "
+    "seconds.",
 }
 
 
@@ -43,6 +47,7 @@ def _record(
     principal: Principal,
     view: ChildRecordView,
     *,
+    context: AuditContext,
     changed: str | None = None,
     results: str | None = None,
 ) -> Response:
@@ -51,6 +56,12 @@ def _record(
     granted = permissions_of(principal)
     authority = view.local_authority.code if view.local_authority else None
     administers = access.may_administer(authority)
+    # A manager of the child's authority corrects the record, reads its history (audited)
+    # and produces the subject access report.
+    corrects = Permission.CORRECT_RECORDS in granted and administers and view.status != "merged"
+    corrections = (
+        history(session=session, context=context, identifier=view.identifier) if corrects else []
+    )
     return render(
         request,
         "record.html",
@@ -62,6 +73,10 @@ def _record(
         # A manager of another authority is offered the team's number, not the override.
         may_break_glass=access.may_break_glass_on(authority) and view.location_withheld,
         changed=CHANGES.get(changed or ""),
+        corrects=corrects,
+        corrections=corrections,
+        describe=value_text,
+        reports=Permission.SUBJECT_ACCESS in granted and administers,
         back_to=f"/search?results={results}#results" if kept else "/search",
         **_contact_order(view),
     )
@@ -94,7 +109,16 @@ def record_page(
     """The record view of the API, as a page; `results`, the token of the search results it
     was opened from, takes "Back to search" to them."""
     view = view_child(session=session, context=context, identifier=identifier)
-    return _record(request, session, settings, principal, view, changed=changed, results=results)
+    return _record(
+        request,
+        session,
+        settings,
+        principal,
+        view,
+        context=context,
+        changed=changed,
+        results=results,
+    )
 
 
 def _break_glass_form(
@@ -152,4 +176,4 @@ def break_glass_submit(
             request, settings, identifier, status_code=400, errors={"reason": error}, reason=reason
         )
     view = break_glass_view(session=session, context=context, identifier=identifier, reason=reason)
-    return _record(request, session, settings, principal, view)
+    return _record(request, session, settings, principal, view, context=context)

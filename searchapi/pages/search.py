@@ -27,6 +27,7 @@ from db.access.sign_in import CODE_ALREADY_USED
 from db.normalise import has_control_characters
 from searchapi.access import Permission, permissions_of
 from searchapi.break_glass_reviews import reviews_for
+from searchapi.corrections import value_text, waiting_for
 from searchapi.deps import (
     PUBLIC,
     AuditContextDep,
@@ -246,7 +247,14 @@ def home(
         decided={
             "shield": "The shield request is decided.",
             "contact": "The request is recorded.",
+            "correction-confirmed": "Confirmed: the feed's value replaces the correction.",
+            "correction-rejected": "Rejected: the correction stands.",
         }.get(decided or ""),
+        corrects=Permission.CORRECT_RECORDS in granted,
+        waiting=waiting_for(session=session, principal=principal)
+        if Permission.CORRECT_RECORDS in granted
+        else [],
+        describe=value_text,
         target=settings.brokering_response_working_days,
     )
 

@@ -16,6 +16,7 @@ from db.normalise import nhs_check_digit
 
 LOADED_TABLES = (
     "break_glass_review, shield_access, shield, involvement, carer, other_name, previous_address, "
+    "child_correction, correction_confirmation, "
     "child_field_source, feed_review, feed_record, child_source_identifier, child_merge, "
     "shield_request, contact_request, "
     "notification_delivery, notification, webhook_subscription, "

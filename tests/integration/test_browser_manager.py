@@ -420,3 +420,34 @@ def test_a_brokering_request_goes_from_open_to_brokered_with_the_time_recorded(
             {"i": kid.identifier},
         ).scalar_one()
     assert decided_at is not None
+
+
+def test_a_manager_corrects_an_address_and_reads_the_history_on_the_record(
+    page: Page,
+    console: Console,
+    population: Population,
+) -> None:
+    kid = _unshielded(population, 3)
+    manager = new_user(population, Role.LA_MANAGER, authorities=(kid.authority,))
+    sign_in_by_cookie(page, population, manager)
+    page.goto(f"/children/{kid.identifier}")
+    expect(page.locator("#no-corrections")).to_be_visible()
+    expect(page.locator("#subject-access-links")).to_contain_text("Download the report (PDF)")
+    page.locator("#correct-links").get_by_role("link", name="the address").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Correct the address")
+    _checked(page, console, "correction-form")
+    page.get_by_label("Postcode").fill("NOT A POSTCODE")
+    page.get_by_role("button", name="Correct the address").click()
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Enter a real UK postcode")
+    expect(summary).to_contain_text("at least")
+    _checked(page, console, "correction-form-error")
+    page.get_by_label("Address line 1", exact=True).fill("14 Corrected Terrace")
+    page.get_by_label("Postcode").fill("LS6 2AB")
+    page.get_by_label("Why the record is wrong").fill("The family showed us a council tax bill")
+    page.get_by_role("button", name="Correct the address").click()
+    expect(page.get_by_text("The correction is recorded")).to_be_visible()
+    expect(page.locator("#corrections")).to_contain_text("14 Corrected Terrace")
+    expect(page.locator("#corrections")).to_contain_text(kid.address_lines[0])
+    expect(page.locator("#child-address")).to_contain_text("14 Corrected Terrace")
+    _checked(page, console, "record-corrections")
