@@ -47,6 +47,15 @@ from db.access.users import (
     suspend_user,
     suspendable_user,
 )
+from db.access.vetting import (
+    VettingChange,
+    VettingProblem,
+    VettingRules,
+    change_problems,
+    check_lapses_after,
+    vetting_problems,
+)
+from db.access.vetting_records import VettingRecorded, VettingRow, record_vetting, vetting_due
 
 __all__ = [
     "CLIENT_ROLES",
@@ -64,8 +73,15 @@ __all__ = [
     "SessionLimits",
     "SignedIn",
     "TooManyAttempts",
+    "VettingChange",
+    "VettingProblem",
+    "VettingRecorded",
+    "VettingRow",
+    "VettingRules",
     "account_problem",
     "account_problems",
+    "change_problems",
+    "check_lapses_after",
     "client_problems",
     "create_client",
     "create_user",
@@ -79,6 +95,7 @@ __all__ = [
     "principal_for_client",
     "principal_for_session",
     "principal_of",
+    "record_vetting",
     "reinstate_user",
     "reset_user",
     "revoke_client",
@@ -90,4 +107,6 @@ __all__ = [
     "sign_in",
     "suspend_user",
     "suspendable_user",
+    "vetting_due",
+    "vetting_problems",
 ]

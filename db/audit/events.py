@@ -58,6 +58,9 @@ class AuditEventType(StrEnum):
     CHILD_SUBSCRIBED = "child_subscribed"
     CHILD_UNSUBSCRIBED = "child_unsubscribed"
     CLIENT_WEBHOOK_SET = "client_webhook_set"
+    # A user's identity check, enhanced criminal-records check or training, as recorded
+    # (migration 0022).
+    USER_VETTING_RECORDED = "user_vetting_recorded"
 
 
 class Outcome(StrEnum):
@@ -74,6 +77,8 @@ class SignInDetails(TypedDict, total=False):
     reason: str
     failed_factors: list[str]
     locked_until: str
+    # "vetting_lapsed": what lapsed or is missing (db.access.vetting's problem codes).
+    vetting: list[str]
 
 
 class SearchDetails(TypedDict):
