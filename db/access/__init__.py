@@ -48,6 +48,7 @@ from db.access.users import (
     suspendable_user,
 )
 from db.access.vetting import (
+    PROBLEM_LABELS,
     VettingChange,
     VettingProblem,
     VettingRules,
@@ -59,6 +60,7 @@ from db.access.vetting_records import VettingRecorded, VettingRow, record_vettin
 
 __all__ = [
     "CLIENT_ROLES",
+    "PROBLEM_LABELS",
     "RESULTS_TOKEN",
     "AccessError",
     "AccountLocked",

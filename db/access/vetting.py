@@ -35,6 +35,15 @@ class VettingProblem(StrEnum):
     TRAINING_MISSING = "training_missing"
 
 
+# How pages and the command line name each problem.
+PROBLEM_LABELS: Final = {
+    VettingProblem.IDENTITY_CHECK_MISSING: "identity check not recorded",
+    VettingProblem.DBS_CHECK_MISSING: "DBS check not recorded",
+    VettingProblem.DBS_CHECK_LAPSED: "DBS check lapsed",
+    VettingProblem.TRAINING_MISSING: "training not recorded",
+}
+
+
 class VettingState(Protocol):
     """The vetting columns of a user row (an `AppUser`, or a looked-up principal row)."""
 
