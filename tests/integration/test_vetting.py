@@ -395,3 +395,95 @@ def test_users_create_records_the_vetting_given(engine: Engine) -> None:
         input=f"{PASSWORD}\n{PIN}\n",
     )
     assert unvetted.exit_code == 0 and "cannot sign in until" in unvetted.stderr
+
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+
+
+def _typed(day: date) -> str:
+    return f"{day.day}/{day.month}/{day.year}"
+
+
+def _signed_in_admin(api: TestClient, engine: Engine, settings: Settings) -> str:
+    """Sign `api` in as a new vetted administrator (a session cookie); the pages' form token."""
+    admin = _account(engine, settings, _vetting(_today(settings)), roles=(Role.ADMIN,))
+    api.cookies.set("cp_session", session_token(engine, admin.username))
+    page = api.get("/admin/users", headers=HTML).text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_the_vetting_page_lists_who_lapsed_and_who_lapses_soon(
+    api: TestClient, engine: Engine, fast: Settings
+) -> None:
+    lapsed, soon, later, never = _expiring_trio(engine, fast)
+    _signed_in_admin(api, engine, fast)
+    page = api.get("/admin/users/vetting", headers=HTML)
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert lapsed in page.text and soon in page.text and never in page.text
+    assert later not in page.text
+    assert "Lapses in 11 days" in page.text and "DBS check lapsed" in page.text
+    assert "Identity check not recorded" in page.text
+    assert later in api.get("/admin/users/vetting?within=365", headers=HTML).text
+    bad = api.get("/admin/users/vetting?within=soon", headers=HTML)
+    assert bad.status_code == 400 and "whole number from 0 to" in bad.text
+    users = api.get("/admin/users", params={"q": lapsed}, headers=HTML).text
+    assert "Not current" in users and "DBS check lapsed" in users
+
+
+def test_an_admin_records_a_renewed_check_on_the_page(
+    api: TestClient, engine: Engine, fast: Settings
+) -> None:
+    today = _today(fast)
+    account = _account(engine, fast, _vetting(today, dbs_years=3, dbs_days=5))
+    csrf = _signed_in_admin(api, engine, fast)
+    form = api.get(f"/admin/users/vetting/record?username={account.username}", headers=HTML)
+    assert form.status_code == 200 and "Not current" in form.text
+    # The form comes filled with what is recorded.
+    assert 'value="Jo Bloggs, HR officer"' in form.text
+    base = {"csrf_token": csrf, "username": account.username}
+    week_ahead = today + timedelta(days=7)
+    refused = api.post(
+        "/admin/users/vetting/record",
+        data={**base, "dbs_checked_on": "31/2/2026", "training_completed_on": _typed(week_ahead)},
+        headers=HTML,
+    )
+    assert refused.status_code == 400
+    assert "Enter the date of the DBS check as a real date" in refused.text
+    assert "The date of the training cannot be in the future" in refused.text
+    assert api.post("/v1/auth/login", json=account.login_body()).status_code == 403
+    recorded = api.post(
+        "/admin/users/vetting/record",
+        data={**base, "dbs_checked_on": _typed(today)},
+        headers=HTML,
+    )
+    assert recorded.status_code == 200
+    assert f"Vetting of {account.username} recorded: it is current." in recorded.text
+    api.cookies.clear()
+    assert api.post("/v1/auth/login", json=account.login_body()).status_code == 200
+
+
+def test_the_record_page_of_an_unknown_user_is_a_404_and_a_form_without_its_token_a_403(
+    api: TestClient, engine: Engine, fast: Settings
+) -> None:
+    _signed_in_admin(api, engine, fast)
+    missing = api.get("/admin/users/vetting/record?username=nobody-at-all", headers=HTML)
+    assert missing.status_code == 404 and "There is no user" in missing.text
+    forged = api.post(
+        "/admin/users/vetting/record",
+        data={"username": "nobody-at-all", "dbs_checked_on": "1/1/2024"},
+        headers=HTML,
+    )
+    assert forged.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/admin/users/vetting", "/admin/users/vetting/record?username=x"])
+def test_a_practitioner_or_manager_is_refused_the_vetting_pages(
+    api: TestClient, engine: Engine, fast: Settings, path: str
+) -> None:
+    for role in (Role.PRACTITIONER, Role.LA_MANAGER, Role.AUDITOR):
+        account = _account(engine, fast, _vetting(_today(fast)), roles=(role,))
+        api.cookies.set("cp_session", session_token(engine, account.username))
+        page = api.get(path, headers=HTML)
+        assert page.status_code == 403 and "You cannot do this" in page.text
