@@ -40,6 +40,8 @@ LIST_PATH: Final = "/admin/users/vetting"
 RECORD_PATH: Final = "/admin/users/vetting/record"
 # The longest look ahead the list takes (ten years).
 WITHIN_MAX: Final = 3660
+# The most rows the page shows (the most urgent); `contactpoint users vetting` lists them all.
+LIST_MAX: Final = 200
 _PRIVATE: Final = {"Cache-Control": "no-store"}
 
 
@@ -81,7 +83,8 @@ def _list_page(
         settings,
         "admin_vetting.html",
         400 if error else status,
-        rows=rows,
+        rows=rows[:LIST_MAX],
+        total=len(rows),
         within=within,
         within_value=within_text.strip()[:10] if error else str(within),
         errors={**errors, **context.pop("errors", {})},
