@@ -7,6 +7,7 @@ the audit of each record have one implementation.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -43,6 +44,8 @@ WITHIN_MAX: Final = 3660
 # The most rows the page shows (the most urgent); `contactpoint users vetting` lists them all.
 LIST_MAX: Final = 200
 _PRIVATE: Final = {"Cache-Control": "no-store"}
+# ASCII digits only ("²" is a digit to str.isdigit, not to int).
+_DAYS: Final = re.compile(r"[0-9]{1,4}")
 
 
 def _page(
@@ -60,7 +63,7 @@ def _within(text: str, default: int) -> tuple[int, str | None]:
     text = text.strip()
     if not text:
         return default, None
-    if text.isdigit() and int(text) <= WITHIN_MAX:
+    if _DAYS.fullmatch(text) and int(text) <= WITHIN_MAX:
         return int(text), None
     return default, f"Enter the number of days as a whole number from 0 to {WITHIN_MAX}"
 

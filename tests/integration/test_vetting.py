@@ -426,8 +426,9 @@ def test_the_vetting_page_lists_who_lapsed_and_who_lapses_soon(
     assert "Lapses in 11 days" in page.text and "DBS check lapsed" in page.text
     assert "Identity check not recorded" in page.text
     assert later in api.get("/admin/users/vetting?within=365", headers=HTML).text
-    bad = api.get("/admin/users/vetting?within=soon", headers=HTML)
-    assert bad.status_code == 400 and "whole number from 0 to" in bad.text
+    for typed in ("soon", "²", "-1", "99999", "1.5"):
+        bad = api.get("/admin/users/vetting", params={"within": typed}, headers=HTML)
+        assert bad.status_code == 400 and "whole number from 0 to" in bad.text
     users = api.get("/admin/users", params={"q": lapsed}, headers=HTML).text
     assert "Not current" in users and "DBS check lapsed" in users
 
@@ -487,3 +488,32 @@ def test_a_practitioner_or_manager_is_refused_the_vetting_pages(
         api.cookies.set("cp_session", session_token(engine, account.username))
         page = api.get(path, headers=HTML)
         assert page.status_code == 403 and "You cannot do this" in page.text
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # Control characters are dropped, as from every text field of the pages: nothing is left.
+        {"identity_checked_by": "\x00\x01", "identity_checked_on": "1/1/2024"},
+        {"identity_checked_by": "J" * 5000, "identity_checked_on": "1/1/2024"},
+        {"dbs_checked_on": "1/1/2024 or so"},
+        {"training_completed_on": "9" * 5000},
+    ],
+    ids=["control-only-name", "huge-name", "words-in-date", "huge-date"],
+)
+def test_a_vetting_form_with_bad_text_is_a_form_error_that_changes_nothing(
+    api: TestClient, engine: Engine, fast: Settings, fields: dict[str, str]
+) -> None:
+    today = _today(fast)
+    account = _account(engine, fast, _vetting(today))
+    csrf = _signed_in_admin(api, engine, fast)
+    answer = api.post(
+        "/admin/users/vetting/record",
+        data={"csrf_token": csrf, "username": account.username, **fields},
+        headers=HTML,
+    )
+    assert answer.status_code == 400 and "There is a problem" in answer.text
+    with Session(engine) as session:
+        user = session.scalars(select(AppUser).where(AppUser.username == account.username)).one()
+        assert user.identity_checked_by == "Jo Bloggs, HR officer"
+        assert user.dbs_checked_on == today - timedelta(days=7)
