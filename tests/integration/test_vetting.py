@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import typer
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, create_engine, make_url, pool, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -19,8 +19,11 @@ from contactpoint.cli_access import users_app
 from contactpoint.settings import Settings
 from db.access import Role, VettingChange, VettingRules
 from db.access.vetting import add_years
+from db.migrate import downgrade, upgrade
 from db.models import AppUser, AuditEvent
 from tests.integration.access_support import (
+    PASSWORD,
+    PIN,
     Account,
     bearer,
     new_account,
@@ -356,8 +359,6 @@ def test_users_record_vetting_records_and_refuses_bad_dates(engine: Engine, fast
 
 
 def test_users_create_records_the_vetting_given(engine: Engine) -> None:
-    from tests.integration.access_support import PASSWORD, PIN
-
     authority, username = new_authority(engine), unique("vetted")
     result = runner.invoke(
         cli,
@@ -517,3 +518,41 @@ def test_a_vetting_form_with_bad_text_is_a_form_error_that_changes_nothing(
         user = session.scalars(select(AppUser).where(AppUser.username == account.username)).one()
         assert user.identity_checked_by == "Jo Bloggs, HR officer"
         assert user.dbs_checked_on == today - timedelta(days=7)
+
+
+def test_the_migration_leaves_existing_accounts_unvetted_and_vets_the_demo_accounts(
+    settings: Settings,
+) -> None:
+    schema = f"cp_test_vetting_{unique('m').split('-')[1]}"
+    owner_url = settings.effective_migration_url()
+    owner = create_engine(owner_url, poolclass=pool.NullPool)
+    with owner.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(owner_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(False)
+    insert = text(
+        "INSERT INTO app_user (username, roles, password_hash, pin_hash, totp_secret, is_demo) "
+        "VALUES (:name, ARRAY['practitioner'], 'x', 'x', 'x', :demo)"
+    )
+    columns = text(
+        "SELECT identity_checked_by, dbs_checked_on IS NOT NULL, training_completed_on IS NOT "
+        "NULL FROM app_user WHERE username = :name"
+    )
+    try:
+        upgrade(url=rendered, revision="0018", app_role=None)
+        with owner.begin() as connection:
+            connection.execute(text(f"SET search_path = {schema}"))
+            connection.execute(insert, {"name": "real.person", "demo": False})
+            connection.execute(insert, {"name": "demo.person", "demo": True})
+        upgrade(url=rendered, revision="0022", app_role=None)
+        with owner.begin() as connection:
+            connection.execute(text(f"SET search_path = {schema}"))
+            real = connection.execute(columns, {"name": "real.person"}).one()
+            demo = connection.execute(columns, {"name": "demo.person"}).one()
+        assert tuple(real) == (None, False, False)
+        assert tuple(demo) == ("Demo data (not a real check)", True, True)
+        downgrade(url=rendered, revision="0018")
+    finally:
+        with owner.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        owner.dispose()
