@@ -25,6 +25,7 @@ from db.access.vetting import (
     vetting_problems,
 )
 from db.audit import AuditContext, AuditEventType, record_audit
+from db.errors import Conflict
 from db.models import AppUser
 
 
@@ -53,6 +54,9 @@ def record_vetting(
     if problems:
         raise next(iter(problems.values()))
     user = get_user(session=session, username=username)
+    # Nobody vouches for their own checks: another administrator (or the operator) records them.
+    if context.principal is not None and context.principal.user_id == user.id:
+        raise Conflict("You cannot record your own vetting: ask another administrator to do it.")
     apply_change(user, change)
     left = vetting_problems(user, rules=rules, today=rules.today(now))
     # A recorded check that is already too old ends the sessions at once, not at their next use.

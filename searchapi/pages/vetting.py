@@ -24,7 +24,7 @@ from db.access import (
     vetting_due,
     vetting_problems,
 )
-from db.errors import DomainError, NotFound
+from db.errors import Conflict, DomainError, NotFound
 from db.models import AppUser
 from searchapi.deps import AuditContextDep, SessionDep, SettingsDep, UserAdmin
 from searchapi.pages.admin_form import ROLE_LABELS, sentence
@@ -146,7 +146,7 @@ def _current(user: AppUser) -> dict[str, str]:
 def _unknown(
     request: Request, settings: Settings, session: SessionDep, error: DomainError
 ) -> Response:
-    status = 404 if isinstance(error, NotFound) else 400
+    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 400
     return _list_page(
         request, settings, session, status=status, errors={"record": sentence(error.message)}
     )
@@ -188,13 +188,17 @@ def record_submit(
         return _record_page(
             request, settings, user, values=parsed.values, errors=parsed.errors, status=400
         )
-    recorded = record_vetting(
-        session=session,
-        settings=settings,
-        context=context,
-        username=user.username,
-        change=parsed.change,
-    )
+    try:
+        recorded = record_vetting(
+            session=session,
+            settings=settings,
+            context=context,
+            username=user.username,
+            change=parsed.change,
+        )
+    except DomainError as exc:
+        # Your own account (the form's rules were checked above).
+        return _unknown(request, settings, session, exc)
     if recorded.problems:
         still = ", ".join(PROBLEM_LABELS[problem] for problem in recorded.problems)
         notice = (

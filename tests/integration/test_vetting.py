@@ -556,3 +556,29 @@ def test_the_migration_leaves_existing_accounts_unvetted_and_vets_the_demo_accou
         with owner.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         owner.dispose()
+
+
+def test_nobody_records_their_own_vetting(api: TestClient, engine: Engine, fast: Settings) -> None:
+    admin = _account(engine, fast, _vetting(_today(fast)), roles=(Role.ADMIN,))
+    token = session_token(engine, admin.username)
+    own = api.post(
+        f"/v1/admin/users/{admin.username}/vetting",
+        headers=bearer(token),
+        json={"dbs_checked_on": _today(fast).isoformat()},
+    )
+    assert own.status_code == 409 and "your own vetting" in own.json()["message"]
+    api.cookies.set("cp_session", token)
+    page = api.get("/admin/users/vetting", headers=HTML).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf
+    answer = api.post(
+        "/admin/users/vetting/record",
+        data={
+            "csrf_token": csrf.group(1),
+            "username": admin.username,
+            "dbs_checked_on": "1/1/2025",
+        },
+        headers=HTML,
+    )
+    assert answer.status_code == 409 and "your own vetting" in answer.text
+    assert _events(engine, admin.username, "user_vetting_recorded") == []
