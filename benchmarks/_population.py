@@ -19,6 +19,7 @@ import secrets
 import statistics
 import time
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from _header import commit, is_clean
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from contactpoint.demo_data import write_demo_file
 from contactpoint.services import status, up
 from contactpoint.settings import Settings
-from db.access import NewUser, Principal, Role, create_client, create_user
+from db.access import NewUser, Principal, Role, VettingChange, create_client, create_user
 from db.audit import AuditContext
 from db.load import LoadResult, load_file
 from db.migrate import upgrade
@@ -372,6 +373,12 @@ def bench_account(
                 username=username,
                 roles=frozenset({Role.PRACTITIONER}),
                 authorities=frozenset({authority}),
+                vetting=VettingChange(
+                    identity_checked_by="Benchmark (not a real check)",
+                    identity_checked_on=date.today(),
+                    dbs_checked_on=date.today(),
+                    training_completed_on=date.today(),
+                ),
             ),
             password="benchmark password 1",
             pin="2580",

@@ -15,9 +15,21 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from contactpoint.cli_vetting import (
+    DbsCheckedOn,
+    IdentityCheckedBy,
+    IdentityCheckedOn,
+    TrainingCompletedOn,
+    users_record_vetting,
+    users_vetting,
+    vetting_change,
+    warn_if_not_vetted,
+)
 from contactpoint.settings import get_settings
 
-users_app = typer.Typer(help="Accounts of people: create, suspend, reinstate, reset, list.")
+users_app = typer.Typer(
+    help="Accounts of people: create, suspend, reinstate, reset, list, and their vetting."
+)
 clients_app = typer.Typer(help="Case-management systems and their API keys.")
 audit_app = typer.Typer(help="Export the audit and report possible misuse.")
 
@@ -82,8 +94,15 @@ def users_create(
     email: Annotated[
         str | None, typer.Option(help="Their work e-mail: the practitioner whose notices they get.")
     ] = None,
+    identity_checked_by: IdentityCheckedBy = None,
+    identity_checked_on: IdentityCheckedOn = None,
+    dbs_checked_on: DbsCheckedOn = None,
+    training_completed_on: TrainingCompletedOn = None,
 ) -> None:
-    """Create USERNAME; reads the password and PIN from stdin; prints the token enrolment."""
+    """Create USERNAME; reads the password and PIN from stdin; prints the token enrolment.
+
+    The account signs in once its identity check, DBS check and training are recorded (here,
+    or later with `users record-vetting`)."""
     from db.access import NewUser, create_user, roles_from
     from db.audit import AuditContext
     from db.session import session_scope
@@ -101,6 +120,12 @@ def users_create(
         expires_at=_moment(expires, end_of_day=True) if expires else None,
         is_demo=demo,
         email=email,
+        vetting=vetting_change(
+            identity_checked_by=identity_checked_by,
+            identity_checked_on=identity_checked_on,
+            dbs_checked_on=dbs_checked_on,
+            training_completed_on=training_completed_on,
+        ),
     )
     with session_scope() as session:
         enrolment = _run(
@@ -113,7 +138,12 @@ def users_create(
                 pin=pin,
             )
         )
+    warn_if_not_vetted(enrolment.username, new.vetting)
     _echo_json(dataclasses.asdict(enrolment))
+
+
+users_app.command("record-vetting")(users_record_vetting)
+users_app.command("vetting")(users_vetting)
 
 
 @users_app.command("suspend")

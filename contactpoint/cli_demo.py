@@ -7,6 +7,7 @@ printed again on every run. Their password and PIN are fixed and public: demo da
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Final
 
 import typer
@@ -17,6 +18,8 @@ from contactpoint.settings import get_settings
 
 DEMO_PASSWORD: Final = "demo-contactpoint"
 DEMO_PIN: Final = "2468"
+# Who "checked" the demo accounts' identity: nobody did.
+DEMO_CHECKER: Final = "Demo data (not a real check)"
 # Username, role, organisation.
 _ACCOUNTS: Final = (
     ("demo.practitioner", "practitioner", "Demo Health Visiting Team"),
@@ -48,7 +51,15 @@ def _busiest_shielded_authority(session: Session) -> str | None:
 
 def demo_users() -> None:
     """Create the demo accounts when missing; print how to sign in as each."""
-    from db.access import NewUser, create_user, roles_from
+    from db.access import (
+        NewUser,
+        VettingChange,
+        VettingRules,
+        create_user,
+        record_vetting,
+        roles_from,
+        vetting_problems,
+    )
     from db.audit import AuditContext
     from db.models import AppUser
     from db.session import session_scope
@@ -63,6 +74,15 @@ def demo_users() -> None:
             f"ContactPoint page: http://{settings.api_host}:{settings.api_port}/sign-in",
             "Demo accounts (demo data only; every sign-in needs all three factors):",
         ]
+        # Demo accounts are recorded as vetted today (demo data: nobody was checked).
+        rules = VettingRules.from_settings(settings)
+        today = rules.today(datetime.now(UTC))
+        vetting = VettingChange(
+            identity_checked_by=DEMO_CHECKER,
+            identity_checked_on=today,
+            dbs_checked_on=today,
+            training_completed_on=today,
+        )
         for username, role, organisation in _ACCOUNTS:
             user = session.scalars(select(AppUser).where(AppUser.username == username)).first()
             if user is None:
@@ -76,11 +96,21 @@ def demo_users() -> None:
                         authorities=frozenset({authority}),
                         organisation=organisation,
                         is_demo=True,
+                        vetting=vetting,
                     ),
                     password=DEMO_PASSWORD,
                     pin=DEMO_PIN,
                 )
                 user = session.scalars(select(AppUser).where(AppUser.username == username)).one()
+            elif user.is_demo and vetting_problems(user, rules=rules, today=today):
+                # A demo database older than the checks' validity (or made before vetting was).
+                record_vetting(
+                    session=session,
+                    settings=settings,
+                    context=AuditContext.operator(),
+                    username=username,
+                    change=vetting,
+                )
             codes = ", ".join(link.local_authority_code for link in user.authority_links)
             lines += [
                 f"  {role}: username {username}  password {DEMO_PASSWORD}  PIN {DEMO_PIN}"

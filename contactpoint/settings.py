@@ -162,6 +162,14 @@ class Settings(BaseSettings):
     working_hours_timezone: str = "Europe/London"
     working_hours_start: int = 7
     working_hours_end: int = 19
+    # Users' vetting (db.access.vetting): an enhanced criminal-records (DBS) check older than
+    # this many years refuses sign-in and CMS requests for the user; admins are shown who lapses
+    # within the warning's days; refusals tell the person to ask `vetting_contact`.
+    vetting_check_valid_years: int = Field(default=3, ge=1, le=10)
+    vetting_warning_days: int = Field(default=60, ge=1, le=366)
+    vetting_contact: str = Field(
+        default="your organisation's ContactPoint administrator", min_length=1, max_length=200
+    )
     # Tamper evidence of the audit (`contactpoint audit seal|verify`). The sealer's Ed25519
     # private key: base64 of its 32 raw bytes (`contactpoint audit key --new` makes one);
     # `services up` generates one into var/secrets.json for the local stack. Only the sealer

@@ -30,6 +30,7 @@ from db.access import (
 from db.access.credentials import API_KEY_PREFIX
 from db.access.networks import address_within, networks_of_setting
 from db.access.sign_in import OUTSIDE_NETWORKS
+from db.access.vetting import VettingRules
 from db.audit import AuditContext
 from db.idempotency import request_digest
 from db.ranker import Ranker
@@ -128,10 +129,21 @@ def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> 
             on_behalf_of=request.headers.get("X-On-Behalf-Of"),
             now=now,
             client_address=client_address_of(request),
+            vetting=VettingRules.from_settings(settings),
         )
     else:
-        limits = SessionLimits.from_settings(settings)
-        principal = principal_for_session(session=session, token=credential, limits=limits, now=now)
+        principal = principal_for_session(
+            session=session,
+            token=credential,
+            limits=SessionLimits.from_settings(settings),
+            vetting=VettingRules.from_settings(settings),
+            context=AuditContext(
+                principal=None,
+                request_id=request_id_of(request),
+                client_address=client_address_of(request),
+            ),
+            now=now,
+        )
         if not address_within(
             client_address_of(request), networks_of_setting(settings.sign_in_networks)
         ):

@@ -29,6 +29,7 @@ from searchapi.pages import review as review_pages
 from searchapi.pages import search as search_pages
 from searchapi.pages import shield as shield_pages
 from searchapi.pages import team_requests as team_request_pages
+from searchapi.pages import vetting as vetting_pages
 from searchapi.refusals import RefusalAuditMiddleware
 from searchapi.routes import (
     admin,
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
         shield_pages.router,
         audit_pages.router,
         admin_pages.router,
+        vetting_pages.router,
         review_pages.router,
         feed_review_pages.router,
         team_request_pages.router,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from db.access import Principal, Role
+from db.access import Principal, Role, VettingChange
 from searchapi.text_input import NoControl
 
 
@@ -96,6 +96,40 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
+class VettingRequest(BaseModel):
+    """A user's vetting as recorded (the API twin of `contactpoint users record-vetting`):
+    what is left out stays as it was; who checked the identity comes with its date."""
+
+    identity_checked_by: NoControl | None = Field(
+        default=None, max_length=200, description="Who checked their identity (a name)"
+    )
+    identity_checked_on: date | None = None
+    dbs_checked_on: date | None = Field(
+        default=None, description="The date of the enhanced criminal-records (DBS) check"
+    )
+    training_completed_on: date | None = Field(
+        default=None, description="When the mandatory training was completed"
+    )
+
+    def change(self) -> VettingChange:
+        """The change as the service takes it."""
+        return VettingChange(
+            identity_checked_by=self.identity_checked_by,
+            identity_checked_on=self.identity_checked_on,
+            dbs_checked_on=self.dbs_checked_on,
+            training_completed_on=self.training_completed_on,
+        )
+
+
+class VettingRecordedResponse(BaseModel):
+    """The vetting was recorded: whether it is current, and the sessions it ended."""
+
+    username: str
+    current: bool
+    not_current: list[str]
+    sessions_ended: int
+
+
 class CreateUserRequest(BaseModel):
     """A new account (the API twin of `contactpoint users create`)."""
 
@@ -112,6 +146,9 @@ class CreateUserRequest(BaseModel):
     )
     password: str = Field(max_length=1024)
     pin: str = Field(max_length=32)
+    vetting: VettingRequest | None = Field(
+        default=None, description="Without it the account cannot sign in until it is recorded"
+    )
 
 
 class EnrolmentResponse(BaseModel):

@@ -48,9 +48,20 @@ from db.access.users import (
     suspend_user,
     suspendable_user,
 )
+from db.access.vetting import (
+    PROBLEM_LABELS,
+    VettingChange,
+    VettingProblem,
+    VettingRules,
+    change_problems,
+    check_lapses_after,
+    vetting_problems,
+)
+from db.access.vetting_records import VettingRecorded, VettingRow, record_vetting, vetting_due
 
 __all__ = [
     "CLIENT_ROLES",
+    "PROBLEM_LABELS",
     "RESULTS_TOKEN",
     "AccessError",
     "AccountLocked",
@@ -65,8 +76,15 @@ __all__ = [
     "SessionLimits",
     "SignedIn",
     "TooManyAttempts",
+    "VettingChange",
+    "VettingProblem",
+    "VettingRecorded",
+    "VettingRow",
+    "VettingRules",
     "account_problem",
     "account_problems",
+    "change_problems",
+    "check_lapses_after",
     "client_problems",
     "create_client",
     "create_user",
@@ -81,6 +99,7 @@ __all__ = [
     "principal_for_session",
     "principal_for_user",
     "principal_of",
+    "record_vetting",
     "reinstate_user",
     "reset_user",
     "revoke_client",
@@ -92,4 +111,6 @@ __all__ = [
     "sign_in",
     "suspend_user",
     "suspendable_user",
+    "vetting_due",
+    "vetting_problems",
 ]

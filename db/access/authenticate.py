@@ -18,7 +18,14 @@ from db.access.errors import Forbidden, NotAuthenticated
 from db.access.networks import address_within, parse_networks
 from db.access.principal import Principal
 from db.access.roles import roles_from
-from db.access.sessions import SessionLimits
+from db.access.sessions import SessionLimits, revoke_session
+from db.access.vetting import (
+    VettingRules,
+    client_refusal_message,
+    refusal_message,
+    vetting_problems,
+)
+from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from db.models import AppUser, UserSession
 
 
@@ -67,6 +74,7 @@ def principal_of(user: AppUser, *, session_id: int | None = None) -> Principal:
 _USER_COLUMNS = """
     u.id AS user_id, u.username, u.roles AS user_roles, u.organisation, u.child_protection,
     u.suspended_at, u.expires_at, u.email,
+    u.identity_checked_on, u.dbs_checked_on, u.training_completed_on,
     ARRAY(SELECT a.local_authority_code FROM app_user_authority a WHERE a.user_id = u.id)
         AS authorities,
     ARRAY(SELECT c.identifier FROM shield_access s JOIN child c ON c.id = s.child_id
@@ -129,9 +137,19 @@ def principal_for_user(*, session: Session, username: str, now: datetime) -> Pri
 
 
 def principal_for_session(
-    *, session: Session, token: str, limits: SessionLimits, now: datetime
+    *,
+    session: Session,
+    token: str,
+    limits: SessionLimits,
+    vetting: VettingRules,
+    context: AuditContext,
+    now: datetime,
 ) -> Principal:
-    """The principal of a live session, its idle clock restarted; NotAuthenticated otherwise."""
+    """The principal of a live session, its idle clock restarted; NotAuthenticated otherwise.
+
+    A session whose user's vetting has lapsed since sign-in is ended at this request, audited
+    (`context` is the request's), and refused with what lapsed.
+    """
     row = session.execute(
         _SESSION_PRINCIPAL,
         {
@@ -153,7 +171,24 @@ def principal_for_session(
     problem = account_problem(row, now=now)
     if problem is not None:
         raise NotAuthenticated(f"The account is {problem}: ask your administrator.")
-    return _principal(row, session_id=row.session_id)
+    principal = _principal(row, session_id=row.session_id)
+    lapsed = vetting_problems(row, rules=vetting, today=vetting.today(now))
+    if lapsed:
+        revoke_session(session=session, session_id=row.session_id, now=now)
+        record_audit(
+            session=session,
+            context=context.acting(principal),
+            event=AuditEventType.ACCESS_DENIED,
+            outcome=Outcome.DENIED,
+            details={
+                "reason": "vetting_lapsed",
+                "vetting": [str(code) for code in lapsed],
+                "session_ended": row.session_id,
+            },
+        )
+        message = refusal_message(lapsed, row, rules=vetting)
+        raise_kept(session=session, error=Forbidden(f"{message} You have been signed out."))
+    return principal
 
 
 def principal_for_client(
@@ -163,6 +198,7 @@ def principal_for_client(
     on_behalf_of: str | None,
     now: datetime,
     client_address: str | None,
+    vetting: VettingRules,
 ) -> Principal:
     """The principal of a CMS client acting for the named user of its local authority.
 
@@ -203,6 +239,12 @@ def principal_for_client(
     problem = account_problem(row, now=now)
     if problem is not None:
         raise Forbidden(f"X-On-Behalf-Of: the account {name!r} is {problem}.", actor=actor)
+    lapsed = vetting_problems(row, rules=vetting, today=vetting.today(now))
+    if lapsed:
+        # Written by the refusal middleware as an access_denied row naming the client.
+        raise Forbidden(
+            client_refusal_message(lapsed, row, rules=vetting, username=name), actor=actor
+        )
     if authority not in row.authorities:
         raise Forbidden(
             f"X-On-Behalf-Of: {name!r} does not belong to this client's local authority "

@@ -32,6 +32,7 @@ from db.access.errors import (
 from db.access.networks import address_within, networks_of_setting
 from db.access.principal import Principal
 from db.access.sessions import SessionLimits, open_session, purge_ended_sessions
+from db.access.vetting import VettingRules, refusal_message, vetting_problems
 from db.audit import (
     AuditContext,
     AuditEventType,
@@ -208,6 +209,18 @@ def sign_in(
             username=username,
             error=Forbidden(f"The account is {problem}: ask your administrator."),
             details={"reason": problem},
+            user=user,
+        )
+    rules = VettingRules.from_settings(settings)
+    lapsed = vetting_problems(user, rules=rules, today=rules.today(now))
+    if lapsed:
+        # Said, like the account's state, only to someone who knows all three factors.
+        _refuse(
+            session=session,
+            context=context,
+            username=username,
+            error=Forbidden(refusal_message(lapsed, user, rules=rules)),
+            details={"reason": "vetting_lapsed", "vetting": [str(code) for code in lapsed]},
             user=user,
         )
     user.totp_last_step = step

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Final
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from db.access.credentials import (
 from db.access.errors import Forbidden
 from db.access.roles import AUTHORITY_ROLES, Role
 from db.access.sessions import revoke_user_sessions
+from db.access.vetting import VettingChange, VettingRules, apply_change, change_problems
 from db.audit import AuditContext, AuditEventType, record_audit
 from db.errors import Conflict, DomainError, InvalidInput, NotFound
 from db.models import AppUser, LocalAuthority, UserAuthority
@@ -60,6 +61,9 @@ class NewUser:
     is_demo: bool = False
     # Whose notices the inbox shows: the practitioner with this address.
     email: str | None = None
+    # The vetting known when the account is made; without it (or with part of it) the account
+    # cannot sign in until an administrator records the rest (`record_vetting`).
+    vetting: VettingChange | None = None
 
 
 def _check_secrets(settings: Settings, *, password: str, pin: str) -> None:
@@ -158,6 +162,10 @@ def account_problems(
     ):
         if problem is not None:
             refuse(field, problem)
+    if new.vetting is not None:
+        today = VettingRules.from_settings(settings).today(datetime.now(UTC))
+        for name, error in change_problems(new.vetting, today=today).items():
+            problems.setdefault(name, error)
     wanted = set(new.authorities)
     known = set(session.scalars(select(LocalAuthority.code).where(LocalAuthority.code.in_(wanted))))
     if wanted - known:
@@ -197,6 +205,8 @@ def create_user(
         expires_at=new.expires_at,
         authority_links=[UserAuthority(local_authority_code=code) for code in new.authorities],
     )
+    if new.vetting is not None:
+        apply_change(user, new.vetting)
     enrolment = _set_credentials(user, settings=settings, password=password, pin=pin)
     session.add(user)
     session.flush()
@@ -214,6 +224,7 @@ def create_user(
             "expires_at": new.expires_at.isoformat() if new.expires_at else None,
             "is_demo": new.is_demo,
             "email": normalise_email(new.email),
+            "vetting": new.vetting.as_details() if new.vetting else {},
         },
     )
     return enrolment
@@ -304,7 +315,15 @@ def describe_user(user: AppUser, *, now: datetime) -> dict[str, object]:
         "status": "suspended" if user.suspended_at else "expired" if expired else "active",
         "expires_at": user.expires_at.isoformat() if user.expires_at else None,
         "created_at": user.created_at.isoformat() if user.created_at else None,
+        "identity_checked_by": user.identity_checked_by,
+        "identity_checked_on": _iso(user.identity_checked_on),
+        "dbs_checked_on": _iso(user.dbs_checked_on),
+        "training_completed_on": _iso(user.training_completed_on),
     }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def demo_code(*, session: Session, username: str, now: datetime | None = None) -> str:

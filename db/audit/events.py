@@ -68,6 +68,9 @@ class AuditEventType(StrEnum):
     CORRECTION_DECIDED = "correction_decided"
     CORRECTIONS_READ = "corrections_read"
     SUBJECT_ACCESS_REPORT = "subject_access_report"
+    # A user's identity check, enhanced criminal-records check or training, as recorded
+    # (migration 0021).
+    USER_VETTING_RECORDED = "user_vetting_recorded"
 
 
 class Outcome(StrEnum):
@@ -84,6 +87,8 @@ class SignInDetails(TypedDict, total=False):
     reason: str
     failed_factors: list[str]
     locked_until: str
+    # "vetting_lapsed": what lapsed or is missing (db.access.vetting's problem codes).
+    vetting: list[str]
 
 
 class SearchDetails(TypedDict):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -58,6 +59,13 @@ class AppUser(Base):
     )
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Vetting (migration 0021; db.access.vetting): NULL is not recorded, which refuses sign-in.
+    # Who checked the person's identity (a name), and on which day.
+    identity_checked_by: Mapped[str | None] = mapped_column(Text)
+    identity_checked_on: Mapped[date | None] = mapped_column(Date)
+    # The date of the enhanced criminal-records (DBS) check: valid for VETTING_CHECK_VALID_YEARS.
+    dbs_checked_on: Mapped[date | None] = mapped_column(Date)
+    training_completed_on: Mapped[date | None] = mapped_column(Date)
 
     authority_links: Mapped[list[UserAuthority]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"

@@ -20,7 +20,10 @@ from starlette.datastructures import FormData
 
 from contactpoint.settings import Settings
 from db.access import (
+    PROBLEM_LABELS,
+    VettingRules,
     account_problems,
+    check_lapses_after,
     client_problems,
     create_client,
     create_user,
@@ -32,6 +35,7 @@ from db.access import (
     revoke_client,
     suspend_user,
     suspendable_user,
+    vetting_problems,
 )
 from db.errors import Conflict, DomainError, NotFound
 from db.models import AppUser
@@ -49,7 +53,7 @@ from searchapi.pages.admin_form import (
 from searchapi.pages.confirmation import Confirmation, confirmation_page
 from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import field
-from searchapi.pages.form_dates import DATE_HINT, local_day
+from searchapi.pages.form_dates import DATE_HINT, local_day, show_day
 from searchapi.pages.render import SERVICE_NAME, render
 from searchapi.pages.words import plural
 
@@ -86,6 +90,16 @@ def _page(
     return response
 
 
+def _vetting_cell(user: AppUser, *, rules: VettingRules, now: datetime) -> dict[str, Any]:
+    """What the users' list says of an account's vetting: not current (why), or until when."""
+    problems = vetting_problems(user, rules=rules, today=rules.today(now))
+    lapses = check_lapses_after(user.dbs_checked_on, rules=rules) if user.dbs_checked_on else None
+    return {
+        "vetting_problems": sentence("; ".join(PROBLEM_LABELS[problem] for problem in problems)),
+        "vetting_until": show_day(lapses) if lapses and not problems else None,
+    }
+
+
 def _users_page(
     request: Request,
     settings: Settings,
@@ -96,7 +110,11 @@ def _users_page(
     **context: Any,
 ) -> Response:
     now = datetime.now(UTC)
-    users = [describe_user(user, now=now) for user in list_users(session=session)]
+    rules = VettingRules.from_settings(settings)
+    users = [
+        describe_user(user, now=now) | _vetting_cell(user, rules=rules, now=now)
+        for user in list_users(session=session)
+    ]
     shown, total = _listed(users, "username", wanted)
     context = {"errors": {}, "values": {}, "roles": [], "child_protection": False, **context}
     return _page(

@@ -31,6 +31,7 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.USER_SUSPENDED: "Account suspended",
     AuditEventType.USER_REINSTATED: "Account reinstated",
     AuditEventType.USER_RESET: "Account reset",
+    AuditEventType.USER_VETTING_RECORDED: "Vetting recorded",
     AuditEventType.CLIENT_CREATED: "CMS client created",
     AuditEventType.CLIENT_REVOKED: "CMS client revoked",
     AuditEventType.AUDIT_READ: "Audit read",

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from db.access import (
     NewUser,
+    VettingRules,
     create_client,
     create_user,
     describe_user,
     list_clients,
     list_users,
+    record_vetting,
     reinstate_user,
     revoke_client,
     suspend_user,
+    vetting_due,
 )
 from searchapi.deps import AuditContextDep, ClientAdmin, SessionDep, SettingsDep, UserAdmin
 from searchapi.schemas import (
@@ -24,6 +28,8 @@ from searchapi.schemas import (
     Done,
     EnrolmentResponse,
     IssuedKeyResponse,
+    VettingRecordedResponse,
+    VettingRequest,
     error_responses,
 )
 
@@ -58,6 +64,7 @@ def post_user(
             email=body.email,
             child_protection=body.child_protection,
             expires_at=body.expires_at,
+            vetting=body.vetting.change() if body.vetting else None,
         ),
         password=body.password,
         pin=body.pin,
@@ -85,6 +92,45 @@ def post_reinstate(
     """Lift a suspension."""
     reinstate_user(session=session, context=context, username=username)
     return Done(message=f"Reinstated {username}.")
+
+
+@router.post("/users/{username}/vetting", responses=error_responses(404, 422))
+def post_vetting(
+    username: str,
+    body: VettingRequest,
+    principal: UserAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: AuditContextDep,
+) -> VettingRecordedResponse:
+    """Record or update an account's vetting; an account left not current is signed out."""
+    recorded = record_vetting(
+        session=session,
+        settings=settings,
+        context=context,
+        username=username,
+        change=body.change(),
+    )
+    return VettingRecordedResponse(
+        username=recorded.username,
+        current=not recorded.problems,
+        not_current=[str(problem) for problem in recorded.problems],
+        sessions_ended=recorded.sessions_ended,
+    )
+
+
+@router.get("/vetting")
+def get_vetting(
+    principal: UserAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    within: Annotated[int | None, Query(ge=0, le=3660, description="Days ahead")] = None,
+) -> list[dict[str, object]]:
+    """Accounts whose vetting has lapsed, or whose DBS check lapses within `within` days
+    (`VETTING_WARNING_DAYS` by default): lapsed first, then the soonest."""
+    rules = VettingRules.from_settings(settings)
+    rows = vetting_due(session=session, rules=rules, now=datetime.now(UTC), within_days=within)
+    return [row.as_dict() for row in rows]
 
 
 @router.get("/clients")

@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.access import NewUser, Role, create_client, create_user
+from db.access import NewUser, Role, VettingChange, create_client, create_user
 from db.access.credentials import current_code
 from db.access.sessions import open_session
 from db.access.users import get_user
@@ -71,6 +71,17 @@ class Account:
         return {**body, **changes}
 
 
+def vetted(*, checked_on: date | None = None) -> VettingChange:
+    """Current vetting: identity, DBS check (`checked_on`, a week ago by default) and training."""
+    day = checked_on or date.today() - timedelta(days=7)
+    return VettingChange(
+        identity_checked_by="Test HR Officer",
+        identity_checked_on=day,
+        dbs_checked_on=day,
+        training_completed_on=day,
+    )
+
+
 def new_authority(engine: Engine) -> str:
     """A fresh local authority; its code.
 
@@ -93,8 +104,10 @@ def new_account(
     child_protection: bool = False,
     expires_at: datetime | None = None,
     demo: bool = False,
+    vetting: VettingChange | None = None,
 ) -> Account:
-    """A user created through the service, as the CLI would."""
+    """A user created through the service, as the CLI would, vetted (`vetted()`) unless a
+    `vetting` is given."""
     username = unique("user")
     with Session(engine) as session, session.begin():
         enrolment = create_user(
@@ -109,6 +122,7 @@ def new_account(
                 child_protection=child_protection,
                 expires_at=expires_at,
                 is_demo=demo,
+                vetting=vetting or vetted(),
             ),
             password=PASSWORD,
             pin=PIN,

@@ -15,7 +15,14 @@ from contactpoint.settings import Settings
 from db.access import NewUser, Role, create_client, create_user
 from db.audit import AuditContext
 from db.models import Organisation
-from tests.integration.access_support import PASSWORD, PIN, bearer, fast_settings, unique
+from tests.integration.access_support import (
+    PASSWORD,
+    PIN,
+    bearer,
+    fast_settings,
+    unique,
+    vetted,
+)
 
 _WORKING = """
 SELECT c.identifier, c.local_authority_code AS authority, p.email, p.id AS practitioner_id
@@ -75,6 +82,7 @@ def user_with_email(
                 authorities=authorities,
                 organisation="Test Health Visiting Team",
                 email=email,
+                vetting=vetted(),
             ),
             password=PASSWORD,
             pin=PIN,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import Engine, text
 
 from contactpoint.settings import Settings
-from db.access import Role
+from db.access import Role, VettingChange, VettingRules
+from db.access.vetting import add_years
 from tests.integration.access_support import (
     PASSWORD,
     PIN,
@@ -213,3 +214,67 @@ def test_an_admin_creates_an_account_and_a_cms_client(
     expect(page.locator("#clients-table")).to_contain_text("Revoked")
     assert_no_axe_violations(page)
     screenshot(page, "admin-clients")
+
+
+def test_an_admin_sees_who_lapsed_and_records_a_renewed_check(
+    page: Page,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    fast = fast_settings(settings)
+    today = VettingRules.from_settings(settings).today(datetime.now(UTC))
+    old = add_years(today, -3) - timedelta(days=20)
+    lapsed = new_account(
+        engine,
+        fast,
+        roles=[Role.PRACTITIONER],
+        authorities=[new_authority(engine)],
+        vetting=VettingChange(
+            identity_checked_by="Jo Bloggs, HR officer",
+            identity_checked_on=old,
+            dbs_checked_on=old,
+            training_completed_on=old,
+        ),
+    )
+    # The person is told what lapsed, and whom to ask.
+    fill_sign_in(page, lapsed)
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("is more than 3 years old")
+    expect(summary).to_contain_text(f"ask {settings.vetting_contact}")
+    assert_no_axe_violations(page)
+    screenshot(page, "sign-in-vetting-lapsed")
+
+    fill_sign_in(page, _account(engine, settings, Role.ADMIN))
+    _nav(page, "Users").click()
+    page.get_by_role("link", name="Vetting: who has lapsed, or lapses soon").click()
+    expect(page.get_by_role("heading", name="Vetting", exact=True)).to_be_visible()
+    row = page.locator("#vetting-table tbody tr", has_text=lapsed.username)
+    expect(row).to_contain_text("Not current")
+    expect(row).to_contain_text("DBS check lapsed")
+    assert_no_axe_violations(page)
+    screenshot(page, "admin-vetting", focus="#vetting-table")
+    page.get_by_label("Show the checks that lapse within this many days").fill("soon")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("whole number")
+    assert_no_axe_violations(page)
+
+    page.goto("/admin/users/vetting")
+    page.get_by_role("link", name=f"Record vetting of {lapsed.username}").click()
+    expect(page.get_by_role("heading", name="Record vetting")).to_be_visible()
+    assert_no_axe_violations(page)
+    dbs = page.get_by_label("Date of the enhanced DBS check")
+    dbs.fill("31/2/2026")
+    page.get_by_role("button", name="Record vetting").click()
+    errors = page.locator(".govuk-error-summary")
+    expect(errors).to_contain_text("Enter the date of the DBS check as a real date")
+    errors.get_by_role("link").click()
+    assert page.evaluate("document.activeElement.id") == "dbs_checked_on"
+    assert_no_axe_violations(page)
+    screenshot(page, "admin-vetting-record-error")
+    dbs.fill(f"{today.day}/{today.month}/{today.year}")
+    page.get_by_role("button", name="Record vetting").click()
+    expect(
+        page.get_by_text(f"Vetting of {lapsed.username} recorded: it is current.")
+    ).to_be_visible()
+    expect(page.locator("#vetting-table tbody tr", has_text=lapsed.username)).to_have_count(0)
+    assert_no_axe_violations(page)

@@ -145,8 +145,18 @@ def test_times_at_the_edges_of_the_range_are_taken(
         ("/admin/users/reinstate", {"username": "x" * 5000}),
         ("/admin/clients/revoke", {"name": "c\x00"}),
         ("/admin/clients/revoke", {"name": "c" * 5000}),
+        ("/admin/users/vetting/record", {"username": "a\x00b", "dbs_checked_on": "1/1/2024"}),
+        ("/admin/users/vetting/record", {"username": "x" * 5000, "dbs_checked_on": "1/1/2024"}),
     ],
-    ids=["suspend-nul", "reinstate-nul", "reinstate-huge", "revoke-nul", "revoke-huge"],
+    ids=[
+        "suspend-nul",
+        "reinstate-nul",
+        "reinstate-huge",
+        "revoke-nul",
+        "revoke-huge",
+        "vetting-nul",
+        "vetting-huge",
+    ],
 )
 def test_an_admin_page_naming_an_account_with_a_nul_or_a_huge_name_is_a_not_found_page(
     engine: Engine,
