@@ -58,6 +58,10 @@ class AuditEventType(StrEnum):
     CHILD_SUBSCRIBED = "child_subscribed"
     CHILD_UNSUBSCRIBED = "child_unsubscribed"
     CLIENT_WEBHOOK_SET = "client_webhook_set"
+    # Migration 0020: an archived record opened (or refused) with a reason from the
+    # regulations' list, and a run of the audit's monthly maintenance (retention).
+    ARCHIVE_OPENED = "archive_opened"
+    AUDIT_RETENTION = "audit_retention"
 
 
 class Outcome(StrEnum):
