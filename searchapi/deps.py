@@ -30,7 +30,7 @@ from db.access import (
 from db.access.credentials import API_KEY_PREFIX
 from db.access.networks import address_within, networks_of_setting
 from db.access.sign_in import OUTSIDE_NETWORKS
-from db.audit import AuditContext
+from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from db.idempotency import request_digest
 from db.ranker import Ranker
 from searchapi.access import Permission, refusal
@@ -173,6 +173,39 @@ class Allowed:
         return principal
 
 
+class ArchiveAllowed:
+    """Dependency: the principal, if it may open the archive; a refusal (403) is written as an
+    `archive_opened` row of its own, so that every attempt on the archive reads alike."""
+
+    permission = Permission.OPEN_ARCHIVE
+
+    def __call__(
+        self,
+        request: Request,
+        principal: Annotated[Principal, Depends(_principal)],
+        session: SessionDep,
+        settings: SettingsDep,
+    ) -> Principal:
+        reason = refusal(principal, self.permission, address_sources=settings.address_source_kinds)
+        if reason is None:
+            return principal
+        identifier = request.path_params.get("identifier")
+        context = AuditContext(
+            principal=principal,
+            request_id=request_id_of(request),
+            client_address=client_address_of(request),
+        )
+        record_audit(
+            session=session,
+            context=context,
+            event=AuditEventType.ARCHIVE_OPENED,
+            outcome=Outcome.DENIED,
+            subject=identifier or f"{request.method} {request.url.path}",
+            details={"identifier": identifier, "reason": reason},
+        )
+        raise_kept(session=session, error=Forbidden(reason, actor=principal))
+
+
 class Open:
     """Dependency marking a route that needs no credentials (health, sign-in)."""
 
@@ -204,6 +237,7 @@ InvolvementWriter = Annotated[Principal, Depends(Allowed(Permission.WRITE_INVOLV
 AddressChanger = Annotated[Principal, Depends(Allowed(Permission.CHANGE_ADDRESS))]
 InboxReader = Annotated[Principal, Depends(Allowed(Permission.READ_INBOX))]
 Subscriber = Annotated[Principal, Depends(Allowed(Permission.SUBSCRIBE_CHILD))]
+ArchiveOpener = Annotated[Principal, Depends(ArchiveAllowed())]
 
 
 async def _write_request(

@@ -30,6 +30,10 @@ from searchapi.record_schemas import (
 )
 
 NO_CHILD: Final = "There is no child with this identifier."
+ARCHIVED: Final = (
+    "This record is archived: it is opened only from the archive, by a manager with the "
+    "archive capability, for a reason the regulations allow."
+)
 # The fields of child_field_source that locate a child.
 _LOCATION_SOURCES: Final = frozenset({"address", "education_setting", "gp_practice"})
 # Every field that locates a child: withheld together when the child is shielded.
@@ -268,6 +272,17 @@ def _view(
                 identifier=survivor.identifier,
             ),
         )
+    if child.status == "archived":
+        # Archived children leave the ordinary view: only the guarded archive opens them.
+        record_audit(
+            session=session,
+            context=context,
+            event=AuditEventType.VIEW,
+            outcome=Outcome.FAILURE,
+            subject=child.identifier,
+            details={"identifier": child.identifier, "found": True, "archived": True},
+        )
+        raise_kept(session=session, error=NotFound(ARCHIVED))
     principal = context.actor
     access = child_access(principal, named_children=principal.named_children)
     view, details = build_view(
