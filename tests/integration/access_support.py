@@ -91,6 +91,7 @@ def new_account(
     roles: Iterable[Role],
     authorities: Iterable[str] = (),
     child_protection: bool = False,
+    archive_access: bool = False,
     expires_at: datetime | None = None,
     demo: bool = False,
 ) -> Account:
@@ -107,6 +108,7 @@ def new_account(
                 authorities=frozenset(authorities),
                 organisation="Test Health Visiting Team",
                 child_protection=child_protection,
+                archive_access=archive_access,
                 expires_at=expires_at,
                 is_demo=demo,
             ),
