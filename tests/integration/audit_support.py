@@ -28,6 +28,11 @@ class AuditStack:
     owner: Engine
     app_url: str
     key: Ed25519PrivateKey
+    owner_url: str = ""
+
+    def upgrade(self) -> None:
+        """Migrate the schema on to the head (it was made at an earlier revision)."""
+        upgrade(url=self.owner_url)
 
     def verify(self) -> VerifyReport:
         keys = trusted_keys(private_key=encode_private_key(self.key), public_keys=[])
@@ -53,19 +58,27 @@ def _in_schema(url: str, schema: str) -> str:
 
 
 @contextmanager
-def audit_stack(settings: Settings, prefix: str = "cp_test_seal") -> Iterator[AuditStack]:
-    """A migrated schema of its own, dropped afterwards."""
+def audit_stack(
+    settings: Settings, prefix: str = "cp_test_seal", revision: str = "head"
+) -> Iterator[AuditStack]:
+    """A schema of its own migrated to `revision`, dropped afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     owner_url = settings.effective_migration_url()
     admin = create_engine(owner_url, poolclass=pool.NullPool)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    upgrade(url=_in_schema(owner_url, schema))
+    upgrade(url=_in_schema(owner_url, schema), revision=revision)
     app_url = _in_schema(settings.effective_database_url(), schema)
     app = create_engine(app_url, poolclass=pool.NullPool)
     owner = create_engine(_in_schema(owner_url, schema), poolclass=pool.NullPool)
     try:
-        yield AuditStack(app=app, owner=owner, app_url=app_url, key=Ed25519PrivateKey.generate())
+        yield AuditStack(
+            app=app,
+            owner=owner,
+            app_url=app_url,
+            key=Ed25519PrivateKey.generate(),
+            owner_url=_in_schema(owner_url, schema),
+        )
     finally:
         app.dispose()
         owner.dispose()

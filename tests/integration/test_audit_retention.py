@@ -12,7 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 from contactpoint.settings import Settings
 from db.audit import Misfit
 from db.audit.retention import MaintenanceSummary, list_partitions, run_audit_maintenance
-from db.audit.seal import encode_private_key
+from db.audit.seal import (
+    GENESIS_DIGEST,
+    HASHED_COLUMNS,
+    SealHeader,
+    encode_private_key,
+    key_id,
+    row_hash,
+    seal_digest,
+)
 from db.audit.sealer import seal_once
 from tests.integration.audit_support import AuditStack, audit_stack
 
@@ -100,6 +108,77 @@ def test_rows_land_in_the_partition_of_their_utc_month_and_strays_get_theirs(
     ]
     report = stack.verify()
     assert report.ok and report.sealed_rows == 3, report.problems
+
+
+def _seal_by_hand(stack: AuditStack) -> None:
+    """One seal over every row, written as the sealer of revision 0018 would (its tables then
+    had no drop links, so today's sealer cannot run there)."""
+    columns = ", ".join(HASHED_COLUMNS)
+    with stack.owner.begin() as connection:
+        rows = connection.execute(text(f"SELECT {columns} FROM audit_event ORDER BY id"))
+        entries = [(int(row["id"]), row_hash(dict(row))) for row in rows.mappings()]
+        header = SealHeader(
+            position=1,
+            after_id=0,
+            through_id=entries[-1][0],
+            prev_digest=GENESIS_DIGEST,
+            sealed_at=datetime.now(UTC),
+            key_id=key_id(stack.key.public_key()),
+        )
+        digest = seal_digest(header, entries)
+        connection.execute(
+            text(
+                "INSERT INTO audit_seal (position, after_event_id, through_event_id, entries,"
+                " prev_digest, digest, signature, key_id, sealed_at) VALUES (1, 0, :through,"
+                " :entries, :prev, :digest, :signature, :key_id, :sealed_at)"
+            ),
+            {
+                "through": header.through_id,
+                "entries": len(entries),
+                "prev": GENESIS_DIGEST,
+                "digest": digest,
+                "signature": stack.key.sign(digest),
+                "key_id": header.key_id,
+                "sealed_at": header.sealed_at,
+            },
+        )
+        for event_id, hashed in entries:
+            connection.execute(
+                text("INSERT INTO audit_seal_entry VALUES (:id, 1, :hash)"),
+                {"id": event_id, "hash": hashed},
+            )
+
+
+def test_the_migration_keeps_every_row_its_id_and_its_seal(settings: Settings) -> None:
+    with audit_stack(settings, prefix="cp_test_partition", revision="0018") as stack:
+        ids = _at(stack, "2019-03-04T10:00Z", "2026-11-30T23:59:59.999999Z", "2024-07-04T08:00Z")
+        _seal_by_hand(stack)
+        with stack.owner.connect() as connection:
+            before = connection.execute(text("SELECT * FROM audit_event ORDER BY id")).all()
+
+        stack.upgrade()
+
+        with stack.owner.connect() as connection:
+            after = connection.execute(
+                text(f"SELECT {', '.join(HASHED_COLUMNS)} FROM audit_event ORDER BY id")
+            ).all()
+            kind = connection.execute(
+                text("SELECT relkind FROM pg_class WHERE oid = 'audit_event'::regclass")
+            ).scalar_one()
+        assert [tuple(row) for row in after] == [tuple(row) for row in before]
+        assert kind == "p"
+        assert [_home_of(stack, event_id) for event_id in ids] == [
+            "audit_event_2019_03",
+            "audit_event_2026_11",
+            "audit_event_2024_07",
+        ]
+        report = stack.verify()
+        assert report.ok and (report.seals, report.sealed_rows) == (1, 3), report.problems
+        # The identity goes on after the old table's last id, and the sealer after its seal.
+        (later,) = _at(stack, "2026-12-01T09:00Z")
+        assert later == ids[-1] + 1
+        assert seal_once(engine=stack.app, key=stack.key)[0].position == 2
+        assert stack.verify().ok
 
 
 def test_maintenance_creates_the_coming_months_once(stack: AuditStack, settings: Settings) -> None:
