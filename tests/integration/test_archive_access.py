@@ -377,3 +377,32 @@ def test_the_archive_page_is_refused_to_a_manager_without_the_capability(
     assert posted.status_code == 403
     assert 'href="/archive"' not in pages.get("/search", headers=HTML).text
     assert [row.outcome for row in _attempts(population, manager.username)] == ["denied", "denied"]
+
+
+def test_an_admin_grants_the_capability_and_the_new_manager_opens_the_archive(
+    app_client: TestClient, population: Population
+) -> None:
+    child = _child(population)
+    _, admin = _user(population, Role.ADMIN)
+    username = f"archivist-{secrets.token_hex(4)}"
+    body = {
+        "username": username,
+        "roles": ["la_manager"],
+        "authorities": [new_authority(population.engine)],
+        "archive_access": True,
+        "password": "a long pass phrase for the archive",
+        "pin": "482915",
+    }
+
+    created = app_client.post("/v1/admin/users", json=body, headers=admin)
+    refused = app_client.post(
+        "/v1/admin/users",
+        json={**body, "username": f"{username}-p", "roles": ["practitioner"]},
+        headers=admin,
+    )
+
+    assert created.status_code in (200, 201), created.text
+    assert refused.status_code == 422 and "archive capability" in refused.json()["message"]
+    headers = bearer(session_token(population.engine, username))
+    assert app_client.get("/v1/me", headers=headers).json()["archive_access"] is True
+    assert _open(app_client, headers, child.identifier).status_code == 200
