@@ -11,6 +11,7 @@ removal of exactly those rows and still detects any other.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,13 +34,14 @@ from db.audit.seal import (
     key_id,
     load_private_key,
     row_hash,
-    rows_digest,
 )
 from db.audit.sealer import last_seal, lock_chain, seal_once
 from db.audit.writer import record_audit
 from db.models import AuditSeal
 
 _PARTITION: Final = re.compile(r"audit_event_(\d{4})_(\d{2})")
+# Rows fetched at a time while checking the months to drop (bounded memory for any month).
+_BATCH: Final = 2000
 _PARTITIONS = text(
     """
     SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -146,31 +148,43 @@ def ensure_partitions(*, session: Session, today: date, months_ahead: int) -> li
     return list(created)
 
 
-def _sealed_hashes(session: Session, partitions: Sequence[str]) -> list[tuple[int, bytes]]:
-    """Every row of the partitions with its seal entry's hash, checked (or refused)."""
+@dataclass(frozen=True)
+class _Checked:
+    """What the rows of the months to drop came to: how many, their ids' span, their digest."""
+
+    rows: int
+    low: int | None
+    high: int | None
+    digest: str
+
+
+def _check_rows(session: Session, partitions: Sequence[str]) -> _Checked:
+    """Every row of the partitions, streamed in id order, against its seal entry's hash; a
+    row not sealed, or not as sealed, refuses the drop."""
     quote = session.get_bind().dialect.identifier_preparer.quote
     columns = ", ".join(f"r.{column}" for column in HASHED_COLUMNS)
-    checked: list[tuple[int, bytes]] = []
-    for partition in partitions:
-        rows = session.execute(
-            text(
-                f"SELECT {columns}, e.row_hash AS sealed_hash FROM {quote(partition)} r "
-                "LEFT JOIN audit_seal_entry e ON e.event_id = r.id ORDER BY r.id"
+    union = " UNION ALL ".join(f"SELECT * FROM {quote(name)}" for name in partitions)
+    rows = session.execute(
+        text(
+            f"SELECT {columns}, e.row_hash AS sealed_hash FROM ({union}) r "
+            "LEFT JOIN audit_seal_entry e ON e.event_id = r.id ORDER BY r.id"
+        ).execution_options(yield_per=_BATCH)
+    ).mappings()
+    digest = hashlib.sha256()
+    count, low, high = 0, None, None
+    for row in rows:
+        event_id = int(row["id"])
+        if row["sealed_hash"] is None:
+            raise RetentionRefused(f"row {event_id} is not sealed yet; seal, then run again")
+        sealed = bytes(row["sealed_hash"])
+        if row_hash(dict(row)) != sealed:
+            raise RetentionRefused(
+                f"row {event_id} does not fit its seal; its month is kept as evidence "
+                "(`contactpoint audit verify` names it)"
             )
-        ).mappings()
-        for row in rows:
-            if row["sealed_hash"] is None:
-                raise RetentionRefused(
-                    f"{partition}: row {row['id']} is not sealed yet; seal, then run again"
-                )
-            if row_hash(dict(row)) != bytes(row["sealed_hash"]):
-                raise RetentionRefused(
-                    f"{partition}: row {row['id']} does not fit its seal; it is kept as "
-                    "evidence (`contactpoint audit verify` names it)"
-                )
-            checked.append((int(row["id"]), bytes(row["sealed_hash"])))
-    checked.sort()
-    return checked
+        digest.update(f"{event_id}:{sealed.hex()}\n".encode())
+        count, low, high = count + 1, low if low is not None else event_id, event_id
+    return _Checked(rows=count, low=low, high=high, digest=digest.hexdigest())
 
 
 def _id_ranges(session: Session, partitions: Sequence[str], low: int, high: int) -> list[list[int]]:
@@ -198,8 +212,12 @@ def drop_months(
     if not partitions:
         return None
     lock_chain(session=session)
-    entries = _sealed_hashes(session, partitions)
-    ranges = _id_ranges(session, partitions, entries[0][0], entries[-1][0]) if entries else []
+    checked = _check_rows(session, partitions)
+    ranges = (
+        _id_ranges(session, partitions, checked.low, checked.high)
+        if checked.low is not None and checked.high is not None
+        else []
+    )
     quote = session.get_bind().dialect.identifier_preparer.quote
     for partition in partitions:
         session.execute(text(f"ALTER TABLE audit_event DETACH PARTITION {quote(partition)}"))
@@ -208,7 +226,7 @@ def drop_months(
         int(session.execute(text(f"SELECT count(*) FROM {quote(name)}")).scalar_one())
         for name in partitions
     )
-    if counted != len(entries):
+    if counted != checked.rows:
         raise RetentionRefused("rows were added to a month while it was being dropped")
     for partition in partitions:
         session.execute(text(f"DROP TABLE {quote(partition)}"))
@@ -218,8 +236,8 @@ def drop_months(
         "months": months,
         "partitions": list(partitions),
         "id_ranges": ranges,
-        "rows": len(entries),
-        "rows_digest": rows_digest(entries),
+        "rows": checked.rows,
+        "rows_digest": checked.digest,
         "dropped_by": dropped_by,
         "cutoff": cutoff.isoformat(),
         "retention_years": retention_years,
@@ -255,7 +273,7 @@ def drop_months(
         position=header.position,
         months=months,
         id_ranges=ranges,
-        rows=len(entries),
+        rows=checked.rows,
         dropped_by=dropped_by,
         dropped_at=now.isoformat(),
     )

@@ -130,14 +130,6 @@ def drop_digest(header: SealHeader, dropped: Mapping[str, Any]) -> bytes:
     return hashlib.sha256("".join(f"{line}\n" for line in lines).encode()).digest()
 
 
-def rows_digest(entries: Iterable[tuple[int, bytes]]) -> str:
-    """The hex SHA-256 over (event id, row hash) pairs in id order: binds a drop to its rows."""
-    digest = hashlib.sha256()
-    for event_id, hashed in entries:
-        digest.update(f"{event_id}:{hashed.hex()}\n".encode())
-    return digest.hexdigest()
-
-
 def public_key_bytes(key: Ed25519PublicKey) -> bytes:
     """The 32 raw bytes of a public key."""
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
