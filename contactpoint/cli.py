@@ -19,7 +19,7 @@ from contactpoint.cli_lifecycle import lifecycle_app
 from contactpoint.cli_matching import matching_app
 from contactpoint.cli_notify import notify_app
 from contactpoint.cli_sar import sar
-from contactpoint.cli_seal import audit_key, audit_seal, audit_verify
+from contactpoint.cli_seal import audit_key, audit_retention, audit_seal, audit_verify
 from contactpoint.settings import get_settings
 
 app = typer.Typer(help="ContactPoint: the national contacts index.", no_args_is_help=True)
@@ -80,6 +80,7 @@ app.command("demo-users")(demo_users)
 audit_app.command("seal")(audit_seal)
 audit_app.command("verify")(audit_verify)
 audit_app.command("key")(audit_key)
+audit_app.command("retention")(audit_retention)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

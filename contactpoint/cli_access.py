@@ -89,6 +89,10 @@ def users_create(
     authority: Annotated[list[str] | None, typer.Option("--authority", help="LA code")] = None,
     organisation: Annotated[str | None, typer.Option()] = None,
     child_protection: Annotated[bool, typer.Option("--child-protection")] = False,
+    archive_access: Annotated[
+        bool,
+        typer.Option("--archive-access", help="May open archived records (la_manager only)."),
+    ] = False,
     expires: Annotated[str | None, typer.Option(help="Last day (or time) of access.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Demo account (codes printable).")] = False,
     email: Annotated[
@@ -117,6 +121,7 @@ def users_create(
         authorities=frozenset(authority or ()),
         organisation=organisation,
         child_protection=child_protection,
+        archive_access=archive_access,
         expires_at=_moment(expires, end_of_day=True) if expires else None,
         is_demo=demo,
         email=email,

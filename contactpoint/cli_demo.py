@@ -1,5 +1,5 @@
 """`contactpoint demo-users`: the demo accounts that `make run` prints (a practitioner, an
-la_manager, an auditor and an admin).
+la_manager, an auditor, an admin and an archivist: an la_manager with the archive capability).
 
 Created once (is_demo accounts, whose one-time codes `contactpoint users totp` may print) and
 printed again on every run. Their password and PIN are fixed and public: demo data only.
@@ -26,7 +26,10 @@ _ACCOUNTS: Final = (
     ("demo.manager", "la_manager", "Demo Children's Services"),
     ("demo.auditor", "auditor", "Demo Information Governance"),
     ("demo.admin", "admin", "Demo Service Desk"),
+    ("demo.archivist", "la_manager", "Demo Children's Services Data Management"),
 )
+# The demo account that may open archived records (docs/archive-access.md).
+_ARCHIVISTS: Final = frozenset({"demo.archivist"})
 
 
 def _busiest_shielded_authority(session: Session) -> str | None:
@@ -95,6 +98,7 @@ def demo_users() -> None:
                         roles=roles_from([role]),
                         authorities=frozenset({authority}),
                         organisation=organisation,
+                        archive_access=username in _ARCHIVISTS,
                         is_demo=True,
                         vetting=vetting,
                     ),
@@ -112,8 +116,10 @@ def demo_users() -> None:
                     change=vetting,
                 )
             codes = ", ".join(link.local_authority_code for link in user.authority_links)
+            capability = " with archive access" if user.archive_access else ""
             lines += [
-                f"  {role}: username {username}  password {DEMO_PASSWORD}  PIN {DEMO_PIN}"
+                f"  {role}{capability}: username {username}  password {DEMO_PASSWORD}"
+                f"  PIN {DEMO_PIN}"
                 f"  (authority {codes})",
                 f"    TOTP secret {user.totp_secret}; current code: "
                 f"contactpoint users totp {username}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from datetime import UTC, date, datetime
 from types import FrameType
 from typing import Annotated
 
@@ -112,12 +113,89 @@ def audit_verify(
             if report.unsealed_rows
             else "no unsealed rows"
         )
+        for drop in report.drops:
+            trusted = "" if drop["trusted"] else " (NOT TRUSTED: its digest or signature fails)"
+            typer.echo(
+                f"drop {drop['seal_position']} at {drop['dropped_at']} by {drop['dropped_by']}: "
+                f"months {_months(drop['months'] or [])}, {drop['rows']} rows, ids "
+                f"{_ranges(drop['id_ranges'] or [])}{trusted}"
+            )
+        if report.drops:
+            typer.echo(f"{report.dropped_rows} sealed rows dropped by retention, as recorded")
         verdict = "OK" if report.ok else f"{report.problem_count} misfit(s)"
         typer.echo(
             f"{verdict}: {report.seals} seals, {report.sealed_rows} sealed rows fit, "
             f"through id {report.sealed_through}; {unsealed}"
         )
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def _ranges(ranges: list[list[int]]) -> str:
+    return ", ".join(f"{low}..{high}" if low != high else str(low) for low, high in ranges) or "-"
+
+
+def _months(months: list[str]) -> str:
+    if len(months) <= 3:
+        return ", ".join(months) or "-"
+    return f"{months[0]}..{months[-1]} ({len(months)} months)"
+
+
+def _parse_day(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--today must be a date, YYYY-MM-DD: {value!r}")
+        raise
+
+
+def audit_retention(
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="Run as if on this day (YYYY-MM-DD); default: today (UTC)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The summary as JSON.")] = False,
+) -> None:
+    """Create the audit's coming monthly partitions and drop whole months past retention
+    (AUDIT_RETENTION_YEARS), each drop a signed link of the seal chain."""
+    from sqlalchemy import create_engine, pool
+
+    from db.audit import SealerWaiting, SealKeyError
+    from db.audit.retention import run_audit_maintenance
+
+    settings = get_settings()
+    day = _parse_day(today)
+    _private_key(settings)
+    engine = create_engine(settings.effective_migration_url(), poolclass=pool.NullPool)
+    try:
+        summary = run_audit_maintenance(engine=engine, today=day, settings=settings)
+    except (SealKeyError, SealerWaiting) as exc:
+        _fail(str(exc))
+        raise
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        typer.echo(
+            f"audit retention on {summary.today}: kept {summary.retention_years} years, "
+            f"months before {summary.cutoff} are dropped"
+        )
+        typer.echo(f"sealed first: {summary.sealed_first} rows")
+        typer.echo(f"created: {', '.join(summary.created) or 'nothing (all there)'}")
+        dropped = summary.dropped
+        if dropped is None:
+            typer.echo("dropped: nothing")
+        else:
+            typer.echo(
+                f"dropped: months {_months(dropped.months)}, {dropped.rows} rows, ids "
+                f"{_ranges(dropped.id_ranges)}; drop link {dropped.position} of the seal chain"
+            )
+        for refused in summary.refused:
+            typer.secho(f"refused: {refused}", fg=typer.colors.RED, err=True)
+    if summary.refused:
         raise typer.Exit(1)
 
 

@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     audit_seal_public_keys: list[str] = []
     # How often the sealer looks for new audit rows.
     audit_seal_interval_s: float = 5.0
+    # The audit is kept this many years, then dropped a whole month at a time
+    # (`contactpoint audit retention`, docs/audit.md), each drop recorded in the seal chain.
+    audit_retention_years: int = Field(default=7, ge=1, le=100)
+    # Monthly partitions of the audit created ahead of time by that maintenance.
+    audit_partition_months_ahead: int = Field(default=3, ge=1, le=24)
     # Updates from CMS clients: the organisation kinds (comma-separated, db.vocabulary) whose
     # clients may change a child's address. GP practices hear of a move first (the original
     # design's example), social care and schools keep addresses for their own duties.

@@ -61,6 +61,16 @@ def grant_app_role(*, connection: Connection, role: str = APP_ROLE) -> bool:
         connection.execute(text(f"REVOKE UPDATE, DELETE ON {schema}.{quote(table)} FROM {grantee}"))
     for function in _EXECUTE:
         connection.execute(text(f"GRANT EXECUTE ON FUNCTION {schema}.{function} TO {grantee}"))
+    # The audit's monthly partitions are reached through audit_event alone: no right on one
+    # (maintenance creates later ones without any).
+    partitions = connection.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass('audit_event')"
+        )
+    ).scalars()
+    for partition in partitions:
+        connection.execute(text(f"REVOKE ALL ON {schema}.{quote(partition)} FROM {grantee}"))
     return True
 
 

@@ -37,3 +37,15 @@ ORGANISATION_KINDS: Final[tuple[str, ...]] = get_args(OrganisationKind)
 SENSITIVE_KINDS: Final[frozenset[str]] = frozenset(
     {"sexual_health", "mental_health", "substance_misuse"}
 )
+
+# Why an archived record may be opened (docs/archive-access.md): the limited purposes for which
+# the ContactPoint regulations (SI 2007/2182) and the Department's statements allowed archived
+# information to be read. The values are stored in the audit; the words are the pages'.
+ARCHIVE_REASONS: Final[dict[str, str]] = {
+    "serious_case_review": "A serious case review (child safeguarding practice review)",
+    "child_death_review": "A review or investigation of a child's death",
+    "section_47_enquiry": "A child protection enquiry (section 47 of the Children Act 1989)",
+    "legal_proceedings": "Legal proceedings: a court order, or the rules of court",
+    "complaint_investigation": "The investigation of a complaint, or an inquiry",
+    "subject_access_request": "A request by the person the record is about (subject access)",
+}

@@ -56,6 +56,8 @@ class Permission(StrEnum):
     # corrected field), and subject access reports: signed in, never through a CMS.
     CORRECT_RECORDS = "correct_records"
     SUBJECT_ACCESS = "subject_access"
+    # The guarded archive: an archived record opened with a reason from the regulations' list.
+    OPEN_ARCHIVE = "open_archive"
 
 
 BREAK_GLASS_REFUSAL: Final = (
@@ -66,6 +68,10 @@ OWN_REVIEW_REFUSAL: Final = (
     "You broke this glass yourself: another manager of the child's authority reviews it."
 )
 OTHER_REVIEW_REFUSAL: Final = "Only a manager of the child's local authority may review this."
+ARCHIVE_REFUSAL: Final = (
+    "Archived records are opened only by a local authority manager with the archive "
+    "capability, signed in themselves (never through a CMS client)."
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,9 @@ def permissions_of(
     # Break-glass is a capability of some practitioners, not a role of its own (and of managers).
     if Role.PRACTITIONER in principal.roles and principal.child_protection:
         granted.add(Permission.BREAK_GLASS)
+    # The archive is a capability of some managers, used in person: no CMS opens it for them.
+    if Role.LA_MANAGER in principal.roles and principal.archive_access and not principal.via_client:
+        granted.add(Permission.OPEN_ARCHIVE)
     # Writes come only from a CMS registered for an organisation, acting for a person whose
     # role may act through it; the organisation's kind decides whether it supplies addresses.
     # A CMS client hears of a child's changes by webhook; its user's inbox is theirs alone.
@@ -212,6 +221,8 @@ def refusal(
         return "Only a signed-in session can be signed out; an API key is revoked instead."
     if permission is Permission.BREAK_GLASS:
         return BREAK_GLASS_REFUSAL
+    if permission is Permission.OPEN_ARCHIVE:
+        return ARCHIVE_REFUSAL
     holders = sorted(role.value for role, grants in ROLE_GRANTS.items() if permission in grants)
     roles = ", ".join(sorted(role.value for role in principal.roles)) or "none"
     needed = " or ".join(holders) or "a role that nobody has"
@@ -413,6 +424,7 @@ _CHILD_EVENTS: Final = frozenset(
         "correction_decided",
         "corrections_read",
         "subject_access_report",
+        "archive_opened",
     }
 )
 # What never locates a child, in the details of a row about one; everything else (addresses,
@@ -452,6 +464,9 @@ _SAFE_DETAILS: Final = frozenset(
         "confirmation_id",
         "formats",
         "location_included",
+        # The archive: which of the regulations' purposes (its words are free text).
+        "archive_reason",
+        "archived",
     }
 )
 _SAFE_CRITERIA: Final = frozenset(

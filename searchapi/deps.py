@@ -31,7 +31,7 @@ from db.access.credentials import API_KEY_PREFIX
 from db.access.networks import address_within, networks_of_setting
 from db.access.sign_in import OUTSIDE_NETWORKS
 from db.access.vetting import VettingRules
-from db.audit import AuditContext
+from db.audit import AuditContext, AuditEventType, Outcome, raise_kept, record_audit
 from db.idempotency import request_digest
 from db.ranker import Ranker
 from searchapi.access import Permission, refusal
@@ -185,6 +185,39 @@ class Allowed:
         return principal
 
 
+class ArchiveAllowed:
+    """Dependency: the principal, if it may open the archive; a refusal (403) is written as an
+    `archive_opened` row of its own, so that every attempt on the archive reads alike."""
+
+    permission = Permission.OPEN_ARCHIVE
+
+    def __call__(
+        self,
+        request: Request,
+        principal: Annotated[Principal, Depends(_principal)],
+        session: SessionDep,
+        settings: SettingsDep,
+    ) -> Principal:
+        reason = refusal(principal, self.permission, address_sources=settings.address_source_kinds)
+        if reason is None:
+            return principal
+        identifier = request.path_params.get("identifier")
+        context = AuditContext(
+            principal=principal,
+            request_id=request_id_of(request),
+            client_address=client_address_of(request),
+        )
+        record_audit(
+            session=session,
+            context=context,
+            event=AuditEventType.ARCHIVE_OPENED,
+            outcome=Outcome.DENIED,
+            subject=identifier or f"{request.method} {request.url.path}",
+            details={"identifier": identifier, "reason": reason},
+        )
+        raise_kept(session=session, error=Forbidden(reason, actor=principal))
+
+
 class Open:
     """Dependency marking a route that needs no credentials (health, sign-in)."""
 
@@ -219,6 +252,7 @@ ExtensionRecorder = Annotated[Principal, Depends(Allowed(Permission.RECORD_EXTEN
 Subscriber = Annotated[Principal, Depends(Allowed(Permission.SUBSCRIBE_CHILD))]
 Corrector = Annotated[Principal, Depends(Allowed(Permission.CORRECT_RECORDS))]
 SubjectAccessor = Annotated[Principal, Depends(Allowed(Permission.SUBJECT_ACCESS))]
+ArchiveOpener = Annotated[Principal, Depends(ArchiveAllowed())]
 
 
 async def _write_request(

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute, Route
 
 from searchapi.access import Permission
-from searchapi.deps import Allowed, Open
+from searchapi.deps import Allowed, ArchiveAllowed, Open
 
 # Framework pages that are only mounted when `api_docs` is on.
 _DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -32,7 +32,7 @@ def declared_permissions(dependant: Dependant | None) -> set[Permission]:
     """The permissions that a route's dependency tree declares."""
     found: set[Permission] = set()
     for dependency in dependant.dependencies if dependant is not None else ():
-        if isinstance(dependency.call, Allowed | Open):
+        if isinstance(dependency.call, Allowed | ArchiveAllowed | Open):
             found.add(dependency.call.permission)
         found |= declared_permissions(dependency)
     return found

@@ -18,6 +18,7 @@ from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
 from searchapi.middleware import RequestIdMiddleware
 from searchapi.pages import admin as admin_pages
+from searchapi.pages import archive as archive_pages
 from searchapi.pages import audit as audit_pages
 from searchapi.pages import consent as consent_pages
 from searchapi.pages import corrections as correction_pages
@@ -33,6 +34,7 @@ from searchapi.pages import vetting as vetting_pages
 from searchapi.refusals import RefusalAuditMiddleware
 from searchapi.routes import (
     admin,
+    archive,
     audit,
     auth,
     break_glass,
@@ -115,6 +117,7 @@ def create_app() -> FastAPI:
         corrections.router,
         subject_access.router,
         fhir.router,
+        archive.router,
     ):
         app.include_router(router, responses=error_responses(400, 401, 403, 422))
     # The HTML half, over the same services as the JSON half.
@@ -132,6 +135,7 @@ def create_app() -> FastAPI:
         help_pages.router,
         inbox_pages.router,
         correction_pages.router,
+        archive_pages.router,
     ):
         app.include_router(router)
     # Deny by default: an app with a route that declares no permission does not start.

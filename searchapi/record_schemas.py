@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from db.vocabulary import ARCHIVE_REASONS
 from searchapi.text_input import OneLine, Reason
 
 SENSITIVE_SERVICE = "sensitive service"
@@ -201,6 +202,27 @@ class BreakGlassRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason = Field(examples=["Section 47 enquiry, child at immediate risk"])
+
+
+class ArchiveRequest(BaseModel):
+    """Why an archived record must be opened: one of the regulations' purposes, and words.
+
+    Checked by the service, not here, so that a refused reason is audited as an archive
+    attempt (`searchapi.archive`).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        max_length=100,
+        json_schema_extra={"enum": list(ARCHIVE_REASONS)},
+        description="One of the regulations' purposes (docs/archive-access.md)",
+    )
+    words: str = Field(
+        max_length=2000,
+        description="Why this record is needed: at least 10 letters or digits, 200 characters",
+        examples=["Serious case review 2026/14 commissioned by the safeguarding partnership"],
+    )
 
 
 class ShieldAccessRequest(BaseModel):

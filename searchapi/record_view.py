@@ -34,7 +34,8 @@ NO_CHILD: Final = "There is no child with this identifier."
 # (not when, not why, nothing of the record); the guarded archive is another door.
 ARCHIVED_NOTICE: Final = (
     "This record has been archived and is no longer available on ContactPoint. "
-    "Records are archived when a young person reaches 18."
+    "Records are archived when a young person reaches 18; a manager with the archive "
+    "capability opens one from the archive, for a reason the regulations allow."
 )
 # The fields of child_field_source that locate a child.
 _LOCATION_SOURCES: Final = frozenset({"address", "education_setting", "gp_practice"})

@@ -28,6 +28,7 @@ class Me(BaseModel):
     authorities: list[str]
     organisation: str | None
     child_protection: bool
+    archive_access: bool
     client: str | None
     permissions: list[str]
 
@@ -40,6 +41,7 @@ class Me(BaseModel):
             authorities=sorted(principal.authorities),
             organisation=principal.organisation,
             child_protection=principal.child_protection,
+            archive_access=principal.archive_access,
             client=principal.client_name,
             permissions=sorted(permissions),
         )
@@ -138,6 +140,9 @@ class CreateUserRequest(BaseModel):
     authorities: list[str] = Field(default_factory=list)
     organisation: str | None = Field(default=None, max_length=200)
     child_protection: bool = False
+    archive_access: bool = Field(
+        default=False, description="May open archived records with a reason (la_manager only)"
+    )
     expires_at: datetime | None = None
     email: str | None = Field(
         default=None,

@@ -62,6 +62,7 @@ def principal_of(user: AppUser, *, session_id: int | None = None) -> Principal:
         authorities=user.authorities,
         organisation=user.organisation,
         child_protection=user.child_protection,
+        archive_access=user.archive_access,
         session_id=session_id,
         email=user.email,
     )
@@ -73,7 +74,7 @@ def principal_of(user: AppUser, *, session_id: int | None = None) -> Principal:
 # statement cache, where a select() with subqueries is rebuilt into a cache key each time.
 _USER_COLUMNS = """
     u.id AS user_id, u.username, u.roles AS user_roles, u.organisation, u.child_protection,
-    u.suspended_at, u.expires_at, u.email,
+    u.archive_access, u.suspended_at, u.expires_at, u.email,
     u.identity_checked_on, u.dbs_checked_on, u.training_completed_on,
     ARRAY(SELECT a.local_authority_code FROM app_user_authority a WHERE a.user_id = u.id)
         AS authorities,
@@ -114,6 +115,7 @@ def _principal(row: Row[Any], **extra: Any) -> Principal:
         "authorities": frozenset(row.authorities),
         "organisation": row.organisation,
         "child_protection": row.child_protection,
+        "archive_access": bool(row.archive_access),
         "named_children": frozenset(row.named_children),
         "email": row.email,
     }

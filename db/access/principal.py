@@ -19,6 +19,8 @@ class Principal:
     organisation: str | None = None
     # May break the glass on a shielded child (practitioners with child-protection duties).
     child_protection: bool = False
+    # May open archived records with a reason from the regulations' list (some managers).
+    archive_access: bool = False
     client_id: int | None = None
     client_name: str | None = None
     # The organisation a CMS client writes for, and its kind (None: a read-only client).

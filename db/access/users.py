@@ -57,6 +57,8 @@ class NewUser:
     authorities: frozenset[str] = frozenset()
     organisation: str | None = None
     child_protection: bool = False
+    # May open archived records (docs/archive-access.md): a local authority manager's.
+    archive_access: bool = False
     expires_at: datetime | None = None
     is_demo: bool = False
     # Whose notices the inbox shows: the practitioner with this address.
@@ -151,6 +153,8 @@ def account_problems(
         refuse("authorities", "a practitioner needs an --authority or an --organisation")
     if new.child_protection and Role.PRACTITIONER not in new.roles:
         refuse("child_protection", "only a practitioner can carry the child-protection capability")
+    if new.archive_access and Role.LA_MANAGER not in new.roles:
+        refuse("archive_access", "only a local authority manager can carry the archive capability")
     for field, problem in (
         ("password", password_problem(password, min_length=settings.password_min_length)),
         (
@@ -200,6 +204,7 @@ def create_user(
         roles=sorted(new.roles),
         organisation=new.organisation,
         child_protection=new.child_protection,
+        archive_access=new.archive_access,
         is_demo=new.is_demo,
         email=normalise_email(new.email),
         expires_at=new.expires_at,
@@ -221,6 +226,7 @@ def create_user(
             "authorities": sorted(new.authorities),
             "organisation": new.organisation,
             "child_protection": new.child_protection,
+            "archive_access": new.archive_access,
             "expires_at": new.expires_at.isoformat() if new.expires_at else None,
             "is_demo": new.is_demo,
             "email": normalise_email(new.email),
@@ -311,6 +317,7 @@ def describe_user(user: AppUser, *, now: datetime) -> dict[str, object]:
         "authorities": sorted(user.authorities),
         "organisation": user.organisation,
         "child_protection": user.child_protection,
+        "archive_access": user.archive_access,
         "is_demo": user.is_demo,
         "status": "suspended" if user.suspended_at else "expired" if expired else "active",
         "expires_at": user.expires_at.isoformat() if user.expires_at else None,

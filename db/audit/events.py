@@ -71,6 +71,10 @@ class AuditEventType(StrEnum):
     # A user's identity check, enhanced criminal-records check or training, as recorded
     # (migration 0021).
     USER_VETTING_RECORDED = "user_vetting_recorded"
+    # Migration 0022: an archived record opened (or refused) with a reason from the
+    # regulations' list, and a run of the audit's monthly maintenance (retention).
+    ARCHIVE_OPENED = "archive_opened"
+    AUDIT_RETENTION = "audit_retention"
 
 
 class Outcome(StrEnum):

@@ -3,8 +3,9 @@
 Five signals: break glass that nobody reviewed within the working days allowed (first: the
 most serious), search volume far above peers', views of shielded or sensitive records (and
 break-glass), searches and views outside working hours, and fishing: searches that find
-nothing or too much, and refused requests. Rows are read through the detail keys of
-`db.audit.events`.
+nothing or too much, and refused requests. Beside them, every attempt on the guarded archive
+(granted or refused), for a reader to judge against its reason. Rows are read through the
+detail keys of `db.audit.events`.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ class UnreviewedBreakGlassFlag:
 
 
 @dataclass(frozen=True)
+class ArchiveAccessFlag:
+    """One attempt to open an archived record: who, which child, why, and the outcome."""
+
+    username: str
+    identifier: str | None
+    reason: str | None
+    outcome: str
+    occurred_at: str
+
+
+@dataclass(frozen=True)
 class FishingFlag:
     username: str
     zero_result_searches: int
@@ -115,6 +127,7 @@ class MisuseReport:
     sensitive_views: list[SensitiveViewFlag] = field(default_factory=list)
     out_of_hours: list[OutOfHoursFlag] = field(default_factory=list)
     fishing: list[FishingFlag] = field(default_factory=list)
+    archive_access: list[ArchiveAccessFlag] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -130,7 +143,8 @@ class MisuseReport:
             self.sensitive_views,
             self.out_of_hours,
         ]
-        return {flag.username for group in [*groups, self.fishing] for flag in group}
+        named = {flag.username for group in [*groups, self.fishing] for flag in group}
+        return named | {flag.username for flag in self.archive_access}
 
 
 def volume_outliers(counts: Mapping[str, int], rules: MisuseRules) -> list[VolumeFlag]:
@@ -172,7 +186,8 @@ _SEARCH_COUNTS = f"""
 _REFUSAL_COUNTS = f"""
   SELECT username, count(*) AS refusals
   FROM audit_event
-  WHERE event IN ('request_refused', 'access_denied') AND outcome = 'denied' AND {_WINDOW}
+  WHERE event IN ('request_refused', 'access_denied', 'archive_opened') AND outcome = 'denied'
+    AND {_WINDOW}
   GROUP BY username
 """
 # Open reviews of break glass before the end of the window, whenever it began: one that
@@ -197,6 +212,15 @@ _SENSITIVE_VIEWS = f"""
     AND (details @> '{{"shielded": true}}' OR details @> '{{"sensitive": true}}'
          OR details @> '{{"break_glass": true}}')
   GROUP BY username ORDER BY username
+"""
+# Every attempt on the archive, granted or refused, in the window: few, and each to be judged.
+_ARCHIVE_ACCESS = """
+  SELECT username, subject, details ->> 'archive_reason' AS reason, outcome, occurred_at
+  FROM audit_event
+  WHERE event = 'archive_opened' AND occurred_at >= :since AND occurred_at < :until
+    AND username IS NOT NULL
+    AND (CAST(:authorities AS text[]) IS NULL OR authorities && CAST(:authorities AS text[]))
+  ORDER BY occurred_at, id
 """
 _OUT_OF_HOURS = f"""
   SELECT username, count(*) AS events, min(occurred_at) AS first_at, max(occurred_at) AS last_at
@@ -277,6 +301,16 @@ def misuse_report(
             for row in late
         ],
         fishing=_fishing(searches, refusals, rules),
+        archive_access=[
+            ArchiveAccessFlag(
+                username=row.username,
+                identifier=row.subject,
+                reason=row.reason,
+                outcome=row.outcome,
+                occurred_at=row.occurred_at.isoformat(),
+            )
+            for row in session.execute(text(_ARCHIVE_ACCESS), params)
+        ],
     )
 
 

@@ -51,6 +51,8 @@ HASHED_COLUMNS: Final = (
 ROW_HASH_VERSION: Final = "cp-audit-row/2"
 UNSALTED_ROW_HASH_VERSION: Final = "cp-audit-row/1"
 SEAL_DIGEST_VERSION: Final = "cp-audit-seal/1"
+# A drop link of the chain: retention dropped whole months (db/audit/retention.py).
+DROP_DIGEST_VERSION: Final = "cp-audit-drop/1"
 # The digest that the first seal names as its predecessor.
 GENESIS_DIGEST: Final = bytes(32)
 
@@ -120,6 +122,23 @@ def seal_digest(header: SealHeader, entries: Iterable[tuple[int, bytes]]) -> byt
     for event_id, hashed in entries:
         digest.update(f"{event_id}:{hashed.hex()}\n".encode())
     return digest.digest()
+
+
+def drop_digest(header: SealHeader, dropped: Mapping[str, Any]) -> bytes:
+    """The SHA-256 over a drop link's header and what it dropped (canonical JSON)."""
+    lines = (
+        DROP_DIGEST_VERSION,
+        str(header.position),
+        str(header.after_id),
+        str(header.through_id),
+        header.prev_digest.hex(),
+        _canonical_value(header.sealed_at),
+        header.key_id,
+        json.dumps(
+            dropped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ),
+    )
+    return hashlib.sha256("".join(f"{line}\n" for line in lines).encode()).digest()
 
 
 def public_key_bytes(key: Ed25519PublicKey) -> bytes:

@@ -75,6 +75,16 @@ class SealSummary:
     entries: int
 
 
+def lock_chain(*, session: Session) -> None:
+    """Hold the chain for this transaction: no other seal or drop link is added meanwhile."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEALER_LOCK_KEY})
+
+
+def last_seal(*, session: Session) -> AuditSeal | None:
+    """The newest link of the chain (a seal of rows or a drop), or None."""
+    return _last_seal(session)
+
+
 def take_candidate(*, session: Session) -> SealCandidate | None:
     """The last audit id handed out and who may still insert ids up to it (None: no id yet)."""
     last = session.execute(_LAST_ID).scalar()
@@ -156,7 +166,7 @@ def seal_through(
     The caller guarantees that no transaction can still add a row with an id <= through_id
     (see `take_candidate`), and commits.
     """
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEALER_LOCK_KEY})
+    lock_chain(session=session)
     written: list[SealSummary] = []
     last = _last_seal(session)
     while (last.through_event_id if last is not None else 0) < through_id:

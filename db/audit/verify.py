@@ -8,10 +8,17 @@ entry was inserted there later. Ids missing from both are rolled-back inserts, w
 A row that forgot a destroyed child (db/audit/forget.py) no longer matches its entry: it fits
 if it matches its recorded hash as forgotten, and the lifecycle run's audit row that attests
 that hash carries the digest of every hash it attests.
+
+Retention drops whole months (db/audit/retention.py) and says so in a signed drop link of the
+chain: an entry without a row is a dropped row, not a removed one, only when its id lies in
+the id ranges of a drop link whose digest and signature verify, and every such drop must
+account for exactly the rows it names (their count and the digest of their hashes).
 """
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +32,7 @@ from db.audit.seal import (
     GENESIS_DIGEST,
     HASHED_COLUMNS,
     SealHeader,
+    drop_digest,
     redaction_digest,
     row_hash,
     seal_digest,
@@ -59,6 +67,8 @@ class Misfit(StrEnum):
     BAD_SIGNATURE = "signature invalid"
     FORGETTING_UNATTESTED = "forgetting not attested"
     ATTESTATION_BROKEN = "attestation broken"
+    ROW_AFTER_DROP = "row present after its drop"
+    DROP_MISMATCH = "drop does not match its rows"
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,9 @@ class VerifyReport:
     first_unsealed_id: int | None = None
     problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Rows gone by retention, as the trusted drop links name them, and every drop link.
+    dropped_rows: int = 0
+    drops: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -100,6 +113,8 @@ class VerifyReport:
             "sealed_through_id": self.sealed_through,
             "unsealed_rows": self.unsealed_rows,
             "first_unsealed_id": self.first_unsealed_id,
+            "dropped_rows": self.dropped_rows,
+            "drops": self.drops,
             "problem_count": self.problem_count,
             "problems": [
                 {
@@ -113,11 +128,75 @@ class VerifyReport:
         }
 
 
+def _header(seal: AuditSeal) -> SealHeader:
+    return SealHeader(
+        position=seal.position,
+        after_id=seal.after_event_id,
+        through_id=seal.through_event_id,
+        prev_digest=seal.prev_digest,
+        sealed_at=seal.sealed_at,
+        key_id=seal.key_id,
+    )
+
+
+def _link_digest(seal: AuditSeal, entries: list[tuple[int, bytes]]) -> bytes:
+    if seal.kind == "drop":
+        return drop_digest(_header(seal), seal.dropped or {})
+    return seal_digest(_header(seal), entries)
+
+
+def _is_signed(seal: AuditSeal, keys: Mapping[str, Ed25519PublicKey]) -> bool:
+    key = keys.get(seal.key_id)
+    return key is not None and signature_is_valid(key, signature=seal.signature, digest=seal.digest)
+
+
+@dataclass
+class _Drop:
+    """A drop link whose digest and signature verify: the ids it may account for."""
+
+    position: int
+    rows: int
+    rows_digest: str
+    counted: int = 0
+    hashed: Any = field(default_factory=hashlib.sha256)
+
+
+class _Drops:
+    """The trusted drop links' id ranges, to tell a dropped row from a removed one."""
+
+    def __init__(self, seals: list[AuditSeal], keys: Mapping[str, Ed25519PublicKey]):
+        self.lows: list[int] = []
+        self.ranges: list[tuple[int, int, _Drop]] = []
+        self.drops: list[_Drop] = []
+        for seal in seals:
+            dropped = seal.dropped or {}
+            if _link_digest(seal, []) != seal.digest or not _is_signed(seal, keys):
+                continue
+            drop = _Drop(seal.position, int(dropped["rows"]), str(dropped["rows_digest"]))
+            self.drops.append(drop)
+            self.ranges += [(int(low), int(high), drop) for low, high in dropped["id_ranges"]]
+        self.ranges.sort(key=lambda item: item[0])
+        self.lows = [low for low, _, _ in self.ranges]
+
+    def of(self, event_id: int) -> _Drop | None:
+        """The trusted drop whose ranges hold `event_id`, if any."""
+        at = bisect.bisect_right(self.lows, event_id) - 1
+        if at >= 0 and self.ranges[at][0] <= event_id <= self.ranges[at][1]:
+            return self.ranges[at][2]
+        return None
+
+
 class _Walk:
     """The state of one verification: the seal being checked and the one before it."""
 
-    def __init__(self, keys: Mapping[str, Ed25519PublicKey], report: VerifyReport, limit: int):
-        self.keys, self.report, self.limit = keys, report, limit
+    def __init__(
+        self,
+        keys: Mapping[str, Ed25519PublicKey],
+        report: VerifyReport,
+        limit: int,
+        drops: _Drops,
+    ):
+        self.keys, self.report, self.limit, self.drops = keys, report, limit, drops
         self.prev_digest, self.prev_through, self.expected_position = GENESIS_DIGEST, 0, 1
         self.seal: AuditSeal | None = None
         self.entries: list[tuple[int, bytes]] = []
@@ -158,15 +237,7 @@ class _Walk:
         seal = self.seal
         if seal is None:
             return
-        header = SealHeader(
-            position=seal.position,
-            after_id=seal.after_event_id,
-            through_id=seal.through_event_id,
-            prev_digest=seal.prev_digest,
-            sealed_at=seal.sealed_at,
-            key_id=seal.key_id,
-        )
-        if seal_digest(header, self.entries) != seal.digest or seal.entries != len(self.entries):
+        if _link_digest(seal, self.entries) != seal.digest or seal.entries != len(self.entries):
             self.problem(
                 Misfit.SEAL_CHANGED,
                 f"seal {seal.position} (ids {seal.after_event_id + 1}..{seal.through_event_id})"
@@ -225,10 +296,21 @@ class _Walk:
                 f"but seal {seal.position} covers its id",
                 **where,
             )
-        if not present:
+        drop = self.drops.of(at_id)
+        if not present and drop is not None:
+            drop.counted += 1
+            drop.hashed.update(f"{at_id}:{bytes(item['row_hash']).hex()}\n".encode())
+            self.report.dropped_rows += 1
+        elif not present:
             self.problem(
                 Misfit.ROW_REMOVED,
                 f"row {at_id} was removed after seal {seal.position} covered it",
+                **where,
+            )
+        elif drop is not None:
+            self.problem(
+                Misfit.ROW_AFTER_DROP,
+                f"row {at_id} is present, but drop {drop.position} dropped it",
                 **where,
             )
         elif (hashed := row_hash(item)) == bytes(item["row_hash"]):
@@ -261,6 +343,9 @@ def _check_attestations(session: Session, walk: _Walk) -> None:
         )
     ).all()
     for attested_by, event, claimed in attesting:
+        if event is None and walk.drops.of(int(attested_by)) is not None:
+            # Retention dropped the attesting run (and with it, earlier, what it attested).
+            continue
         entries = session.execute(
             text(
                 "SELECT event_id, redacted_hash FROM audit_redaction WHERE attested_by = :by "
@@ -294,7 +379,21 @@ def verify_audit(
     report = VerifyReport()
     through = session.scalar(select(func.max(AuditSeal.through_event_id))) or 0
     report.sealed_through = through
-    walk = _Walk(keys, report, limit)
+    drop_links = list(session.scalars(select(AuditSeal).where(AuditSeal.kind == "drop")))
+    drops = _Drops(drop_links, keys)
+    report.drops = [
+        {
+            "seal_position": seal.position,
+            "dropped_at": seal.sealed_at.isoformat(),
+            "trusted": any(drop.position == seal.position for drop in drops.drops),
+            **{
+                name: (seal.dropped or {}).get(name)
+                for name in ("months", "id_ranges", "rows", "dropped_by", "cutoff")
+            },
+        }
+        for seal in sorted(drop_links, key=lambda seal: seal.position)
+    ]
+    walk = _Walk(keys, report, limit, drops)
     seals = _seals(session)
     walk_seal = next(seals, None)
     if walk_seal is not None:
@@ -315,6 +414,14 @@ def verify_audit(
         if walk_seal is not None:
             walk.open(walk_seal)
     _check_attestations(session, walk)
+    for drop in drops.drops:
+        if drop.counted != drop.rows or drop.hashed.hexdigest() != drop.rows_digest:
+            walk.problem(
+                Misfit.DROP_MISMATCH,
+                f"drop {drop.position} names {drop.rows} rows, but {drop.counted} sealed rows "
+                "without a row lie in its ranges, or their hashes differ",
+                seal_position=drop.position,
+            )
     unsealed = session.execute(
         select(func.count(), func.min(AuditEvent.id)).where(AuditEvent.id > through)
     ).one()

@@ -46,6 +46,8 @@ class AppUser(Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
     organisation: Mapped[str | None] = mapped_column(Text)
     child_protection: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # May open archived records, with a reason from the regulations' list (managers only).
+    archive_access: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Demo accounts only: `users totp` may print their current code.
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default=false())
     password_hash: Mapped[str] = mapped_column(Text)

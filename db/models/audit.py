@@ -16,7 +16,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -42,11 +41,14 @@ class AuditEvent(Base):
             text("(details -> 'identifiers_shown')"),
             postgresql_using="gin",
         ),
+        # One partition a month (migration 0022): old months are dropped whole by retention.
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    # Part of the primary key: a partitioned table's unique keys include the partition key.
     occurred_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("clock_timestamp()")
+        DateTime(timezone=True), server_default=text("clock_timestamp()"), primary_key=True
     )
     event: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(Text)
@@ -71,10 +73,18 @@ class AuditEvent(Base):
 
 
 class AuditSeal(Base):
-    """One link of the signed chain over the audit: the ids (after, through] and their digest."""
+    """One link of the signed chain over the audit: the ids (after, through] and their digest,
+    or (kind 'drop') the months and ids that retention dropped."""
 
     __tablename__ = "audit_seal"
-    __table_args__ = (UniqueConstraint("through_event_id", name="uq_audit_seal_through_event_id"),)
+    __table_args__ = (
+        Index(
+            "uq_audit_seal_through_event_id",
+            "through_event_id",
+            unique=True,
+            postgresql_where=text("kind = 'rows'"),
+        ),
+    )
 
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     after_event_id: Mapped[int] = mapped_column(BigInteger)
@@ -85,6 +95,8 @@ class AuditSeal(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(Text)
     sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(Text, server_default=text("'rows'"))
+    dropped: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class AuditSealEntry(Base):

@@ -47,10 +47,9 @@ class BreakGlassReview(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    view_event_id: Mapped[int] = mapped_column(
-        BigInteger,
-        ForeignKey("audit_event.id", name="fk_break_glass_review_view_event_id"),
-    )
+    # Not a foreign key: the audit is partitioned by month (its rows are unique by id and
+    # time) and dropped by retention; a trigger checks that the view's row exists (0022).
+    view_event_id: Mapped[int] = mapped_column(BigInteger)
     child_id: Mapped[int] = mapped_column(
         BigInteger,
         ForeignKey("child.id", name="fk_break_glass_review_child_id", ondelete="CASCADE"),

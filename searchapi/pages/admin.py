@@ -116,7 +116,14 @@ def _users_page(
         for user in list_users(session=session)
     ]
     shown, total = _listed(users, "username", wanted)
-    context = {"errors": {}, "values": {}, "roles": [], "child_protection": False, **context}
+    context = {
+        "errors": {},
+        "values": {},
+        "roles": [],
+        "child_protection": False,
+        "archive_access": False,
+        **context,
+    }
     return _page(
         request,
         settings,
@@ -180,6 +187,7 @@ def create_user_submit(
         values=parsed.values,
         roles=parsed.roles,
         child_protection=parsed.child_protection,
+        archive_access=parsed.archive_access,
     )
 
 

@@ -41,6 +41,7 @@ USER_FORM_ORDER: Final = (
     "authorities",
     "organisation",
     "child_protection",
+    "archive_access",
     "expires",
 )
 CLIENT_FORM_ORDER: Final = ("name", "roles", "authority", "networks")
@@ -83,6 +84,7 @@ class UserForm:
     values: dict[str, str]
     roles: list[str]
     child_protection: bool
+    archive_access: bool
     new: NewUser
     password: str
     pin: str
@@ -96,6 +98,7 @@ def parse_user_form(form: FormData, *, zone: ZoneInfo, today: date) -> UserForm:
     errors: dict[str, str] = {}
     roles = _roles(form, ROLE_LABELS, errors)
     child_protection = _text(form, "child_protection") == "yes"
+    archive_access = _text(form, "archive_access") == "yes"
     expires_at: datetime | None = None
     if values["expires"]:
         day = parse_day(values["expires"])
@@ -112,6 +115,7 @@ def parse_user_form(form: FormData, *, zone: ZoneInfo, today: date) -> UserForm:
         values=values,
         roles=roles,
         child_protection=child_protection,
+        archive_access=archive_access,
         errors=errors,
         new=NewUser(
             username=values["username"],
@@ -121,6 +125,7 @@ def parse_user_form(form: FormData, *, zone: ZoneInfo, today: date) -> UserForm:
             ),
             organisation=values["organisation"] or None,
             child_protection=child_protection,
+            archive_access=archive_access,
             expires_at=expires_at,
             email=values["email"] or None,
         ),

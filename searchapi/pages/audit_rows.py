@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from db.audit import AuditEventType, MisuseReport, MisuseRules
 from db.models import AuditEvent
+from db.vocabulary import ARCHIVE_REASONS
 from searchapi.access import ReadableDetails
 from searchapi.pages.form_dates import show_time
 from searchapi.pages.words import record_part
@@ -50,6 +51,13 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.CORRECTION_DECIDED: "Feed change to a correction decided",
     AuditEventType.CORRECTIONS_READ: "Corrections history read",
     AuditEventType.SUBJECT_ACCESS_REPORT: "Subject access report produced",
+    AuditEventType.ARCHIVE_OPENED: "Archived record opened",
+    AuditEventType.AUDIT_RETENTION: "Audit retention",
+}
+OUTCOME_LABELS: Final[Mapping[str, str]] = {
+    "success": "Opened",
+    "failure": "No archived child",
+    "denied": "Refused",
 }
 _TOO_MANY: Final = "too_many_matches"
 _SEARCH_KEYS: Final = frozenset({"criteria", "result_count", "identifiers_shown", _TOO_MANY})
@@ -249,5 +257,24 @@ def misuse_sections(
             f"Counted together per user: searches that found nothing, searches with too many "
             f"matches to show, and refused requests (too little to search on, an invalid field, "
             f"an action their role does not allow). Listed from {rules.zero_result_threshold}.",
+        ),
+        MisuseSection(
+            "Archived records opened, and refused attempts",
+            "archive-access",
+            [("User", False), ("Child", False), ("Reason", False), ("Outcome", False)]
+            + [("When", False)],
+            [
+                (
+                    f.username,
+                    f.identifier or "",
+                    ARCHIVE_REASONS.get(f.reason or "", "None given or not on the list"),
+                    OUTCOME_LABELS.get(f.outcome, f.outcome),
+                    when(f.occurred_at),
+                )
+                for f in report.archive_access
+            ],
+            "No one opened, or tried to open, an archived record.",
+            "Every attempt on the archive, granted or refused: each must fit one of the "
+            "regulations' purposes (the words given are in the audit).",
         ),
     ]

@@ -7,8 +7,7 @@ post, never in an address, so it reaches the audit and no access log or browser 
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Final
+from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -20,6 +19,7 @@ from db.audit import AuditContext
 from searchapi.access import Permission, child_access, permissions_of
 from searchapi.corrections import history, value_text
 from searchapi.deps import AuditContextDep, GlassBreaker, SessionDep, SettingsDep, Viewer
+from searchapi.pages.contact_order import contact_order
 from searchapi.pages.csrf import PageForm, page_csrf
 from searchapi.pages.fields import BREAK_GLASS_REASON, text_field
 from searchapi.pages.render import render
@@ -78,21 +78,8 @@ def _record(
         describe=value_text,
         reports=Permission.SUBJECT_ACCESS in granted and administers,
         back_to=f"/search?results={results}#results" if kept else "/search",
-        **_contact_order(view),
+        **contact_order(view),
     )
-
-
-def _contact_order(view: ChildRecordView) -> dict[str, Any]:
-    """Who to contact first (the current lead professional), then the other services: the
-    current ones newest first (those without a start date after), then the ended ones."""
-    lead = next((i for i in view.involvements if i.lead_professional and i.end_date is None), None)
-    others = [i for i in view.involvements if i is not lead]
-    current = [i for i in others if i.end_date is None]
-    ended = [i for i in others if i.end_date is not None]
-    # Newest first; a date not known goes last (date.min).
-    current.sort(key=lambda i: i.start_date or date.min, reverse=True)
-    ended.sort(key=lambda i: i.end_date or date.min, reverse=True)
-    return {"lead": lead, "others": current + ended}
 
 
 @router.get("/children/{identifier}")

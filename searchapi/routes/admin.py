@@ -63,6 +63,7 @@ def post_user(
             organisation=body.organisation,
             email=body.email,
             child_protection=body.child_protection,
+            archive_access=body.archive_access,
             expires_at=body.expires_at,
             vetting=body.vetting.change() if body.vetting else None,
         ),

@@ -50,6 +50,30 @@ def test_users_create_reads_the_secrets_from_stdin_and_prints_the_enrolment(
     assert mine["status"] == "active" and mine["expires_at"].startswith("2100-01-01")
 
 
+def test_users_create_grants_the_archive_capability_to_a_manager_only(engine: Engine) -> None:
+    authority = new_authority(engine)
+    manager, practitioner = unique("archivist"), unique("not-archivist")
+    granted = runner.invoke(
+        cli,
+        ["users", "create", manager, "--role", "la_manager", "--authority", authority]
+        + ["--archive-access"],
+        input=f"{PASSWORD}\n{PIN}\n",
+    )
+    refused = runner.invoke(
+        cli,
+        ["users", "create", practitioner, "--role", "practitioner", "--authority", authority]
+        + ["--archive-access"],
+        input=f"{PASSWORD}\n{PIN}\n",
+    )
+
+    assert granted.exit_code == 0, granted.output
+    assert refused.exit_code == 1 and "archive capability" in refused.output
+    listed = json.loads(runner.invoke(cli, ["users", "list"]).stdout)
+    (mine,) = [user for user in listed if user["username"] == manager]
+    assert mine["archive_access"] is True
+    assert all(user["username"] != practitioner for user in listed)
+
+
 def test_users_create_refuses_a_short_password_or_a_bad_pin(engine: Engine) -> None:
     for secrets in (f"short\n{PIN}\n", f"{PASSWORD}\n12\n", f"{PASSWORD}\n12ab\n"):
         result = runner.invoke(

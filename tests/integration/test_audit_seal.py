@@ -12,12 +12,11 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, create_engine, make_url, pool, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -31,67 +30,18 @@ from db.audit import (
     VerifyReport,
     record_audit,
     seal_once,
-    trusted_keys,
-    verify_audit,
 )
 from db.audit.seal import encode_private_key, load_private_key, row_hash
 from db.audit.sealer import is_settled, run_sealer, seal_through, take_candidate
-from db.migrate import upgrade
+from tests.integration.audit_support import AuditStack, audit_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
-class AuditStack:
-    """A migrated schema of its own: the application's and the owner's engines on it."""
-
-    app: Engine
-    owner: Engine
-    app_url: str
-    key: Ed25519PrivateKey
-
-    def verify(self) -> VerifyReport:
-        keys = trusted_keys(private_key=encode_private_key(self.key), public_keys=[])
-        with Session(self.app) as session, session.begin():
-            return verify_audit(session=session, keys=keys)
-
-    def tamper(self, table: str, *statements: str) -> None:
-        """Run `statements` as the schema owner with `table`'s triggers off, then on again.
-
-        (The owner may disable its own triggers, not the foreign keys' system triggers: ALL
-        needs a superuser.)
-        """
-        with self.owner.begin() as connection:
-            connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-            for statement in statements:
-                connection.execute(text(statement))
-            connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-
-
-def _in_schema(url: str, schema: str) -> str:
-    options = {"options": f"-csearch_path={schema}"}
-    return make_url(url).update_query_dict(options).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def stack(postgres_ready: None, settings: Settings) -> Iterator[AuditStack]:
-    schema = f"cp_test_seal_{uuid.uuid4().hex[:8]}"
-    owner_url = settings.effective_migration_url()
-    admin = create_engine(owner_url, poolclass=pool.NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    upgrade(url=_in_schema(owner_url, schema))
-    app_url = _in_schema(settings.effective_database_url(), schema)
-    app = create_engine(app_url, poolclass=pool.NullPool)
-    owner = create_engine(_in_schema(owner_url, schema), poolclass=pool.NullPool)
-    try:
-        yield AuditStack(app=app, owner=owner, app_url=app_url, key=Ed25519PrivateKey.generate())
-    finally:
-        app.dispose()
-        owner.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with audit_stack(settings) as made:
+        yield made
 
 
 def _record(session: Session, name: str = "amara.okafor", **changes: object) -> int:

@@ -451,3 +451,34 @@ def test_a_manager_corrects_an_address_and_reads_the_history_on_the_record(
     expect(page.locator("#corrections")).to_contain_text(kid.address_lines[0])
     expect(page.locator("#child-address")).to_contain_text("14 Corrected Terrace")
     _checked(page, console, "record-corrections")
+
+
+def test_an_archivist_opens_an_archived_record_with_a_reason(
+    page: Page,
+    console: Console,
+    population: Population,
+) -> None:
+    archived = next(kid for kid in population.kids if kid.status == "archived")
+    archivist = new_account(
+        population.engine,
+        fast_settings(population.settings),
+        roles=(Role.LA_MANAGER,),
+        authorities=(new_authority(population.engine),),
+        archive_access=True,
+    )
+    sign_in_by_cookie(page, population, archivist)
+    page.goto("/search")
+    page.get_by_role("link", name="Archive", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open an archived record")
+    _checked(page, console, "archive-form")
+    page.get_by_label("The child's identifier").fill(archived.identifier)
+    page.get_by_label("Legal proceedings: a court order, or the rules of court").check()
+    page.get_by_role("button", name="Open the archived record").click()
+    expect(page.locator("#words-error")).to_contain_text("at least 10 letters or digits")
+    _checked(page, console, "archive-form-error")
+    page.get_by_label("In your words").fill("Family court order FD26P00123, disclosure")
+    page.get_by_role("button", name="Open the archived record").click()
+    expect(page.locator("#archived-tag")).to_have_text("Archived")
+    expect(page.locator("#archive-notice")).to_contain_text("Legal proceedings")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(archived.family_name)
+    _checked(page, console, "archive-record")

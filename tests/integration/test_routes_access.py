@@ -145,6 +145,8 @@ def test_each_permission_of_a_role_route_is_held_by_some_role() -> None:
             Permission.CHANGE_ADDRESS,
             # Held by a CMS client acting for someone who may view children.
             Permission.SUBSCRIBE_CHILD,
+            # Held by a manager with the archive capability, signed in (`permissions_of`).
+            Permission.OPEN_ARCHIVE,
         }
 
 

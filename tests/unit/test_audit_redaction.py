@@ -122,3 +122,23 @@ def test_the_children_a_row_concerns_are_its_child_subject_identifier_and_those_
     # An account's or a route's name is not a child.
     assert concerned_children(event="user_created", subject="ann", details={}) == frozenset()
     assert concerned_children(event="access_denied", subject="GET /v1/x", details={}) == set()
+
+
+def test_an_archive_rows_words_are_withheld_from_a_manager_who_may_not_see_the_location() -> None:
+    details = {
+        "identifier": SHIELDED_BRUM.identifier,
+        "archive_reason": "serious_case_review",
+        "words": "Review 2026/14 of the family at 6 Jubilee Square",
+        "shielded": True,
+    }
+
+    elsewhere = _manager(NEWHAM).readable(
+        event="archive_opened", subject=SHIELDED_BRUM.identifier, details=details, states=STATES
+    )
+    home = _manager(BIRMINGHAM).readable(
+        event="archive_opened", subject=SHIELDED_BRUM.identifier, details=details, states=STATES
+    )
+
+    assert elsewhere.details["words"] == WITHHELD and elsewhere.redacted == ("words",)
+    assert elsewhere.details["archive_reason"] == "serious_case_review"
+    assert home.details == details
