@@ -2,7 +2,7 @@
 the months past --retention years, and verify the chain afterwards; seconds and rows/s of each.
 
 Runs in a schema of its own (dropped at the end), on the configured PostgreSQL; prints the
-header line, then one line per step.
+header line, then one line per step; --json PATH writes the header and the figures.
 
     .venv/bin/python benchmarks/audit_retention.py --rows 300000 --years 9 --retention 7
 """
@@ -23,7 +23,7 @@ from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import create_engine, make_url, pool, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from benchmarks._header import pg_setting, print_header  # noqa: E402
+from benchmarks._header import pg_setting, print_header, write_report  # noqa: E402
 from contactpoint.settings import get_settings  # noqa: E402
 from db.audit import seal_once, trusted_keys, verify_audit  # noqa: E402
 from db.audit.retention import run_audit_maintenance  # noqa: E402
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=300_000)
     parser.add_argument("--years", type=int, default=9, help="The audit's span, ending today.")
     parser.add_argument("--retention", type=int, default=7, help="AUDIT_RETENTION_YEARS.")
+    parser.add_argument("--json", type=Path, help="Write the header and figures here.")
     args = parser.parse_args()
     settings = get_settings()
     key = Ed25519PrivateKey.generate()
@@ -69,10 +70,12 @@ def main() -> None:
     start = date(today.year - args.years, today.month, 1)
     try:
         upgrade(url=_in_schema(owner_url, schema))
-        print_header(
+        # Every run builds its audit afresh, in a schema of its own.
+        fields = print_header(
             "audit_retention.py",
             children=0,
             fields={
+                "data": "built",
                 "rows": args.rows,
                 "years": args.years,
                 "retention": args.retention,
@@ -97,7 +100,7 @@ def main() -> None:
         print(f"seal: {sealed:,} rows in {took:.1f} s ({sealed / took:,.0f} rows/s)")
         began = time.perf_counter()
         summary = run_audit_maintenance(engine=owner, today=today, settings=configured)
-        took = time.perf_counter() - began
+        took = took_retention = time.perf_counter() - began
         dropped = summary.dropped
         rows = dropped.rows if dropped else 0
         months = len(dropped.months) if dropped else 0
@@ -112,6 +115,22 @@ def main() -> None:
             report = verify_audit(session=session, keys=keys)
         took = time.perf_counter() - began
         checked = report.sealed_rows + report.dropped_rows
+        write_report(
+            args.json,
+            {
+                "header": fields,
+                "schema": schema,
+                "inserted": args.rows,
+                "sealed": sealed,
+                "months_dropped": months,
+                "rows_dropped": rows,
+                "refused": summary.refused,
+                "retention_seconds": took_retention,
+                "verify_ok": report.ok,
+                "verify_sealed_rows": report.sealed_rows,
+                "verify_dropped_rows": report.dropped_rows,
+            },
+        )
         print(
             f"verify: ok={report.ok}, {report.sealed_rows:,} rows fit, {report.dropped_rows:,} "
             f"dropped as recorded, {report.seals} links, {took:.1f} s ({checked / took:,.0f} ids/s)"

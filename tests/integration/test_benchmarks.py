@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 SCRIPTS = (
+    "audit_retention.py",
     "feeds.py",
     "freshness.py",
     "lifecycle.py",
@@ -311,3 +312,24 @@ def test_lifecycle_benchmark_archives_and_destroys_a_population_of_its_own_on_ev
         assert (run.report["children_left"], run.report["documents_left"]) == (0, 0)
         assert run.report["audit_rows_forgotten"] > 0
         assert run.report["verify_ok"] is True
+
+
+def test_audit_retention_benchmark_builds_drops_and_verifies_an_audit_of_its_own_every_run(
+    postgres_ready: None, tmp_path: Path
+) -> None:
+    args = ("--rows", "3000", "--years", "9", "--retention", "7")
+    first = _run("audit_retention.py", tmp_path, *args, children=0)
+    second = _run("audit_retention.py", tmp_path, *args, children=0)
+
+    assert first.header["data"] == second.header["data"] == "built"
+    assert first.report["schema"] != second.report["schema"]
+    for run in (first, second):
+        report = run.report
+        assert report["sealed"] == report["inserted"] == 3000
+        assert report["refused"] == []
+        # Nine years evenly spread, seven kept: about two years' rows go, in whole months.
+        assert 18 <= report["months_dropped"] <= 26
+        assert 500 < report["rows_dropped"] < 1000
+        assert report["verify_ok"] is True
+        assert report["verify_sealed_rows"] + report["verify_dropped_rows"] == 3000
+        assert report["verify_dropped_rows"] == report["rows_dropped"]
