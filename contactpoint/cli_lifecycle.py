@@ -72,7 +72,8 @@ def lifecycle_run(
 @lifecycle_app.command("schedule")
 def lifecycle_schedule() -> None:
     """Run the job every day at LIFECYCLE_RUN_AT (and at once if today's run is due and not
-    finished), until stopped; `serve --with-indexer` runs this."""
+    finished), then the audit's maintenance (`audit retention`) when the seal key is set, until
+    stopped; `serve --with-indexer` runs this."""
     from contactpoint.es_client import make_client
     from db.audit import AuditContext
     from db.session import get_engine
@@ -88,6 +89,7 @@ def lifecycle_schedule() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     engine = get_engine()
+    maintained: date | None = None
     while not stop.is_set():
         now = datetime.now(UTC)
         day = local_today(settings, now)
@@ -109,7 +111,32 @@ def lifecycle_schedule() -> None:
                 log.exception("the lifecycle run for %s failed", day)
             finally:
                 client.close()
+        if finished_on(engine=engine, today=day) and maintained != day:
+            maintained = day
+            _maintain_audit(day)
         stop.wait(60.0)
+
+
+def _maintain_audit(day: date) -> None:
+    """The audit's partitions and retention, once a day after the lifecycle run; a failure is
+    logged and waits for the next day (a drop is all or nothing)."""
+    from lifecycle.job import maintain_audit
+
+    try:
+        summary = maintain_audit(settings=get_settings(), today=day)
+    except Exception:
+        log.exception("the audit's maintenance for %s failed", day)
+        return
+    if summary is None:
+        log.warning("the audit's retention waits: AUDIT_SEAL_PRIVATE_KEY is not set")
+        return
+    log.info(
+        "audit maintenance for %s: %s months created, %s rows dropped%s",
+        day,
+        len(summary.created),
+        summary.dropped.rows if summary.dropped else 0,
+        f", refused: {'; '.join(summary.refused)}" if summary.refused else "",
+    )
 
 
 @lifecycle_app.command("reasons")

@@ -7,9 +7,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from elasticsearch import Elasticsearch
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, pool, text
 
 from contactpoint.settings import Settings
+from db.audit.retention import MaintenanceSummary, run_audit_maintenance
 from indexer.erasure import erase_documents, expunge_deleted, family_indices
 from indexer.retry import RetryPolicy
 from lifecycle.run import LifecycleJob
@@ -66,3 +67,19 @@ def finished_on(*, engine: Engine, today: date) -> bool:
                 {"today": today},
             ).scalar()
         )
+
+
+def maintain_audit(
+    *, settings: Settings, today: date, owner: Engine | None = None
+) -> MaintenanceSummary | None:
+    """The audit's daily maintenance beside the job: months created ahead, months past
+    AUDIT_RETENTION_YEARS dropped (db/audit/retention.py), as the schema owner (`owner`, or one
+    made from the migration URL); None when no seal key is set (a drop is a signed link)."""
+    if settings.effective_seal_private_key() is None:
+        return None
+    engine = owner or create_engine(settings.effective_migration_url(), poolclass=pool.NullPool)
+    try:
+        return run_audit_maintenance(engine=engine, today=today, settings=settings)
+    finally:
+        if owner is None:
+            engine.dispose()

@@ -22,7 +22,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from contactpoint.settings import Settings
-from db.audit import Misfit
+from db.audit import AuditContext, AuditEventType, Misfit, record_audit
+from db.audit.forget import attest, forget_children, pending_attestation
 from db.audit.retention import MaintenanceSummary, list_partitions, run_audit_maintenance
 from db.audit.seal import (
     GENESIS_DIGEST,
@@ -34,6 +35,7 @@ from db.audit.seal import (
     seal_digest,
 )
 from db.audit.sealer import seal_once
+from lifecycle.job import maintain_audit
 from tests.integration.audit_support import AuditStack, audit_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -375,3 +377,116 @@ def test_the_retention_command_prints_what_it_created_and_dropped(
     assert "dropped: months 2017-03, 1 rows" in done.stdout
     assert verified.returncode == 0 and "1 sealed rows dropped by retention" in verified.stdout
     assert refused.returncode == 1 and "--today must be a date" in refused.stderr
+
+
+def _attest(stack: AuditStack) -> None:
+    """As each lifecycle run does: the forgotten rows attested by a lifecycle_run audit row
+    carrying their digest."""
+    with Session(stack.app) as session, session.begin():
+        attestation = pending_attestation(session=session)
+        run_id = record_audit(
+            session=session,
+            context=AuditContext.operator(),
+            event=AuditEventType.LIFECYCLE_RUN,
+            details={"forgotten_digest": attestation.digest.hex()},
+        )
+        attest(session=session, attestation=attestation, audit_event_id=run_id)
+
+
+def _naming(stack: AuditStack, identifier: str, *moments: str) -> list[int]:
+    with Session(stack.app) as session, session.begin():
+        return [
+            int(
+                session.execute(
+                    text(
+                        "INSERT INTO audit_event (occurred_at, event, outcome, username, subject,"
+                        " details) VALUES (:at, 'view', 'success', 'amara.okafor', :subject,"
+                        " :details) RETURNING id"
+                    ),
+                    {
+                        "at": moment,
+                        "subject": identifier,
+                        "details": json.dumps({"identifier": identifier, "shielded": False}),
+                    },
+                ).scalar_one()
+            )
+            for moment in moments
+        ]
+
+
+def test_a_month_whose_rows_forgot_a_destroyed_child_is_dropped_once_attested(
+    stack: AuditStack, settings: Settings
+) -> None:
+    old, recent = _naming(stack, "CP0000000042", "2018-03-05T09:00Z", "2025-06-01T09:00Z")
+    with stack.owner.begin() as connection:
+        connection.execute(text("SELECT cp_audit_ensure_partitions('2018-01-01', '2025-07-01')"))
+    seal_once(engine=stack.app, key=stack.key)
+    with Session(stack.app) as session, session.begin():
+        assert forget_children(session=session, identifiers=["CP0000000042"]) == 2
+
+    # Forgotten but not yet attested: the month is kept, as a changed row's would be.
+    waiting = _maintain(stack, settings, date(2026, 1, 15))
+    assert waiting.dropped is None and "does not fit its seal" in waiting.refused[0]
+
+    # Attested (as the lifecycle run does in the same transaction): the month goes.
+    _attest(stack)
+    dropped = _maintain(stack, settings, date(2026, 1, 15)).dropped
+    assert dropped is not None and dropped.id_ranges == [[old, old]]
+    report = stack.verify()
+    assert report.ok, report.problems
+    assert (report.dropped_rows, report.forgotten_rows) == (1, 1)
+    with stack.owner.connect() as connection:
+        subject = connection.execute(
+            text("SELECT subject FROM audit_event WHERE id = :id"), {"id": recent}
+        ).scalar_one()
+    assert subject is None
+
+
+def test_verify_trusts_a_dropped_attestation_only_inside_a_drop(
+    stack: AuditStack, settings: Settings
+) -> None:
+    _naming(stack, "CP0000000043", "2018-03-05T09:00Z")
+    with stack.owner.begin() as connection:
+        connection.execute(text("SELECT cp_audit_ensure_partitions('2018-01-01', '2018-05-01')"))
+    seal_once(engine=stack.app, key=stack.key)
+    with Session(stack.app) as session, session.begin():
+        assert forget_children(session=session, identifiers=["CP0000000043"]) == 1
+        attestation = pending_attestation(session=session)
+        # The attesting run written in the same old month: retention drops both together.
+        run_id = int(
+            session.execute(
+                text(
+                    "INSERT INTO audit_event (occurred_at, event, outcome, username, details)"
+                    " VALUES ('2018-03-06T02:30Z', 'lifecycle_run', 'success', 'cli:root', :d)"
+                    " RETURNING id"
+                ),
+                {"d": json.dumps({"forgotten_digest": attestation.digest.hex()})},
+            ).scalar_one()
+        )
+        attest(session=session, attestation=attestation, audit_event_id=run_id)
+    assert stack.verify().ok
+    dropped = _maintain(stack, settings, date(2026, 1, 15)).dropped
+    assert dropped is not None and dropped.rows == 2
+    report = stack.verify()
+    assert report.ok, report.problems
+    # An attestation naming a row that is gone without a drop is still caught.
+    with Session(stack.app) as session, session.begin():
+        session.execute(
+            text("UPDATE audit_redaction SET attested_by = :gone"), {"gone": run_id + 10_000}
+        )
+    assert Misfit.ATTESTATION_BROKEN in {problem.misfit for problem in stack.verify().problems}
+
+
+def test_the_daily_maintenance_needs_the_seal_key_and_runs_as_the_owner(
+    stack: AuditStack, settings: Settings, tmp_path: Path
+) -> None:
+    # No key set and no local stack's secrets to fall back on: a deployment without a key.
+    unkeyed = settings.model_copy(update={"audit_seal_private_key": None, "var_dir": tmp_path})
+    assert unkeyed.effective_seal_private_key() is None
+    assert maintain_audit(settings=unkeyed, today=date(2026, 1, 15), owner=stack.owner) is None
+    _at(stack, "2018-02-01T09:00Z")
+    summary = maintain_audit(
+        settings=_settings(settings, stack), today=date(2026, 1, 15), owner=stack.owner
+    )
+    assert summary is not None and summary.dropped is not None and summary.dropped.rows == 1
+    assert stack.verify().ok
