@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -403,6 +403,19 @@ def test_an_admin_grants_the_capability_and_the_new_manager_opens_the_archive(
 
     assert created.status_code in (200, 201), created.text
     assert refused.status_code == 422 and "archive capability" in refused.json()["message"]
+    # An unvetted account cannot act at all (docs/vetting.md): the admin records the checks.
+    checked = date.today().isoformat()
+    vetted = app_client.post(
+        f"/v1/admin/users/{username}/vetting",
+        json={
+            "identity_checked_by": "HR, passport seen",
+            "identity_checked_on": checked,
+            "dbs_checked_on": checked,
+            "training_completed_on": checked,
+        },
+        headers=admin,
+    )
+    assert vetted.status_code == 200 and vetted.json()["current"] is True, vetted.text
     headers = bearer(session_token(population.engine, username))
     assert app_client.get("/v1/me", headers=headers).json()["archive_access"] is True
     assert _open(app_client, headers, child.identifier).status_code == 200
