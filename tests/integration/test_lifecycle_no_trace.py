@@ -1,7 +1,9 @@
 """Destruction leaves no trace: a child with carers, involvements, a shield and named staff,
 an extension, feed provenance, a notice, a saved search, a CMS answer kept for replay, a dead
-letter, searches and views in the audit and documents in two indices (the live one and the
-one kept for rollback) lives through archive and destruction with `--today`; then no column
+letter, a corrected name (its earlier value in the history), a subject access report, searches
+and views in the audit, an opening from the guarded archive and documents in two indices (the
+live one and the one kept for rollback) lives through archive and destruction with `--today`;
+then no column
 of any table (found in information_schema) and no document of any index holds its
 identifier, names, date of birth, postcode or address, and the audit's seals still verify."""
 
@@ -26,15 +28,18 @@ from db.access import Principal, Role
 from db.audit import AuditContext, AuditEventType, record_audit
 from db.child_admin import apply_shield, grant_shield_access
 from db.child_records import get_child
+from db.corrections import CorrectedField, correct_field
 from db.errors import NotFound
 from db.ranker import load_ranker
 from lifecycle import record_extension
+from lifecycle.subject_access import audit_report, build_report
+from searchapi.archive import open_archived_record
 from searchapi.record_view import view_child
 from searchapi.search import run_search
 from searchapi.search_schemas import SearchRequest
 from tests.integration.access_support import new_account, new_api_key, session_token
 from tests.integration.lifecycle_support import LifeStack, life_stack
-from tests.integration.load_support import child_line
+from tests.integration.load_support import child_line, identifier
 
 BORN = date(2009, 5, 17)
 EIGHTEEN = date(2027, 5, 17)
@@ -66,6 +71,8 @@ def child(life: LifeStack, tmp_path_factory: Any) -> dict[str, Any]:
     areas = rng.sample(["LS", "BD", "NR", "BS", "YO", "HG"], 2)
     letters = "".join(rng.choice("ABDEFGHJLNPQRSTUWXYZ") for _ in range(4))
     line = child_line(71, seed=rng.randrange(1000))
+    # An identifier of this run's own: other tests' indices on the stack hold child_line(71)'s.
+    line["identifier"] = identifier(rng.randrange(1_000_000, 80_000_000))
     line.update(
         {
             "given_names": f"{_word(rng, 9)} {_word(rng, 8)}",
@@ -105,9 +112,16 @@ def child(life: LifeStack, tmp_path_factory: Any) -> dict[str, Any]:
     return line
 
 
+def _corrected(line: dict[str, Any]) -> str:
+    """The spelling a manager corrects the second given name to (a word made up for the run;
+    the earlier spelling stays in the history)."""
+    return line["family_name"][::-1].capitalize()
+
+
 def _values(line: dict[str, Any]) -> list[str]:
     postcode = line["address"]["postcode"]
     return [
+        _corrected(line),
         line["identifier"],
         *line["given_names"].split(),
         line["family_name"],
@@ -197,6 +211,32 @@ def _live_through_everything(life: LifeStack, line: dict[str, Any], tmp_path: Pa
                 "too_many_matches": False,
             },
         )
+        correct_field(
+            session=session,
+            context=_context(managing),
+            child=child,
+            field=CorrectedField.NAME,
+            value={
+                "given_names": f"{line['given_names'].split()[0]} {_corrected(line)}",
+                "family_name": line["family_name"],
+            },
+            reason=f"Birth certificate seen: {line['family_name']} spelt as registered",
+            today=date(2027, 5, 2),
+        )
+        report = build_report(
+            session=session,
+            child=child,
+            produced_by=manager.username,
+            organisation=None,
+            include_location=True,
+        )
+        audit_report(
+            session=session,
+            context=_context(managing),
+            child=child,
+            report=report,
+            formats=["json", "pdf"],
+        )
         child_id = child.id
     # Feed provenance, a notice, a saved search, a CMS answer kept for replay, a dead letter.
     token = session_token(life.app, worker.username)
@@ -212,7 +252,7 @@ def _live_through_everything(life: LifeStack, line: dict[str, Any], tmp_path: Pa
             ),
             (
                 "INSERT INTO child_field_source (child_id, field, source, record_id, as_of) "
-                "VALUES (:child, 'name', 'births', 'B-1', DATE '2009-05-20')",
+                "VALUES (:child, 'gender', 'births', 'B-1', DATE '2009-05-20')",
                 {},
             ),
             (
@@ -274,6 +314,7 @@ def test_a_destroyed_child_leaves_no_trace_and_the_audit_still_verifies(
         "notification",
         "saved_search",
         "idempotency_record",
+        "child_correction",
         "index_dead_letter",
         "audit_event",
     } <= set(before), before
@@ -295,6 +336,26 @@ def test_a_destroyed_child_leaves_no_trace_and_the_audit_still_verifies(
             ),
             identifier=identifier,
         )
+    # Opened from the guarded archive, words naming the child: the audit keeps the words.
+    archivist = Principal(
+        user_id=None,
+        username="demo.archivist",
+        roles=frozenset({Role.LA_MANAGER}),
+        authorities=frozenset({child["local_authority"]["code"]}),
+        archive_access=True,
+    )
+    with Session(life.app) as session, session.begin():
+        opened = open_archived_record(
+            session=session,
+            context=_context(archivist),
+            identifier=identifier,
+            reason="section_47_enquiry",
+            words=f"Enquiry about {child['family_name']}, born {child['date_of_birth']}",
+        )
+    assert opened.identifier == identifier
+    assert "archive_opened" in life.scalar(
+        "SELECT array_agg(event) FROM audit_event WHERE subject = :i", i=identifier
+    )
     life.seal()
     audit_rows = life.scalar("SELECT count(*) FROM audit_event")
 
