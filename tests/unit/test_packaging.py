@@ -35,3 +35,14 @@ def test_the_image_copies_every_package_that_pyproject_installs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     copied = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, flags=re.MULTILINE))
     assert packages == copied
+
+
+def test_every_process_serve_starts_beside_the_api_is_a_compose_service() -> None:
+    """`serve --with-indexer` starts helpers as `contactpoint <group> <command>`; a deployment
+    with containers runs each as a service of its own."""
+    cli = (ROOT / "contactpoint" / "cli.py").read_text()
+    beside = set(re.findall(r'_start_child\("([\w-]+)", "([\w-]+)"', cli))
+    compose = (ROOT / "docker-compose.yml").read_text()
+    services = set(re.findall(r'command: \["contactpoint", "([\w-]+)", "([\w-]+)"\]', compose))
+    assert beside >= {("indexer", "run"), ("lifecycle", "schedule")}
+    assert beside <= services
