@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -90,14 +91,12 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    from contactpoint.logs import configure_logging
+
+    # JSON lines by default (LOG_FORMAT), with the request id; never personal data.
+    configure_logging(
+        log_format=get_settings().log_format, level=logging.DEBUG if verbose else logging.INFO
     )
-    # The HTTP clients log every request at INFO; keep the CLI's output readable.
-    for noisy in ("httpx", "elastic_transport"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @services_app.command("up")
@@ -463,6 +462,7 @@ def serve(
     deliverer and the audit sealer in child processes)."""
     import uvicorn
 
+    from contactpoint.logs import uvicorn_log_config
     from db.ranker import load_ranker
     from matching import ModelError
 
@@ -474,6 +474,12 @@ def serve(
     except ModelError as exc:
         _fail(f"{exc}; the service was not started")
     typer.echo(f"ranking with the match model {ranker.path}")
+    # The workers' request metrics, added up at each scrape of /metrics (docs/operations.md):
+    # a fresh directory every start, as prometheus-client's multiprocess mode asks.
+    metrics_dir = settings.var_dir.resolve() / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     children: list[subprocess.Popen[bytes]] = []
     if with_indexer:
         children.append(_start_child("indexer", "run", nice=settings.indexer_nice))
@@ -498,7 +504,9 @@ def serve(
             port=port or settings.api_port,
             workers=settings.api_workers,
             log_level="info",
-            access_log=settings.api_access_log,
+            # uvicorn's access lines name the raw path; the app writes its own (docs/operations.md).
+            access_log=False,
+            log_config=uvicorn_log_config(settings.log_format),
             # The socket's peer is the client; only the app believes X-Forwarded-For, and only
             # from the proxies named in FORWARDED_ALLOW_IPS (uvicorn would trust the loopback).
             proxy_headers=False,

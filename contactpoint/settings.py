@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,9 +91,16 @@ class Settings(BaseSettings):
     # processes than cores keep one request's Python work from queueing behind another's
     # (4 on 2 cores: p99 at 8 concurrent searches 85 ms against 150 ms with 2).
     api_workers: int = 4
-    # Per-request access lines; off by default: every search and view is in the audit with its
-    # request id, and a record view's URL can hold a break-glass reason.
-    api_access_log: bool = False
+    # One structured access line per request (method, route template, status, seconds,
+    # request id): never the path or query, which can name a child or hold a break-glass
+    # reason. uvicorn's own access lines (the raw path) are never written.
+    api_access_log: bool = True
+    # Logs: one JSON object a line ("json"), or plain lines for a person at a terminal ("text").
+    log_format: Literal["json", "text"] = "json"
+    # Who may read /metrics (Prometheus text): a scraper from these networks (comma-separated
+    # CIDR), or anyone sending `Authorization: Bearer METRICS_TOKEN` (when set).
+    metrics_networks: str = "127.0.0.0/8,::1/128"
+    metrics_token: SecretStr | None = None
     # How long uvicorn waits for a worker's heartbeat before it kills it as hung. A new worker
     # answers only once it has started Python and imported the command that spawned it: on 2
     # cores busy with the first reindex that took over 5 s (uvicorn's default), and uvicorn

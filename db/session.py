@@ -20,6 +20,9 @@ def make_engine(url: str) -> Engine:
         pool_size=settings.pg_pool_size,
         max_overflow=settings.pg_max_overflow,
         pool_pre_ping=True,
+        # An error's message never carries the statement's values (names, dates of birth) into
+        # a log or a traceback.
+        hide_parameters=True,
     )
 
 

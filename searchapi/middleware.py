@@ -13,6 +13,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contactpoint.logs import request_id_var
+
 REQUEST_ID_HEADER = "X-Request-ID"
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -47,6 +49,8 @@ class RequestIdMiddleware:
             return
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        # And in every log line written while it is served.
+        logged = request_id_var.set(request_id)
         policed = scope.get("path") not in _DOCS_PATHS
 
         async def send_with_headers(message: Message) -> None:
@@ -60,15 +64,19 @@ class RequestIdMiddleware:
                         headers.setdefault(name, value)
             await send(message)
 
-        if _holds_nul(scope):
-            # PostgreSQL can store no NUL: refused here, for every route, before any is reached.
-            refusal = JSONResponse(
-                {"message": "The address holds a NUL character.", "request_id": request_id},
-                status_code=400,
-            )
-            await refusal(scope, receive, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)
+        try:
+            if _holds_nul(scope):
+                # PostgreSQL can store no NUL: refused here, for every route, before any is
+                # reached.
+                refusal = JSONResponse(
+                    {"message": "The address holds a NUL character.", "request_id": request_id},
+                    status_code=400,
+                )
+                await refusal(scope, receive, send_with_headers)
+                return
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            request_id_var.reset(logged)
 
 
 def _holds_nul(scope: Scope) -> bool:
