@@ -8,6 +8,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
 from contactpoint.settings import Settings
+from contactpoint.timing import TimedUrllib3HttpNode
 
 Purpose = Literal["api", "indexer"]
 
@@ -27,5 +28,7 @@ def make_client(settings: Settings, *, purpose: Purpose) -> Elasticsearch:
         connections_per_node=settings.es_connections_per_node,
         # orjson: bulk bodies of millions of documents are serialised several times faster.
         serializer=OrjsonSerializer(),
+        # Each round trip counted to the API request it serves (/metrics).
+        node_class=TimedUrllib3HttpNode,
         **settings.elasticsearch_credentials(purpose=purpose),
     )

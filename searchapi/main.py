@@ -16,6 +16,7 @@ from db.session import make_engine
 from searchapi.client_address import trusted_proxies
 from searchapi.errors import install_error_handlers
 from searchapi.guard import enforce_declared_permissions
+from searchapi.metrics import MetricsMiddleware, time_postgres
 from searchapi.middleware import RequestIdMiddleware
 from searchapi.pages import admin as admin_pages
 from searchapi.pages import archive as archive_pages
@@ -64,6 +65,7 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.effective_database_url())
+        time_postgres(app.state.engine)
         app.state.session_factory = sessionmaker(bind=app.state.engine, expire_on_commit=False)
         app.state.es = make_client(settings, purpose="api")
         # The population's frequencies, now and every few minutes, off the searches' path.
@@ -93,8 +95,10 @@ def create_app() -> FastAPI:
     # Read once: a bad FORWARDED_ALLOW_IPS stops the start, not a request.
     app.state.trusted_proxies = trusted_proxies()
     app.state.ranker = ranker
-    # The last added is outermost: the request id is given before a refusal is audited.
+    # The last added is outermost: the request id is given before a request is timed and
+    # before a refusal is audited.
     app.add_middleware(RefusalAuditMiddleware)
+    app.add_middleware(MetricsMiddleware, access_log=settings.api_access_log)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(operations.router)

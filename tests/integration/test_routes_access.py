@@ -27,6 +27,8 @@ from tests.integration.access_support import (
 
 _PUBLIC_ROUTES = {
     ("GET", "/healthz"),
+    # The scraper's: refused unless from METRICS_NETWORKS or with METRICS_TOKEN.
+    ("GET", "/metrics"),
     ("POST", "/v1/auth/login"),
     # The pages' sign-in (its form is tied to the browser by a pre-sign-in cookie) and assets.
     ("GET", "/sign-in"),
