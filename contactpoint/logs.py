@@ -22,6 +22,7 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _JSON_FIELDS: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_OURS: Final = "_contactpoint_handler"
 # The HTTP clients log every request at INFO (with URLs): warnings and worse only.
 _QUIET: Final = ("httpx", "elastic_transport", "urllib3")
 
@@ -56,11 +57,17 @@ def handler(log_format: str, stream: Any = None) -> logging.Handler:
 
 
 def configure_logging(*, log_format: str, level: int = logging.INFO, stream: Any = None) -> None:
-    """Route every logger (uvicorn's too) through one handler of `log_format`."""
+    """Route every logger (uvicorn's too) through one handler of `log_format`. Like
+    `logging.basicConfig`, it leaves a root logger that already has handlers of someone else
+    (a test runner's) alone, and replaces only its own on a second call."""
     root = logging.getLogger()
-    for existing in list(root.handlers):
-        root.removeHandler(existing)
-    root.addHandler(handler(log_format, stream))
+    ours = [existing for existing in root.handlers if getattr(existing, _OURS, False)]
+    if len(ours) == len(root.handlers):
+        for existing in ours:
+            root.removeHandler(existing)
+        made = handler(log_format, stream)
+        setattr(made, _OURS, True)
+        root.addHandler(made)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
