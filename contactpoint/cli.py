@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from contactpoint.cli_access import audit_app, clients_app, report_app, users_app
+from contactpoint.cli_backup import backup, restore
 from contactpoint.cli_demo import demo_users
 from contactpoint.cli_lifecycle import lifecycle_app
 from contactpoint.cli_matching import matching_app
@@ -524,3 +525,5 @@ def serve(
 
 # Subject access reports (docs/subject-access.md), listed after the commands above.
 app.command("sar")(sar)
+app.command("backup")(backup)
+app.command("restore")(restore)

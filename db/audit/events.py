@@ -75,6 +75,9 @@ class AuditEventType(StrEnum):
     # regulations' list, and a run of the audit's monthly maintenance (retention).
     ARCHIVE_OPENED = "archive_opened"
     AUDIT_RETENTION = "audit_retention"
+    # Migration 0023: a backup of the whole database made, and one restored (db/backup.py).
+    BACKUP_MADE = "backup_made"
+    BACKUP_RESTORED = "backup_restored"
 
 
 class Outcome(StrEnum):

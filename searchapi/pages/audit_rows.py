@@ -53,6 +53,8 @@ EVENT_LABELS: Final[Mapping[str, str]] = {
     AuditEventType.SUBJECT_ACCESS_REPORT: "Subject access report produced",
     AuditEventType.ARCHIVE_OPENED: "Archived record opened",
     AuditEventType.AUDIT_RETENTION: "Audit retention",
+    AuditEventType.BACKUP_MADE: "Backup made",
+    AuditEventType.BACKUP_RESTORED: "Backup restored",
 }
 OUTCOME_LABELS: Final[Mapping[str, str]] = {
     "success": "Opened",
