@@ -29,6 +29,7 @@ SCRIPTS = (
     "notify.py",
     "reindex.py",
     "search.py",
+    "soak.py",
     "updates.py",
 )
 CHILDREN = 200
@@ -46,6 +47,7 @@ PLACES = {
     "notify.py": ("contactpoint_benchtest_notify", "children-benchtest-notify"),
     "reindex.py": ("contactpoint_benchtest_reindex", "children-benchtest-reindex"),
     "search.py": ("contactpoint_benchtest_search", "children-benchtest-search"),
+    "soak.py": ("contactpoint_benchtest_soak", "children-benchtest-soak"),
     "updates.py": ("contactpoint_benchtest_updates", "children-benchtest-updates"),
 }
 
@@ -333,3 +335,25 @@ def test_audit_retention_benchmark_builds_drops_and_verifies_an_audit_of_its_own
         assert report["verify_ok"] is True
         assert report["verify_sealed_rows"] + report["verify_dropped_rows"] == 3000
         assert report["verify_dropped_rows"] == report["rows_dropped"]
+
+
+def test_soak_second_run_counts_only_the_requests_it_sent(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--minutes", "0.3", "--concurrency", "4")
+    first = _run("soak.py", tmp_path, *args, "--workers", "1", "--rebuild")
+    second = _run("soak.py", tmp_path, *args, "--workers", "1")
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    assert first.report["run"] != second.report["run"]
+    for run in (first, second):
+        report = run.report
+        assert report["errors"] == 0, report["error_samples"]
+        kinds = report["kinds"]
+        assert report["requests"] == sum(kind["requests"] for kind in kinds.values())
+        assert all(kinds[kind]["requests"] > 0 for kind in ("search", "view", "update"))
+        # Each of the four accounts signs in at most once a minute: at most 4 in 18 s.
+        assert 0 < kinds["sign_in"]["requests"] <= 4
+        assert sum(minute["requests"] for minute in report["minutes"]) == report["requests"]
+        assert all(report["memory_kib"][key] > 0 for key in report["memory_kib"])
+        assert report["pg_connections"]["max"] >= report["pg_connections"]["start"] >= 1
