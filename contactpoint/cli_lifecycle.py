@@ -11,6 +11,8 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from contactpoint.settings import get_settings
 
@@ -94,7 +96,14 @@ def lifecycle_schedule() -> None:
         now = datetime.now(UTC)
         day = local_today(settings, now)
         due_today = next_run(settings, now).date() > day
-        if due_today and not finished_on(engine=engine, today=day):
+        try:
+            finished = finished_on(engine=engine, today=day)
+        except OperationalError:
+            # PostgreSQL is gone for now: ask again at the next wake.
+            log.warning("the lifecycle schedule cannot read PostgreSQL; trying again soon")
+            stop.wait(60.0)
+            continue
+        if due_today and not finished:
             client = make_client(settings, purpose="indexer")
             try:
                 job = configured_job(settings=settings, engine=engine, client=client)
@@ -111,10 +120,19 @@ def lifecycle_schedule() -> None:
                 log.exception("the lifecycle run for %s failed", day)
             finally:
                 client.close()
-        if finished_on(engine=engine, today=day) and maintained != day:
+        if maintained != day and _finished(engine, day):
             maintained = day
             _maintain_audit(day)
         stop.wait(60.0)
+
+
+def _finished(engine: Engine, day: date) -> bool:
+    from lifecycle.job import finished_on
+
+    try:
+        return finished_on(engine=engine, today=day)
+    except OperationalError:
+        return False
 
 
 def _maintain_audit(day: date) -> None:

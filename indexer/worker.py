@@ -60,9 +60,13 @@ def run_worker(*, settings: Settings, engine: Engine, client: Elasticsearch) -> 
         # Interrupted at once by SIGTERM/SIGINT: a paused indexer stops without delay.
         stopping.wait(seconds)
 
+    # The listening connection is the driver's own (`run_forever`): when PostgreSQL is gone,
+    # connecting it or polling it raises the driver's errors, not SQLAlchemy's.
+    driver = engine.dialect.loaded_dbapi
+    server_gone = (OperationalError, ReindexError, driver.OperationalError, driver.InterfaceError)
     pausing(
         what="indexer",
-        pause_on=lambda exc: isinstance(exc, OperationalError | ReindexError) or is_transient(exc),
+        pause_on=lambda exc: isinstance(exc, server_gone) or is_transient(exc),
         max_pause_s=settings.indexer_max_backoff_s,
         should_stop=stopping.is_set,
         sleep=pause,
