@@ -1,6 +1,7 @@
 """PostgreSQL killed (SIGKILL, no shutdown) while changes are being committed and the indexer
 is following them: once it is started again, the indexer (which pauses, never exits) catches
-up, and every change whose commit was acknowledged is in the index, at its last version.
+up, and every change whose commit was acknowledged is in the index, at its last version; the
+notifier, the audit sealer and the lifecycle schedule beside it live through it too.
 
 The crash is of a cluster of the test's own (its own data folder and port, the test stack's
 Elasticsearch with an alias of its own), so the other tests' server is never touched.
@@ -179,12 +180,15 @@ def test_a_killed_postgres_loses_no_acknowledged_change(crash: Crash, tmp_path: 
     finally:
         engine.dispose()
     log = (tmp_path / "indexer.log").open("wb")
+    command = str(Path(sys.executable).with_name("contactpoint"))
     indexer = subprocess.Popen(
-        [str(Path(sys.executable).with_name("contactpoint")), "indexer", "run"],
-        env=crash.env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [command, "indexer", "run"], env=crash.env, stdout=log, stderr=subprocess.STDOUT
     )
+    # The other processes that run beside the API live through it too.
+    beside = [
+        subprocess.Popen([command, *argv], env=crash.env, stdout=log, stderr=subprocess.STDOUT)
+        for argv in (("notify", "run"), ("audit", "seal"), ("lifecycle", "schedule"))
+    ]
     es = make_client(crash.settings, purpose="indexer")
     alias = crash.settings.index_alias
     try:
@@ -220,15 +224,17 @@ def test_a_killed_postgres_loses_no_acknowledged_change(crash: Crash, tmp_path: 
                 break
             assert time.monotonic() < deadline + DEADLINE_S, behind
             time.sleep(0.5)
-        # The indexer paused while the server was gone; it never exited.
-        assert indexer.poll() is None
+        # Each paused while the server was gone; none exited.
+        assert [process.poll() for process in (indexer, *beside)] == [None] * 4
     finally:
         es.close()
-        indexer.send_signal(signal.SIGTERM)
-        try:
-            indexer.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            indexer.kill()
+        for process in (indexer, *beside):
+            process.send_signal(signal.SIGTERM)
+        for process in (indexer, *beside):
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
         log.close()
     output = (tmp_path / "indexer.log").read_text(errors="replace")
     assert "indexed" in output
