@@ -2,7 +2,8 @@
 
 Each batch, in one transaction: lock the children due (and any merged into them), drop their
 queued index changes (waiting for an indexer writing them now), erase their documents from
-every index of the family, delete every row that holds them, and make the audit forget them.
+every index of the family while every row that holds them is deleted and the audit made to
+forget them (the erasure on a thread of its own; the batch commits only once it succeeded).
 Elasticsearch is erased while the rows are locked, so nothing can write them back: no queued
 change is left, a new one needs the locked row, and a reindex registering a build waits on
 the `index_build` lock until the batch commits (its snapshot then lacks the children). A
@@ -13,6 +14,7 @@ queued for the indexer, which deletes from the building index too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -121,12 +123,19 @@ def destroy_batch(
     # A reindex cannot register a build until this batch commits.
     connection.execute(text("LOCK TABLE index_build IN SHARE MODE"))
     building = building_indices(connection=connection)
-    erase(params["identifiers"])
-    for statement in _BEFORE[1:]:
-        connection.execute(text(statement), params)
-    if not building:
-        connection.execute(text(_QUEUED), params)
-    forgotten = forget_children(session=session, identifiers=params["identifiers"])
+    # Elasticsearch erases while PostgreSQL deletes (the rows stay locked, uncommitted, until
+    # both are done): the batch commits only once the erasure succeeded, or rolls back.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        erasing = pool.submit(erase, params["identifiers"])
+        try:
+            for statement in _BEFORE[1:]:
+                connection.execute(text(statement), params)
+            if not building:
+                connection.execute(text(_QUEUED), params)
+            forgotten = forget_children(session=session, identifiers=params["identifiers"])
+        finally:
+            # Raises the erasure's failure (the caller's transaction then rolls back).
+            erasing.result()
     return DestroyedBatch(
         children=len(rows), audit_rows_forgotten=forgotten, left_to_indexer=bool(building)
     )

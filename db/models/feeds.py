@@ -78,6 +78,8 @@ class FeedReview(Base):
     __tablename__ = "feed_review"
     __table_args__ = (
         UniqueConstraint("feed_record_id", name="uq_feed_review_feed_record_id"),
+        # A child's destruction finds its review items (migration 0024).
+        Index("ix_feed_review_child_id", "child_id"),
         Index(
             "ix_feed_review_open",
             "local_authority_code",

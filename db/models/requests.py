@@ -74,6 +74,8 @@ class ContactRequest(_Request, Base):
         ),
         Index("ix_contact_request_requested_by", "requested_by", "requested_at"),
         Index("ix_contact_request_child_id", "child_id"),
+        # A deleted involvement's requests are found by it (migration 0024).
+        Index("ix_contact_request_involvement_id", "involvement_id"),
         Index("ix_contact_request_requested_at", "requested_at"),
     )
 
