@@ -83,12 +83,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--audit-share", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=None, help="LIFECYCLE_BATCH_SIZE")
+    parser.add_argument("--workers", type=int, default=None, help="LIFECYCLE_DESTROY_WORKERS")
     parser.add_argument("--keep-up", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     args = parser.parse_args()
     settings = get_settings()
     if args.batch is not None:
         settings = settings.model_copy(update={"lifecycle_batch_size": args.batch})
+    if args.workers is not None:
+        settings = settings.model_copy(update={"lifecycle_destroy_workers": args.workers})
     started = not_running(settings)
     run_id = secrets.token_hex(4)
     try:
@@ -130,6 +133,7 @@ def main() -> None:
                 "archive_on": archive_on.isoformat(),
                 "destroy_on": destroy_on.isoformat(),
                 "batch": settings.lifecycle_batch_size,
+                "destroy_workers": settings.lifecycle_destroy_workers,
                 "indices": len([name for name in indices if name]),
                 "audit_views": views,
                 "es_heap": es_heap(es),

@@ -225,6 +225,8 @@ class Settings(BaseSettings):
     # The lifecycle job (lifecycle/, docs/lifecycle.md): archive at 18, destroy six years on.
     # Children per committed batch of each step.
     lifecycle_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    # Destroy batches run side by side, each on a connection of its own (one per core).
+    lifecycle_destroy_workers: int = Field(default=2, ge=1, le=16)
     # An ended involvement shows as ended on the record for this many years, then leaves it.
     lifecycle_ended_involvement_years: int = Field(default=2, ge=1, le=10)
     # When `serve --with-indexer` runs the day's job, as HH:MM in LIFECYCLE_TIMEZONE.

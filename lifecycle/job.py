@@ -39,6 +39,7 @@ def configured_job(*, settings: Settings, engine: Engine, client: Elasticsearch)
         batch_size=settings.lifecycle_batch_size,
         ended_involvement_years=settings.lifecycle_ended_involvement_years,
         expunge=expunge,
+        destroy_workers=settings.lifecycle_destroy_workers,
     )
 
 

@@ -10,14 +10,18 @@ second waits for none, it is refused (an advisory lock held by the run's own con
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Final
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from db.audit import AuditContext, AuditEventType, record_audit
 from db.audit.forget import attest, pending_attestation
@@ -28,6 +32,7 @@ from lifecycle.involvements import expire_batch
 log = logging.getLogger(__name__)
 
 _LOCK_KEY: Final = 0x4350_4C49_4645_0001
+_DEADLOCK: Final = "40P01"
 # Called after each committed batch with the step's name and its batch number.
 BatchHook = Callable[[str, int], None]
 
@@ -68,6 +73,8 @@ class LifecycleJob:
     ended_involvement_years: int
     # After a run that destroyed records: merge the deleted documents out of the segments.
     expunge: Callable[[], None] = lambda: None
+    # Destroy batches committed side by side (each its own transaction and connection).
+    destroy_workers: int = 1
 
 
 def _start(session: Session, today: date) -> bool:
@@ -89,22 +96,68 @@ def _add(session: Session, today: date, **counts: int) -> None:
     )
 
 
+def _is_deadlock(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) == _DEADLOCK
+
+
+# Two batches that make the audit forget rows they share may deadlock: PostgreSQL ends one,
+# whose transaction rolled back whole, and it is run again.
+_AGAIN_AFTER_DEADLOCK = Retrying(
+    retry=retry_if_exception(_is_deadlock),
+    stop=stop_after_attempt(5),
+    wait=wait_random(0.05, 0.5),
+    reraise=True,
+)
+
+
 def _batches(
-    job: LifecycleJob, step: str, work: Callable[[Session], int], hook: BatchHook | None
+    job: LifecycleJob,
+    step: str,
+    work: Callable[[Session], int],
+    hook: BatchHook | None,
+    workers: int = 1,
 ) -> tuple[int, float]:
-    """Run `work` in committed transactions until it does nothing; the total it did, and the
-    seconds it took."""
-    total, number, started = 0, 0, time.perf_counter()
-    while True:
+    """Run `work` in committed transactions until it does nothing, on `workers` threads side by
+    side (each batch takes rows the others skip); the total done, and the seconds it took."""
+    started = time.perf_counter()
+    lock = threading.Lock()
+    counted = {"total": 0, "number": 0}
+
+    def batch() -> int:
         with Session(job.engine) as session, session.begin():
-            done = work(session)
-        if not done:
-            return total, time.perf_counter() - started
-        total += done
-        number += 1
-        log.info("lifecycle %s: batch %d, %d records", step, number, done)
-        if hook is not None:
-            hook(step, number)
+            return work(session)
+
+    failed = threading.Event()
+
+    def loop() -> None:
+        try:
+            _loop()
+        except BaseException:
+            # The others stop after the batch they are in: the run ends as it would alone.
+            failed.set()
+            raise
+
+    def _loop() -> None:
+        while not failed.is_set():
+            done = _AGAIN_AFTER_DEADLOCK(batch)
+            if not done:
+                return
+            with lock:
+                counted["total"] += done
+                counted["number"] += 1
+                number = counted["number"]
+            log.info("lifecycle %s: batch %d, %d records", step, number, done)
+            if hook is not None:
+                hook(step, number)
+
+    if workers <= 1:
+        loop()
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # Every worker finishes (or fails) before the step ends; a failure is raised.
+            for running in [pool.submit(loop) for _ in range(workers)]:
+                running.result()
+    return counted["total"], time.perf_counter() - started
 
 
 def run_lifecycle(
@@ -151,27 +204,30 @@ def _run(
 
     left_to_indexer = False
     forgotten = 0
+    tallied = threading.Lock()
 
     def destroy(session: Session) -> int:
         nonlocal left_to_indexer, forgotten
         destroyed = destroy_batch(session=session, today=today, batch=batch, erase=job.erase)
         if destroyed is None:
             return 0
-        left_to_indexer |= destroyed.left_to_indexer
-        forgotten += destroyed.audit_rows_forgotten
         _add(
             session,
             today,
             destroyed=destroyed.children,
             audit_rows_forgotten=destroyed.audit_rows_forgotten,
         )
+        # Last: a deadlock (the one failure run again) is met in a statement, never here.
+        with tallied:
+            left_to_indexer |= destroyed.left_to_indexer
+            forgotten += destroyed.audit_rows_forgotten
         return destroyed.children
 
     archived, archive_s = _batches(job, "archive", archive, hook)
     with job.engine.connect() as connection:
         extended = count_extended(connection=connection, today=today)
     expired, involvements_s = _batches(job, "involvements", expire, hook)
-    destroyed, destroy_s = _batches(job, "destroy", destroy, hook)
+    destroyed, destroy_s = _batches(job, "destroy", destroy, hook, job.destroy_workers)
     if destroyed:
         job.expunge()
     with Session(job.engine) as session, session.begin():

@@ -62,19 +62,26 @@ class LifeStack:
     def alias(self) -> str:
         return self.settings.index_alias
 
-    def job(self, *, batch_size: int | None = None) -> LifecycleJob:
+    def job(self, *, batch_size: int | None = None, workers: int | None = None) -> LifecycleJob:
         settings = self.settings
         if batch_size is not None:
             settings = settings.model_copy(update={"lifecycle_batch_size": batch_size})
+        if workers is not None:
+            settings = settings.model_copy(update={"lifecycle_destroy_workers": workers})
         return configured_job(settings=settings, engine=self.app, client=self.client)
 
     def run(
-        self, today: date, *, batch_size: int | None = None, after_batch: BatchHook | None = None
+        self,
+        today: date,
+        *,
+        batch_size: int | None = None,
+        workers: int | None = None,
+        after_batch: BatchHook | None = None,
     ) -> RunReport:
         from db.audit import AuditContext
 
         return run_lifecycle(
-            job=self.job(batch_size=batch_size),
+            job=self.job(batch_size=batch_size, workers=workers),
             context=AuditContext.operator(),
             today=today,
             after_batch=after_batch,

@@ -369,7 +369,8 @@ def test_an_interrupted_run_resumed_finishes_the_job(life: LifeStack, tmp_path: 
 
     destroy_day = date(2033, 6, 15)
     with pytest.raises(_Interrupted):
-        life.run(destroy_day, batch_size=10, after_batch=interrupt)
+        # One worker: the machine goes down after exactly two batches.
+        life.run(destroy_day, batch_size=10, workers=1, after_batch=interrupt)
     # Two batches committed, the rest left: nothing half-done.
     assert life.scalar("SELECT count(*) FROM child") == 5
     assert life.scalar("SELECT destroyed FROM lifecycle_run WHERE run_on = :d", d=destroy_day) == 20
@@ -383,3 +384,44 @@ def test_an_interrupted_run_resumed_finishes_the_job(life: LifeStack, tmp_path: 
     assert life.scalar("SELECT count(*) FROM index_outbox") == 0
     again = life.run(destroy_day, batch_size=10)
     assert (again.destroyed, again.day_destroyed) == (0, 25)
+
+
+def test_destroy_batches_side_by_side_destroy_every_child_once(
+    life: LifeStack, tmp_path: Path
+) -> None:
+    born = date(2009, 7, 20)
+    lines = [_line(born - timedelta(days=n % 40)) for n in range(60)]
+    life.load(tmp_path, lines)
+    life.run(date(2027, 7, 20))
+    counted: list[tuple[str, int]] = []
+    # Four workers, batches of 7: batches end in any order, each counted once.
+    report = life.run(
+        date(2033, 7, 20),
+        batch_size=7,
+        workers=4,
+        after_batch=lambda step, number: counted.append((step, number)),
+    )
+    assert report.destroyed == 60 == report.day_destroyed
+    destroys = sorted(number for step, number in counted if step == "destroy")
+    assert destroys == list(range(1, len(destroys) + 1)) and len(destroys) >= 60 // 7
+    assert life.scalar("SELECT count(*) FROM child") == 0
+    assert life.scalar("SELECT count(*) FROM index_outbox") == 0
+
+
+def test_a_failing_destroy_worker_stops_the_others(life: LifeStack, tmp_path: Path) -> None:
+    lines = [_line(date(2009, 8, 20) - timedelta(days=n % 30)) for n in range(40)]
+    life.load(tmp_path, lines)
+    life.run(date(2027, 8, 20))
+
+    def interrupt(step: str, number: int) -> None:
+        if step == "destroy" and number == 1:
+            raise _Interrupted("one worker's machine went down")
+
+    destroy_day = date(2033, 8, 20)
+    with pytest.raises(_Interrupted):
+        life.run(destroy_day, batch_size=5, workers=2, after_batch=interrupt)
+    # At most the batches in flight when it failed were committed; the run resumes the rest.
+    left = life.scalar("SELECT count(*) FROM child")
+    assert 40 - 3 * 5 <= left < 40
+    resumed = life.run(destroy_day, batch_size=5, workers=2)
+    assert resumed.day_destroyed == 40 and life.scalar("SELECT count(*) FROM child") == 0
