@@ -88,6 +88,9 @@ def record_extension(
         raise InvalidInput(
             "The date consent was given cannot be in the future.", field="body.consent_given_on"
         )
+    # Locked and read afresh: the day's run may have archived the child since it was read (the
+    # run skips a locked child, so once locked it stays active until this commits).
+    session.refresh(child, with_for_update=True)
     if child.status != "active":
         raise Conflict("Only an active record can be extended.")
     last_day = extension_limit(child.date_of_birth) - timedelta(days=1)

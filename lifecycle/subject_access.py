@@ -32,9 +32,9 @@ WITHHELD_ORGANISATION: Final = "An organisation (withheld: the record is shielde
 # The location's parts: left out of a shielded child's report unless included on purpose.
 LOCATION_FIELDS: Final = frozenset({"address", "education_setting", "gp_practice"})
 REPORT_VERSION: Final = 1
-# Who saw the child: its record viewed (found), and every row whose shown results named it
-# (searches, lists, the inbox), by day, organisation and kind. A CMS's rows are its
-# registered organisation's; a person's, their account's organisation.
+# Who saw the child: its record viewed (found) or opened from the archive, and every row whose
+# shown results named it (searches, lists, the inbox), by day, organisation and kind. A CMS's
+# rows are its registered organisation's; a person's, their account's organisation.
 _RECIPIENTS = text(
     """
     SELECT (a.occurred_at AT TIME ZONE 'UTC')::date AS day,
@@ -47,7 +47,7 @@ _RECIPIENTS = text(
       LEFT JOIN organisation o ON o.id = k.organisation_id
     WHERE a.outcome = 'success'
       AND a.occurred_at >= :since
-      AND ((a.event = 'view' AND a.subject = :identifier
+      AND ((a.event IN ('view', 'archive_opened') AND a.subject = :identifier
             AND COALESCE(a.details ->> 'found', 'true') <> 'false')
            OR (a.details -> 'identifiers_shown') @> jsonb_build_array(CAST(:identifier AS text)))
     GROUP BY 1, 2, 3
@@ -56,6 +56,7 @@ _RECIPIENTS = text(
 )
 _WHAT: Final = {
     "view": "viewed the record",
+    "archive_opened": "opened the archived record",
     "search": "searched: the child was in the results shown",
     "inbox_read": "read a notice about the child",
     "shield_list_read": "listed the authority's shielded children",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from db.access import Principal, Role, VettingChange
 from searchapi.text_input import NoControl
@@ -100,7 +100,10 @@ class AuditPage(BaseModel):
 
 class VettingRequest(BaseModel):
     """A user's vetting as recorded (the API twin of `contactpoint users record-vetting`):
-    what is left out stays as it was; who checked the identity comes with its date."""
+    what is left out stays as it was; who checked the identity comes with its date. A field it
+    does not have is refused (422), not ignored: a typo must not pass for a recorded check."""
+
+    model_config = ConfigDict(extra="forbid")
 
     identity_checked_by: NoControl | None = Field(
         default=None, max_length=200, description="Who checked their identity (a name)"

@@ -8,12 +8,35 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from db.access import Forbidden
+from db.access import Forbidden, Principal
 from db.audit import AuditContext
+from db.child_records import get_child
+from db.errors import Conflict, NotFound
+from db.models import Child
 from lifecycle.report_pdf import render_pdf
 from lifecycle.subject_access import audit_report, build_report
-from searchapi.access import Permission, refusal
-from searchapi.managed_children import managed_child
+from searchapi.access import Permission, child_access, permissions_of, refusal, require_child_admin
+
+ARCHIVED_REFUSAL = (
+    "This record has been archived: its report is produced by a manager of the child's "
+    "authority who holds the archive capability."
+)
+
+
+def reported_child(session: Session, principal: Principal, identifier: str) -> Child:
+    """The child, if `principal` manages its authority (404, 403; 409 if merged, or archived
+    and the principal does not hold the archive capability: the archive's data is held, and a
+    subject may ask for it, but only those who may open the archive report it)."""
+    child = get_child(session=session, identifier=identifier)
+    if child is None:
+        raise NotFound("There is no child with this identifier.")
+    access = child_access(principal, named_children=principal.named_children)
+    require_child_admin(access, authority=child.local_authority_code)
+    if child.status == "merged":
+        raise Conflict("This record was merged into another: report the child's record instead.")
+    if child.status == "archived" and Permission.OPEN_ARCHIVE not in permissions_of(principal):
+        raise Conflict(ARCHIVED_REFUSAL)
+    return child
 
 
 def produce_report(
@@ -31,7 +54,7 @@ def produce_report(
     reason = refusal(actor, Permission.SUBJECT_ACCESS)
     if reason is not None:
         raise Forbidden(reason, actor=actor)
-    child = managed_child(session, actor, identifier)
+    child = reported_child(session, actor, identifier)
     report = build_report(
         session=session,
         child=child,

@@ -385,6 +385,7 @@ def test_an_admin_grants_the_capability_and_the_new_manager_opens_the_archive(
     child = _child(population)
     _, admin = _user(population, Role.ADMIN)
     username = f"archivist-{secrets.token_hex(4)}"
+    today = datetime.now(UTC).date()
     body = {
         "username": username,
         "roles": ["la_manager"],
@@ -392,6 +393,13 @@ def test_an_admin_grants_the_capability_and_the_new_manager_opens_the_archive(
         "archive_access": True,
         "password": "a long pass phrase for the archive",
         "pin": "482915",
+        # Vetted: an account without its vetting recorded cannot sign in (docs/vetting.md).
+        "vetting": {
+            "identity_checked_by": "Jo Bloggs, HR officer",
+            "identity_checked_on": (today - timedelta(days=30)).isoformat(),
+            "dbs_checked_on": (today - timedelta(days=30)).isoformat(),
+            "training_completed_on": (today - timedelta(days=30)).isoformat(),
+        },
     }
 
     created = app_client.post("/v1/admin/users", json=body, headers=admin)

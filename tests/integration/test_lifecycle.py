@@ -425,3 +425,29 @@ def test_a_failing_destroy_worker_stops_the_others(life: LifeStack, tmp_path: Pa
     assert 40 - 3 * 5 <= left < 40
     resumed = life.run(destroy_day, batch_size=5, workers=2)
     assert resumed.day_destroyed == 40 and life.scalar("SELECT count(*) FROM child") == 0
+
+
+def test_an_extension_recorded_as_the_run_archives_the_child_is_refused_not_lost(
+    life: LifeStack, tmp_path: Path
+) -> None:
+    """The child read active, then archived by the day's run before the extension is written:
+    the extension must see the archiving (409), not record itself on an archived record."""
+    line = _line(date(2009, 6, 15))
+    life.load(tmp_path, [line])
+    with Session(life.app) as session, session.begin():
+        child = get_child(session=session, identifier=line["identifier"])
+        assert child is not None and child.local_authority_code is not None
+        assert child.status == "active"
+        assert life.run(date(2027, 6, 15)).archived == 1
+        with pytest.raises(Conflict, match="Only an active record"):
+            record_extension(
+                session=session,
+                context=_manager(life, child.local_authority_code),
+                child=child,
+                reason="care_leaver",
+                consent_given_on=date(2027, 6, 1),
+                review_on=date(2028, 6, 1),
+                today=date(2027, 6, 15),
+            )
+    assert life.scalar("SELECT count(*) FROM child_extension") == 0
+    assert _status(life, line["identifier"]) == "archived"

@@ -252,8 +252,18 @@ def test_recording_a_check_that_is_already_too_old_ends_the_users_sessions(
         ({"identity_checked_by": " ", "identity_checked_on": "2024-01-01"}, "a name of 1 to"),
         ({"training_completed_on": "1900-01-01"}, "1950 or later"),
         ({}, "give at least one"),
+        # A field the request does not have (a typo, or one it never takes) changes nothing.
+        ({"training_completed_on": "2024-01-01", "dbs_checked": "2024-01-01"}, "not valid"),
     ],
-    ids=["future", "checker-without-date", "date-without-checker", "blank-name", "old", "empty"],
+    ids=[
+        "future",
+        "checker-without-date",
+        "date-without-checker",
+        "blank-name",
+        "old",
+        "empty",
+        "extra-field",
+    ],
 )
 def test_bad_vetting_is_a_422_that_changes_nothing(
     api: TestClient, engine: Engine, fast: Settings, body: dict[str, str], said: str
