@@ -20,7 +20,9 @@ def make_client(settings: Settings, *, purpose: Purpose) -> Elasticsearch:
     bulk path turns the client's retries off (the policy is in indexer/retry.py).
     """
     return Elasticsearch(
-        settings.effective_elasticsearch_url(),
+        # Every node: a request that cannot reach one (a connection lost, a timeout) is sent to
+        # another, and the unreachable node is left alone for a while.
+        settings.effective_elasticsearch_urls(),
         request_timeout=settings.es_request_timeout_s,
         retry_on_timeout=True,
         retry_on_status=(),

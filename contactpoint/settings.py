@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     pg_port: int = 55432
     pg_database: str = "contactpoint"
     pg_bin_dir: Path | None = None
+    # The streaming standby's port (`services up --pg-standby`); unset, the primary's plus one.
+    pg_standby_port: int | None = None
     pg_pool_size: int = 10
     pg_max_overflow: int = 10
     pg_start_timeout_s: float = 60.0
@@ -54,8 +56,13 @@ class Settings(BaseSettings):
     elasticsearch_indexer_username: str | None = None
     elasticsearch_indexer_password: SecretStr | None = None
     elasticsearch_indexer_api_key: SecretStr | None = None
+    # The local node's ports; a local cluster of N nodes (`services up --es-nodes N`) uses
+    # N consecutive ports from each.
     es_port: int = 59200
     es_transport_port: int = 59300
+    # Nodes of the local cluster. Unset: as many as `services up` last started (recorded in
+    # VAR_DIR/elasticsearch/cluster.json), else one.
+    es_nodes: int | None = Field(default=None, ge=1, le=9)
     es_heap: str = "1g"
     es_java_home: Path | None = None
     es_start_timeout_s: float = 180.0
@@ -67,8 +74,9 @@ class Settings(BaseSettings):
     # API's thread pool), or the ones over it open and close a connection each time.
     es_connections_per_node: int = 40
     index_alias: str = "children"
-    # Replicas of the serving index: 0 on the single local node, at least 1 on a real cluster.
-    index_replicas: int = 0
+    # Replicas of the serving index. Unset: 1 when the client knows more than one node (a local
+    # cluster, or several comma-separated ELASTICSEARCH_URL), else 0 (one node cannot hold one).
+    index_replicas: int | None = Field(default=None, ge=0)
 
     # Indexer.
     indexer_batch_size: int = 500
@@ -83,6 +91,9 @@ class Settings(BaseSettings):
     reindex_threads: int = 2
     # Processes that build documents during a reindex (0: in the reading process).
     reindex_build_workers: int = 2
+    # Replicas of a new index while a reindex builds it. Unset: the serving replicas, so that
+    # the build lives through the loss of a node; 0 builds faster, and fails with a node.
+    reindex_build_replicas: int | None = Field(default=None, ge=0)
 
     # HTTP service.
     api_host: str = "127.0.0.1"
@@ -283,9 +294,32 @@ class Settings(BaseSettings):
         local: str | None = self.local_secrets().get("audit_seal", {}).get("private_key")
         return local
 
+    def local_es_nodes(self) -> int:
+        """How many nodes the local cluster has: ES_NODES, else what `services up` recorded."""
+        if self.es_nodes is not None:
+            return self.es_nodes
+        try:
+            recorded = json.loads((self.var_dir / "elasticsearch" / "cluster.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return 1
+        nodes = recorded.get("nodes") if isinstance(recorded, dict) else None
+        return nodes if isinstance(nodes, int) and nodes >= 1 else 1
+
+    def effective_elasticsearch_urls(self) -> list[str]:
+        """Every node the client may send a request to (it moves on from one that is down)."""
+        if self.elasticsearch_url:
+            return [url.strip() for url in self.elasticsearch_url.split(",") if url.strip()]
+        return [f"http://127.0.0.1:{self.es_port + n}" for n in range(self.local_es_nodes())]
+
     def effective_elasticsearch_url(self) -> str:
-        """URL of the Elasticsearch cluster in use."""
-        return self.elasticsearch_url or f"http://127.0.0.1:{self.es_port}"
+        """URL of the first node of the Elasticsearch cluster in use (for messages)."""
+        return self.effective_elasticsearch_urls()[0]
+
+    def effective_index_replicas(self) -> int:
+        """Replicas of the serving index (INDEX_REPLICAS, else 1 on a cluster and 0 on a node)."""
+        if self.index_replicas is not None:
+            return self.index_replicas
+        return 1 if len(self.effective_elasticsearch_urls()) > 1 else 0
 
     def elasticsearch_credentials(self, *, purpose: str) -> dict[str, Any]:
         """Client keyword arguments for `purpose` "api" (read-only) or "indexer"."""

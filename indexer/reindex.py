@@ -56,10 +56,15 @@ class ReindexError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class ReindexOptions:
-    """How a reindex runs: the new index's replicas, batch size, bulk threads, document-building
-    processes (0: in the reading process) and the bulk writes' retry policy."""
+    """How a reindex runs: the new index's replicas once it serves and while it is built, batch
+    size, bulk threads, document-building processes (0: in the reading process) and the bulk
+    writes' retry policy."""
 
     replicas: int = 0
+    # Replicas of the index while it is built. None is fastest, but then the build dies with
+    # the node that holds a shard; with the serving replicas (the default on a cluster), it
+    # lives through the loss of a node.
+    build_replicas: int = 0
     batch_size: int = 2000
     threads: int = 2
     build_workers: int = 0
@@ -69,7 +74,12 @@ class ReindexOptions:
     def from_settings(cls, settings: Settings) -> ReindexOptions:
         """The options configured for this deployment."""
         return cls(
-            replicas=settings.index_replicas,
+            replicas=settings.effective_index_replicas(),
+            build_replicas=(
+                settings.effective_index_replicas()
+                if settings.reindex_build_replicas is None
+                else settings.reindex_build_replicas
+            ),
             batch_size=settings.reindex_batch_size,
             threads=settings.reindex_threads,
             build_workers=settings.reindex_build_workers,
@@ -154,7 +164,7 @@ def reindex(
     name = physical_index_name(now(), alias=alias)
     previous = alias_state(client, alias=alias).live
     stages = StageTimes()
-    create_for_bulk(client, name)
+    create_for_bulk(client, name, replicas=options.build_replicas)
     log.info("building %s from PostgreSQL", name)
     try:
         # Registered before the snapshot: changes committed after it are written here too.

@@ -26,6 +26,7 @@ SCRIPTS = (
     "linkage.py",
     "load.py",
     "matching_score.py",
+    "node_loss.py",
     "notify.py",
     "reindex.py",
     "search.py",
@@ -44,6 +45,7 @@ PLACES = {
     "lifecycle.py": ("contactpoint_benchtest_life", "children-benchtest-life"),
     "linkage.py": ("contactpoint_benchtest_linkage", "children-benchtest-linkage"),
     "load.py": ("contactpoint_benchtest_load", "children-benchtest-load"),
+    "node_loss.py": ("contactpoint_benchtest_nodeloss", "children-benchtest-nodeloss"),
     "notify.py": ("contactpoint_benchtest_notify", "children-benchtest-notify"),
     "reindex.py": ("contactpoint_benchtest_reindex", "children-benchtest-reindex"),
     "search.py": ("contactpoint_benchtest_search", "children-benchtest-search"),
@@ -357,3 +359,35 @@ def test_soak_second_run_counts_only_the_requests_it_sent(
         assert sum(minute["requests"] for minute in report["minutes"]) == report["requests"]
         assert all(report["memory_kib"][key] > 0 for key in report["memory_kib"])
         assert report["pg_connections"]["max"] >= report["pg_connections"]["start"] >= 1
+
+
+def test_node_loss_kills_a_node_under_searches_the_indexer_and_a_reindex_and_loses_nothing(
+    postgres_ready: None, tmp_path: Path
+) -> None:
+    """The kill tests: a node of a three-node cluster (the script's own) killed with SIGKILL
+    during a search load at concurrency 8, during the indexer's sync and during a reindex's
+    build, then started again each time."""
+    children = 2000
+    common = ("--children", str(children), "--es-heap", "384m")
+    first = _run("node_loss.py", tmp_path, *common, "--seconds", "9", children=children)
+    second = _run("node_loss.py", tmp_path, *common, "--seconds", "6", children=children)
+
+    assert (first.header["data"], second.header["data"]) == ("built", "reused")
+    for run in (first, second):
+        search, sync, rebuilt = (run.report[key] for key in ("search", "sync", "reindex"))
+        # No search failed, none found a shielded child by its postcode, before, during and
+        # after the loss.
+        assert search["searches"] > 0 and search["failed"] == 0, search["failure_samples"]
+        assert search["leaks"] == 0, search["leak_samples"]
+        assert all(search["latency_s"][phase] is not None for phase in ("before", "during"))
+        assert search["loss"]["node"] and search["loss"]["green_s"] >= 0
+        # Every committed change reached the index, at its last version.
+        assert sync["changes"] > 0 and sync["lost"] == 0, sync["lost_samples"]
+        assert sync["loss"]["node"]
+        # The build lost a node holding its index: it completed (built with a replica), and
+        # the alias moved whole; the reindex after the node's return completed too.
+        assert rebuilt["killed_during_build"], rebuilt["not_killed"]
+        assert rebuilt["alias_kept_or_moved_whole"]
+        assert rebuilt["completed"], rebuilt["error"]
+        assert rebuilt["second_reindex_complete"]
+        assert rebuilt["second_reindex_documents"] == children

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from contactpoint.settings import ELASTICSEARCH_VERSION
+import yaml
+
+from contactpoint.settings import ELASTICSEARCH_VERSION, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,3 +48,26 @@ def test_every_process_serve_starts_beside_the_api_is_a_compose_service() -> Non
     services = set(re.findall(r'command: \["contactpoint", "([\w-]+)", "([\w-]+)"\]', compose))
     assert beside >= {("indexer", "run"), ("lifecycle", "schedule")}
     assert beside <= services
+
+
+def test_docker_compose_runs_a_cluster_of_three_nodes_that_the_apps_all_know() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    nodes = sorted(name for name, service in services.items() if "node.name" in str(service))
+    assert nodes == ["es01", "es02", "es03"]
+    volumes = set()
+    for name in nodes:
+        environment = services[name]["environment"]
+        assert environment["node.name"] == name
+        assert environment["discovery.seed_hosts"].split(",") == nodes
+        assert environment["xpack.security.enabled"] == "true"
+        # A cluster with security needs TLS between its nodes (each with its own certificate).
+        assert environment["xpack.security.transport.ssl.enabled"] == "true"
+        assert environment["xpack.security.transport.ssl.key"] == f"certs/{name}/{name}.key"
+        volumes.update(v.split(":")[0] for v in services[name]["volumes"] if "/data" in v)
+    assert len(volumes) == 3
+    urls = Settings(
+        elasticsearch_url=services["api"]["environment"]["ELASTICSEARCH_URL"]
+    ).effective_elasticsearch_urls()
+    assert urls == [f"http://{name}:9200" for name in nodes]
+    assert Settings(elasticsearch_url=",".join(urls)).effective_index_replicas() == 1
