@@ -101,13 +101,48 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 
 
 @services_app.command("up")
-def services_up() -> None:
+def services_up(
+    es_nodes: Annotated[
+        int | None,
+        typer.Option(
+            "--es-nodes",
+            min=1,
+            max=9,
+            help="Elasticsearch nodes of the local cluster (one replica per shard from 2); "
+            "default: as many as last time, else 1.",
+        ),
+    ] = None,
+    pg_standby: Annotated[
+        bool,
+        typer.Option(
+            "--pg-standby",
+            help="Also a streaming standby of PostgreSQL (PG_STANDBY_PORT, else the next port), "
+            "with synchronous commit to it; once made, it starts with the primary.",
+        ),
+    ] = False,
+) -> None:
     """Start PostgreSQL and Elasticsearch (unless external URLs are set) and wait for health."""
-    from contactpoint.services import ServiceError, up
+    from contactpoint.services import ServiceError, postgres, up
+
+    settings = get_settings()
+    if es_nodes is not None:
+        settings = settings.model_copy(update={"es_nodes": es_nodes})
+    try:
+        for line in up(settings):
+            typer.echo(line)
+        if pg_standby and not postgres.has_standby(settings):
+            typer.echo(postgres.up_standby(settings))
+    except ServiceError as exc:
+        _fail(str(exc))
+
+
+@services_app.command("promote-standby")
+def services_promote_standby() -> None:
+    """Make the PostgreSQL standby the primary, once the primary is lost (docs/operations.md)."""
+    from contactpoint.services import ServiceError, postgres
 
     try:
-        for line in up(get_settings()):
-            typer.echo(line)
+        typer.echo(postgres.promote_standby(get_settings()))
     except ServiceError as exc:
         _fail(str(exc))
 
