@@ -188,18 +188,38 @@ def load(
     ] = None,
 ) -> None:
     """Upsert the children of a JSON Lines FILE; exit 1 when any line was rejected."""
+    import psycopg2
+    from sqlalchemy.exc import DBAPIError
+
     from contactpoint.cli_progress import load_progress
     from db.load import load_file
     from db.session import get_engine
 
     settings = get_settings()
+    written = 0
     with load_progress(total_bytes=file.stat().st_size, enabled=progress) as advance:
-        result = load_file(
-            engine=get_engine(),
-            path=file,
-            batch_size=batch_size or settings.load_batch_size,
-            progress=advance,
-        )
+
+        def counted(*, read_bytes: int, children: int) -> None:
+            nonlocal written
+            written += children
+            if advance is not None:
+                advance(read_bytes=read_bytes, children=children)
+
+        try:
+            result = load_file(
+                engine=get_engine(),
+                path=file,
+                batch_size=batch_size or settings.load_batch_size,
+                progress=counted,
+            )
+        except (DBAPIError, psycopg2.Error) as exc:
+            # Each batch is one transaction: those written are whole, the one under way is not.
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            _fail(
+                f"the database failed after {written} children were written ({reason}); "
+                "run the same command again once it is back: the children already written are "
+                "found unchanged and the rest are loaded"
+            )
     for rejection in result.rejected:
         typer.echo(f"line {rejection.line}: {rejection.field}: {rejection.reason}", err=True)
     if report is not None:

@@ -10,6 +10,7 @@ Elasticsearch with an alias of its own), so the other tests' server is never tou
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ import psycopg2
 import pytest
 from elasticsearch import Elasticsearch
 
+from contactpoint.demo_data import write_demo_file
 from contactpoint.es_client import make_client
 from contactpoint.services import _system as system
 from contactpoint.services import postgres
@@ -34,7 +36,7 @@ from db.migrate import upgrade
 from db.session import make_engine
 from indexer.indices import alias_state, delete_indices
 from mappings import fields as f
-from tests.integration.indexing_support import load_demo
+from tests.integration.indexing_support import database_versions, indexed_versions, load_demo
 
 pytestmark = pytest.mark.integration
 
@@ -238,3 +240,110 @@ def test_a_killed_postgres_loses_no_acknowledged_change(crash: Crash, tmp_path: 
         log.close()
     output = (tmp_path / "indexer.log").read_text(errors="replace")
     assert "indexed" in output
+
+
+LOAD_CHILDREN = 30_000
+# The kill comes once this many children are committed (the load writes 1,000 a transaction).
+KILL_AFTER = 4_000
+
+
+def _load(crash: Crash, path: Path) -> subprocess.CompletedProcess[str]:
+    command = str(Path(sys.executable).with_name("contactpoint"))
+    return subprocess.run(
+        [command, "load", "--no-progress", "--batch-size", "1000", str(path)],
+        env=crash.env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+        check=False,
+    )
+
+
+def _counts(output: str) -> tuple[int, int, int]:
+    """(inserted, updated, unchanged) from the load's last line."""
+    found = re.search(r"(\d+) inserted, (\d+) updated, (\d+) unchanged", output)
+    assert found, output
+    inserted, updated, unchanged = (int(group) for group in found.groups())
+    return inserted, updated, unchanged
+
+
+def test_a_load_cut_by_a_killed_postgres_reruns_to_the_same_result_and_the_index_follows(
+    crash: Crash, tmp_path: Path
+) -> None:
+    path = tmp_path / "children.jsonl"
+    write_demo_file(path=path, children=LOAD_CHILDREN, seed=9)
+    command = str(Path(sys.executable).with_name("contactpoint"))
+    log = (tmp_path / "indexer.log").open("wb")
+    # The indexer builds the first (empty) index, then follows the load through the outbox.
+    indexer = subprocess.Popen(
+        [command, "indexer", "run"], env=crash.env, stdout=log, stderr=subprocess.STDOUT
+    )
+    engine = make_engine(crash.settings.effective_database_url())
+    es = make_client(crash.settings, purpose="indexer")
+    try:
+        load = subprocess.Popen(
+            [command, "load", "--no-progress", "--batch-size", "1000", str(path)],
+            env=crash.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + DEADLINE_S
+        committed = 0
+        while committed < KILL_AFTER:
+            if load.poll() is not None:
+                raise AssertionError(f"the load ended before the kill: {load.communicate()}")
+            assert time.monotonic() < deadline
+            try:
+                with psycopg2.connect(crash.dsn(), connect_timeout=3) as probe:
+                    with probe.cursor() as cursor:
+                        cursor.execute("SELECT count(*) FROM child")
+                        row = cursor.fetchone()
+                        committed = int(row[0]) if row else 0
+            except psycopg2.Error:
+                committed = 0
+            time.sleep(0.05)
+        os.kill(crash.postmaster(), signal.SIGKILL)
+        out, err = load.communicate(timeout=DEADLINE_S)
+        # A clear error, never a stack trace, that says what to do.
+        assert load.returncode == 1, out + err
+        assert "Traceback" not in err and "run the same command again" in err, err
+        time.sleep(2)
+        crash.start()
+
+        rerun = _load(crash, path)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        inserted, updated, unchanged = _counts(rerun.stdout)
+        # What was committed before the kill is found as it is; the rest is loaded.
+        assert unchanged >= KILL_AFTER and inserted > 0 and updated == 0
+        assert inserted + unchanged == LOAD_CHILDREN
+        # The same result as one whole load: a third run finds every child as the file says.
+        again = _load(crash, path)
+        assert again.returncode == 0
+        assert _counts(again.stdout) == (0, 0, LOAD_CHILDREN)
+
+        # Every child, at its last version, reaches the index once the indexer catches up.
+        expected = database_versions(engine)
+        assert len(expected) == LOAD_CHILDREN
+        alias = crash.settings.index_alias
+        while True:
+            try:
+                indexed = indexed_versions(es, alias=alias)
+            except Exception:  # noqa: BLE001 (no index yet while the indexer builds it)
+                indexed = {}
+            if indexed == expected:
+                break
+            assert time.monotonic() < deadline + DEADLINE_S, (
+                f"{len(expected.items() - indexed.items())} children not indexed as they are"
+            )
+            assert indexer.poll() is None
+            time.sleep(1)
+    finally:
+        es.close()
+        engine.dispose()
+        indexer.send_signal(signal.SIGTERM)
+        try:
+            indexer.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            indexer.kill()
+        log.close()
