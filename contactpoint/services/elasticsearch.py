@@ -502,6 +502,13 @@ def up(settings: Settings) -> str:
             f"of them; start {recorded}, or remove {first.root} to begin again with {count}"
         )
     cluster = nodes_of(settings, count)
+    running = [node for node in cluster if system.read_pid(node.paths.pid) is not None]
+    if count > (recorded or 1) and running:
+        # A running node keeps the discovery it started with (a single node's admits nobody).
+        raise ServiceError(
+            f"the local Elasticsearch runs with {recorded or 1} node(s): stop it "
+            f"(`services down`), then start {count}"
+        )
     starting: list[Node] = []
     for node in cluster:
         pid = system.read_pid(node.paths.pid)
