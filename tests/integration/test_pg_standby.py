@@ -205,3 +205,24 @@ def test_no_acknowledged_commit_is_lost_with_the_primary_and_the_standby_takes_o
     # The old primary never starts again beside it.
     with pytest.raises(postgres.ServiceError, match="promoted standby"):
         postgres.up(pair)
+
+    # Back to the usual layout (docs/resilience.md): the promoted server in the primary's
+    # folder, on the primary's port, with a new standby of its own.
+    postgres.down(pair)
+    root = Path(pair.var_dir)
+    (root / "postgres").rename(root / "postgres.failed")
+    (root / "postgres-standby").rename(root / "postgres")
+    postgres.up(pair)
+    assert "synchronous commit" in postgres.up_standby(pair)
+    back = psycopg2.connect(dsn, connect_timeout=5)
+    try:
+        with back.cursor() as cursor:
+            cursor.execute(
+                "UPDATE child SET family_name = 'Back' WHERE identifier = %s "
+                "RETURNING (SELECT family_name FROM child WHERE identifier = %s)",
+                (identifiers[0], identifiers[0]),
+            )
+            assert cursor.fetchone() == ("Promoted",)
+        back.commit()
+    finally:
+        back.close()
