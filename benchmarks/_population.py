@@ -80,6 +80,8 @@ class DemoFile:
     path: Path
     reused: bool
     written_at: str
+    # Seconds this run took to write it (0 when reused).
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class Population:
     queued: int
     index_name: str | None
     indexed_at: str | None
+    # Seconds this run's load took (None when the children were reused).
+    load_seconds: float | None = None
 
     def header_fields(self) -> dict[str, object]:
         """What the header says of the data."""
@@ -152,10 +156,11 @@ def demo_file(settings: Settings, *, children: int, seed: int) -> DemoFile:
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     write_demo_file(path=path, children=children, seed=seed)
+    seconds = time.perf_counter() - started
     written_at = commit()
     note.write_text(json.dumps({"children": children, "seed": seed, "written_at": written_at}))
-    print(f"generated {path} in {time.perf_counter() - started:.1f} s")
-    return DemoFile(path=path, reused=False, written_at=written_at)
+    print(f"generated {path} in {seconds:.1f} s")
+    return DemoFile(path=path, reused=False, written_at=written_at, seconds=seconds)
 
 
 def load_demo(*, engine: Engine, path: Path, batch_size: int) -> LoadResult:
@@ -174,7 +179,7 @@ def empty_database(settings: Settings) -> None:
 
 def _load_afresh(
     settings: Settings, engine: Engine, *, children: int, seed: int, source: SourceFile | None
-) -> DemoFile | None:
+) -> tuple[DemoFile | None, float]:
     owner = _owner_engine(settings)
     with owner.begin() as connection:
         connection.execute(text(f"TRUNCATE {CHILD_TABLES}, {BOOKKEEPING} RESTART IDENTITY CASCADE"))
@@ -207,8 +212,9 @@ def _load_afresh(
                 {"fingerprint": source.fingerprint},
             )
     owner.dispose()
-    print(f"loaded {result.inserted} children in {time.perf_counter() - started:.1f} s")
-    return demo
+    seconds = time.perf_counter() - started
+    print(f"loaded {result.inserted} children in {seconds:.1f} s")
+    return demo, seconds
 
 
 def prepare(
@@ -246,11 +252,14 @@ def prepare(
         and loaded_from == (source.fingerprint if source is not None else None)
     )
     demo: DemoFile | None = None
+    load_seconds: float | None = None
     if reuse and record is not None:
         print(f"reusing the {children} children (seed {seed}) loaded at {record.loaded_at}")
         loaded_at, index_name, indexed_at = record.loaded_at, record.index_name, record.indexed_at
     else:
-        demo = _load_afresh(settings, engine, children=children, seed=seed, source=source)
+        demo, load_seconds = _load_afresh(
+            settings, engine, children=children, seed=seed, source=source
+        )
         loaded_at, index_name, indexed_at = commit(), None, None
     # Changes queued by the load (or left by an earlier run) are not this run's: each run
     # builds its index from the snapshot.
@@ -267,6 +276,7 @@ def prepare(
         queued=queued,
         index_name=index_name,
         indexed_at=indexed_at,
+        load_seconds=load_seconds,
     )
 
 

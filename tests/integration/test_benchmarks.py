@@ -29,6 +29,7 @@ SCRIPTS = (
     "node_loss.py",
     "notify.py",
     "reindex.py",
+    "scale.py",
     "search.py",
     "soak.py",
     "updates.py",
@@ -48,6 +49,7 @@ PLACES = {
     "node_loss.py": ("contactpoint_benchtest_nodeloss", "children-benchtest-nodeloss"),
     "notify.py": ("contactpoint_benchtest_notify", "children-benchtest-notify"),
     "reindex.py": ("contactpoint_benchtest_reindex", "children-benchtest-reindex"),
+    "scale.py": ("contactpoint_benchtest_scale", "children-benchtest-scale"),
     "search.py": ("contactpoint_benchtest_search", "children-benchtest-search"),
     "soak.py": ("contactpoint_benchtest_soak", "children-benchtest-soak"),
     "updates.py": ("contactpoint_benchtest_updates", "children-benchtest-updates"),
@@ -391,3 +393,26 @@ def test_node_loss_kills_a_node_under_searches_the_indexer_and_a_reindex_and_los
         assert rebuilt["completed"], rebuilt["error"]
         assert rebuilt["second_reindex_complete"]
         assert rebuilt["second_reindex_documents"] == children
+
+
+def test_scale_runs_the_whole_path_afresh_on_every_run(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--queries", "3", "--warm", "10")
+    args += ("--updates", "10", "--rate", "50")
+    first = _run("scale.py", tmp_path, *args)
+    second = _run("scale.py", tmp_path, *args)
+
+    # Loaded afresh each time; the demo file of this size and seed is written once.
+    assert (first.header["data"], second.header["data"]) == ("built", "built")
+    assert second.header["demo_file"] == "reused"
+    for run in (first, second):
+        stages = run.report["stages"]
+        assert stages["load"]["children_per_s"] > 0
+        assert stages["reindex"]["documents"] == CHILDREN
+        assert stages["search"]["recall"]["overall"][2] > 0
+        assert {"c1", "c8"} <= set(stages["search"]["latency_ms"])
+        assert stages["freshness"]["seen"] == stages["freshness"]["updates"] == 10
+        assert stages["sizes"]["index_documents"] == CHILDREN
+        assert stages["sizes"]["database_bytes"] > 0
+        assert "demo data:" in run.stdout and "sizes: index" in run.stdout
