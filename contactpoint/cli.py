@@ -138,7 +138,7 @@ def services_up(
 
 @services_app.command("promote-standby")
 def services_promote_standby() -> None:
-    """Make the PostgreSQL standby the primary, once the primary is lost (docs/operations.md)."""
+    """Make the PostgreSQL standby the primary, once the primary is lost (docs/resilience.md)."""
     from contactpoint.services import ServiceError, postgres
 
     try:
