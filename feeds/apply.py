@@ -6,12 +6,14 @@ triggers (migration 0002), as any other program's would.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Boolean, delete, literal_column, select
+from sqlalchemy import Boolean, Table, delete, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -63,8 +65,21 @@ def can_create(record: FeedRecord) -> bool:
     return record.address is not None
 
 
+@dataclass(frozen=True, slots=True)
+class _FieldSet:
+    """Which source set a child's field, as of when (a `child_field_source` row)."""
+
+    source: str
+    as_of: date
+
+
 class Writer:
-    """Applies decisions in one session (the caller commits)."""
+    """Applies decisions in one session (the caller commits).
+
+    `apply_all` writes many decisions with a few statements: the children linked are read
+    (locked) in one, their fields' sources in another, the children created inserted together,
+    and the sources, identifiers, records seen and review items each in one statement. The
+    decisions are applied in their order: a record sees what the ones before it changed."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -73,72 +88,75 @@ class Writer:
 
     def apply(self, record: FeedRecord, decision: Decision) -> Child | None:
         """Write `decision` for `record`; the child it linked or created, if any."""
-        child: Child | None = None
-        if decision.outcome is Outcome.LINKED:
-            # Locked: a manager's correction (or a CMS's change) made meanwhile is read, not lost.
-            child = self.session.scalars(
-                select(Child).where(Child.identifier == decision.identifier).with_for_update()
-            ).one()
-            self._update(child, record)
-        elif decision.outcome is Outcome.CREATED:
-            child = self._create(record)
-        if child is not None:
-            self._identifiers(child, record)
-        received, inserted = self._received(record, decision, child)
-        if decision.outcome in (Outcome.REVIEW, Outcome.HELD):
-            self._review(received, decision)
-        elif not inserted:
-            # Decided now: an item a person had not decided yet is no longer needed.
-            self.session.execute(
-                delete(FeedReview).where(
-                    FeedReview.feed_record_id == received, FeedReview.decided_at.is_(None)
-                )
+        return self.apply_all([(record, decision)])[0]
+
+    def apply_all(self, items: Sequence[tuple[FeedRecord, Decision]]) -> list[Child | None]:
+        """Write each decision for its record, in order; per item, the child it linked or
+        created (a created child's identifier is the decision's, else a new one)."""
+        children: list[Child | None] = []
+        chunk: list[tuple[FeedRecord, Decision]] = []
+        keys: set[tuple[str, str]] = set()
+        for record, decision in items:
+            key = (record.source.value, record.record_id)
+            if key in keys:
+                # A record's second version in one call: after the first is written.
+                children += self._apply_chunk(chunk)
+                chunk, keys = [], set()
+            chunk.append((record, decision))
+            keys.add(key)
+        if chunk:
+            children += self._apply_chunk(chunk)
+        return children
+
+    def _apply_chunk(self, items: Sequence[tuple[FeedRecord, Decision]]) -> list[Child | None]:
+        session = self.session
+        pending = _Pending()
+        linked = sorted({str(d.identifier) for _, d in items if d.outcome is Outcome.LINKED})
+        # Locked: a manager's correction (or a CMS's change) made meanwhile is read, not lost.
+        # In the order of their ids, as every writer of many children locks them.
+        found = {
+            child.identifier: child
+            for child in session.scalars(
+                select(Child)
+                .where(Child.identifier.in_(linked))
+                .order_by(Child.id)
+                .with_for_update()
             )
-        return child
-
-    def _received(
-        self, record: FeedRecord, decision: Decision, child: Child | None
-    ) -> tuple[int, bool]:
-        """The record seen's row id, and whether it was seen now for the first time."""
-        received, inserted = self.session.execute(
-            _RECEIVED,
-            {
-                "source": record.source.value,
-                "record_id": record.record_id,
-                "version": record.version,
-                "as_of": record.as_of,
-                "outcome": decision.outcome.value,
-                "child_id": child.id if child is not None else None,
-                "probability": decision.probability,
-                "record": record_json(record),
-            },
-        ).one()
-        return int(received), bool(inserted)
-
-    def _review(self, received: int, decision: Decision) -> None:
-        held = decision.outcome is Outcome.HELD
-        # A review item goes to the general queue of an authority: a shielded child among its
-        # candidates (below the hold) is left out, so that no queue shows one to those who may
-        # not see it. A hold goes to the shielded child's own authority, with it.
-        candidates = [c for c in decision.candidates if held or not c.shielded]
-        self.session.execute(
-            _REVIEW,
-            {
-                "feed_record_id": received,
-                "kind": "shield_hold" if held else "review",
-                "local_authority_code": decision.authority,
-                "candidates": [candidate.as_json() for candidate in candidates],
-                "decided_at": None,
-                "decision": None,
-                "decided_by": None,
-            },
+        }
+        missing = [identifier for identifier in linked if identifier not in found]
+        if missing:
+            raise NoResultFound(f"no child {missing[0]} to link a record to")
+        sources: dict[int, dict[str, _FieldSet]] = {child.id: {} for child in found.values()}
+        if sources:
+            for row in session.scalars(
+                select(ChildFieldSource).where(ChildFieldSource.child_id.in_(sorted(sources)))
+            ):
+                sources[row.child_id][row.field] = _FieldSet(row.source, row.as_of)
+        self._read_organisations([record for record, _ in items])
+        created = self._create_all(
+            [
+                (record, decision)
+                for record, decision in items
+                if decision.outcome is Outcome.CREATED
+            ]
         )
-
-    def _identifiers(self, child: Child, record: FeedRecord) -> None:
-        if record.identifiers:
-            self.session.execute(
-                _IDENTIFIER,
-                [
+        children: list[Child | None] = []
+        for record, decision in items:
+            child: Child | None = None
+            if decision.outcome is Outcome.LINKED:
+                child = found[str(decision.identifier)]
+                self._update(child, record, sources[child.id], pending)
+            elif decision.outcome is Outcome.CREATED:
+                child = created.pop(0)
+                own: dict[str, _FieldSet] = {}
+                sources[child.id] = own
+                for name in ("name", "gender", "address"):
+                    pending.source(child, name, record, own)
+                self._organisations(child, record, own, pending)
+                if record.date_of_death is not None:
+                    pending.source(child, "status", record, own)
+            if child is not None:
+                pending.identifiers += [
                     {
                         "child_id": child.id,
                         "kind": kind.value,
@@ -146,40 +164,55 @@ class Writer:
                         "source": record.source.value,
                     }
                     for kind, value in record.identifiers
-                ],
+                ]
+            pending.received.append(
+                {
+                    "source": record.source.value,
+                    "record_id": record.record_id,
+                    "version": record.version,
+                    "as_of": record.as_of,
+                    "outcome": decision.outcome.value,
+                    "child_id": child.id if child is not None else None,
+                    "probability": decision.probability,
+                    "record": record_json(record),
+                }
             )
+            children.append(child)
+        session.flush()
+        pending.write(session, items)
+        return children
 
-    def _create(self, record: FeedRecord) -> Child:
-        address = record.address
-        assert address is not None  # `can_create`
-        child = Child(
-            identifier=new_identifier(self.session),
-            given_names=record.given_names,
-            family_name=record.family_name,
-            gender=record.gender or "unknown",
-            date_of_birth=record.date_of_birth,
-            address_lines=list(address.lines),
-            town=address.town,
-            postcode=address.postcode,
-            status="archived" if record.date_of_death is not None else "active",
-        )
-        self.session.add(child)
-        self.session.flush()
-        for name in ("name", "gender", "address"):
-            self._source(child, name, record)
-        self._organisations(child, record, {})
-        if record.date_of_death is not None:
-            self._source(child, "status", record)
-        return child
-
-    def _update(self, child: Child, record: FeedRecord) -> None:
-        sources = {
-            row.field: row
-            for row in self.session.scalars(
-                select(ChildFieldSource).where(ChildFieldSource.child_id == child.id)
+    def _create_all(self, items: Sequence[tuple[FeedRecord, Decision]]) -> list[Child]:
+        """The children of these decisions, inserted together (their ids known after)."""
+        made: list[Child] = []
+        for record, decision in items:
+            address = record.address
+            assert address is not None  # `can_create`
+            made.append(
+                Child(
+                    identifier=decision.identifier or new_identifier(self.session),
+                    given_names=record.given_names,
+                    family_name=record.family_name,
+                    gender=record.gender or "unknown",
+                    date_of_birth=record.date_of_birth,
+                    address_lines=list(address.lines),
+                    town=address.town,
+                    postcode=address.postcode,
+                    status="archived" if record.date_of_death is not None else "active",
+                )
             )
-        }
+        if made:
+            self.session.add_all(made)
+            self.session.flush()
+        return made
 
+    def _update(
+        self,
+        child: Child,
+        record: FeedRecord,
+        sources: dict[str, _FieldSet],
+        pending: _Pending,
+    ) -> None:
         def allowed(name: str, empty: bool) -> bool:
             row = sources.get(name)
             if row is not None and row.source == CORRECTION:
@@ -193,11 +226,11 @@ class Writer:
             (child.given_names, child.family_name) != (record.given_names, record.family_name)
         ):
             child.given_names, child.family_name = record.given_names, record.family_name
-            self._source(child, "name", record)
+            pending.source(child, "name", record, sources)
         if record.gender and allowed("gender", empty=child.gender == "unknown"):
             if child.gender != record.gender:
                 child.gender = record.gender
-                self._source(child, "gender", record)
+                pending.source(child, "gender", record, sources)
         address = record.address
         if address is not None and allowed("address", empty=False):
             changed = (child.address_lines, child.town, child.postcode) != (
@@ -208,15 +241,19 @@ class Writer:
             if changed:
                 child.address_lines = list(address.lines)
                 child.town, child.postcode = address.town, address.postcode
-            self._source(child, "address", record)
-        self._organisations(child, record, sources)
+            pending.source(child, "address", record, sources)
+        self._organisations(child, record, sources, pending)
         if record.date_of_death is not None and child.status != "archived":
             # A death archives the child at once, whatever else the authority recorded.
             child.status = "archived"
-            self._source(child, "status", record)
+            pending.source(child, "status", record, sources)
 
     def _organisations(
-        self, child: Child, record: FeedRecord, sources: dict[str, ChildFieldSource]
+        self,
+        child: Child,
+        record: FeedRecord,
+        sources: dict[str, _FieldSet],
+        pending: _Pending,
     ) -> None:
         for name, kind, given in (
             ("education_setting", "education", record.school),
@@ -229,60 +266,146 @@ class Writer:
             empty = getattr(child, column) is None
             if may_set(record, name, set_as_of=row.as_of if row else None, empty=empty):
                 setattr(child, column, self._organisation(kind, given).id)
-                self._source(child, name, record)
+                pending.source(child, name, record, sources)
+
+    def _read_organisations(self, records: Sequence[FeedRecord]) -> None:
+        """The organisations these records name, read (or made) in one go."""
+        wanted: dict[tuple[str, str], FeedOrganisation] = {}
+        for record in records:
+            for kind, given in (("education", record.school), ("gp_practice", record.gp_practice)):
+                if given is not None and (kind, given.code) not in self._organisations_seen:
+                    wanted[(kind, given.code)] = given
+        if not wanted:
+            return
+        for organisation in self.session.scalars(
+            select(Organisation).where(
+                tuple_(Organisation.kind, Organisation.code).in_(sorted(wanted))
+            )
+        ):
+            self._organisations_seen[(organisation.kind, organisation.code)] = organisation
+        new = [
+            Organisation(kind=kind, code=code, name=given.name, phone=given.phone)
+            for (kind, code), given in sorted(wanted.items())
+            if (kind, code) not in self._organisations_seen
+        ]
+        if new:
+            self.session.add_all(new)
+            self.session.flush()
+            for organisation in new:
+                self._organisations_seen[(organisation.kind, organisation.code)] = organisation
 
     def _organisation(self, kind: str, given: FeedOrganisation) -> Organisation:
-        found = self._organisations_seen.get((kind, given.code))
-        if found is None:
-            found = self.session.scalars(
-                select(Organisation).where(
-                    Organisation.kind == kind, Organisation.code == given.code
-                )
-            ).one_or_none()
-        if found is None:
-            found = Organisation(kind=kind, code=given.code, name=given.name, phone=given.phone)
-            self.session.add(found)
-            self.session.flush()
-        elif (found.name, found.phone) != (given.name, given.phone or found.phone):
+        found = self._organisations_seen[(kind, given.code)]  # `_read_organisations`
+        if (found.name, found.phone) != (given.name, given.phone or found.phone):
             # The source that runs the organisation's register says its name and phone.
             found.name, found.phone = given.name, given.phone or found.phone
-        self._organisations_seen[(kind, given.code)] = found
         return found
 
-    def _source(self, child: Child, name: str, record: FeedRecord) -> None:
-        self.session.execute(
-            _FIELD_SOURCE,
-            {
-                "child_id": child.id,
-                "field": name,
-                "source": record.source.value,
-                "record_id": record.record_id,
-                "as_of": as_of(record, name),
-            },
-        )
+
+@dataclass
+class _Pending:
+    """The rows a chunk of decisions writes, in one statement each (`write`)."""
+
+    # By child and field: a later record's source replaces an earlier one's in the chunk.
+    sources: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    identifiers: list[dict[str, Any]] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    def source(
+        self, child: Child, name: str, record: FeedRecord, sources: dict[str, _FieldSet]
+    ) -> None:
+        """`record` is now the source of the child's field `name`."""
+        when = as_of(record, name)
+        sources[name] = _FieldSet(record.source.value, when)
+        self.sources[(child.id, name)] = {
+            "child_id": child.id,
+            "field": name,
+            "source": record.source.value,
+            "record_id": record.record_id,
+            "as_of": when,
+        }
+
+    def write(self, session: Session, items: Sequence[tuple[FeedRecord, Decision]]) -> None:
+        if self.sources:
+            session.execute(_FIELD_SOURCE, list(self.sources.values()))
+        if self.identifiers:
+            session.execute(_IDENTIFIER, self.identifiers)
+        rows = session.execute(_RECEIVED, self.received).all()
+        received = {
+            (source, record_id): (int(id_), bool(new)) for id_, source, record_id, new in rows
+        }
+        reviews: list[dict[str, Any]] = []
+        decided: list[int] = []
+        for record, decision in items:
+            id_, inserted = received[(record.source.value, record.record_id)]
+            if decision.outcome in (Outcome.REVIEW, Outcome.HELD):
+                reviews.append(_review_row(id_, decision))
+            elif not inserted:
+                decided.append(id_)
+        if reviews:
+            session.execute(_REVIEW, reviews)
+        if decided:
+            # Decided now: an item a person had not decided yet is no longer needed.
+            session.execute(
+                delete(_REVIEW_TABLE).where(
+                    _REVIEW_TABLE.c.feed_record_id.in_(decided),
+                    _REVIEW_TABLE.c.decided_at.is_(None),
+                )
+            )
+
+
+def _review_row(received: int, decision: Decision) -> dict[str, Any]:
+    held = decision.outcome is Outcome.HELD
+    # A review item goes to the general queue of an authority: a shielded child among its
+    # candidates (below the hold) is left out, so that no queue shows one to those who may not
+    # see it. A hold goes to the shielded child's own authority, with it.
+    candidates = [c for c in decision.candidates if held or not c.shielded]
+    return {
+        "feed_record_id": received,
+        "kind": "shield_hold" if held else "review",
+        "local_authority_code": decision.authority,
+        "candidates": [candidate.as_json() for candidate in candidates],
+        "decided_at": None,
+        "decision": None,
+        "decided_by": None,
+    }
 
 
 def _upsert(table: Any, constraint: str, columns: tuple[str, ...]) -> Any:
     """An insert that, on a conflict at `constraint`, sets `columns` to the values it was given:
-    one statement for every row (compiled once), the values passed when it is executed."""
+    one statement for every row (compiled once, on the table rather than the class), the values
+    passed when it is executed (many rows at once)."""
     statement = insert(table)
     return statement.on_conflict_do_update(
         constraint=constraint, set_={name: statement.excluded[name] for name in columns}
     )
 
 
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+_RECEIVED_TABLE = _table(ReceivedRecord)
+_REVIEW_TABLE = _table(FeedReview)
 # xmax is 0 on a row the statement inserted (PostgreSQL's upsert idiom).
 _RECEIVED = _upsert(
-    ReceivedRecord,
+    _RECEIVED_TABLE,
     "uq_feed_record_source_record_id",
     ("version", "as_of", "outcome", "child_id", "probability", "record"),
-).returning(ReceivedRecord.id, literal_column("xmax = 0", Boolean))
-_FIELD_SOURCE = _upsert(ChildFieldSource, "pk_child_field_source", ("source", "record_id", "as_of"))
+).returning(
+    _RECEIVED_TABLE.c.id,
+    _RECEIVED_TABLE.c.source,
+    _RECEIVED_TABLE.c.record_id,
+    literal_column("xmax = 0", Boolean),
+)
+_FIELD_SOURCE = _upsert(
+    _table(ChildFieldSource), "pk_child_field_source", ("source", "record_id", "as_of")
+)
 _REVIEW = _upsert(
-    FeedReview,
+    _REVIEW_TABLE,
     "uq_feed_review_feed_record_id",
     ("kind", "local_authority_code", "candidates", "decided_at", "decision", "decided_by"),
 )
-_IDENTIFIER = insert(ChildSourceIdentifier).on_conflict_do_nothing(
+_IDENTIFIER = insert(_table(ChildSourceIdentifier)).on_conflict_do_nothing(
     constraint="uq_child_source_identifier_kind_value"
 )

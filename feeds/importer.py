@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from db.models import Child, ChildSourceIdentifier, ReceivedRecord, Shield
-from feeds.apply import Writer, can_create
+from feeds.apply import Writer, can_create, new_identifier
 from feeds.linking import (
     ONE_PER_CHILD,
     Decision,
     Outcome,
     Recent,
     Thresholds,
+    Tier,
+    blocking_body,
     decide,
     match_record,
     retrieval_body,
@@ -74,7 +76,11 @@ class Prefetched:
 
     stored: dict[str, tuple[int, str | None]] = field(default_factory=dict)
     holders: dict[tuple[IdentifierKind, str], set[str]] = field(default_factory=dict)
-    hits: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    hits: dict[tuple[str, Tier], list[Mapping[str, Any]]] = field(default_factory=dict)
+    # The children those records and identifiers are on: authority and whether shielded.
+    children: dict[str, tuple[str | None, bool]] = field(default_factory=dict)
+    # Their identifiers of the kinds a child has one of.
+    held: dict[str, set[tuple[IdentifierKind, str]]] = field(default_factory=dict)
 
 
 def read_early(
@@ -107,6 +113,24 @@ def read_early(
             )
             for value, child in found:
                 early.holders.setdefault((kind, value), set()).add(child)
+        known = {child for _, child in early.stored.values() if child is not None}
+        known |= {child for children in early.holders.values() for child in children}
+        if known:
+            in_force = (
+                select(Shield.id)
+                .where(Shield.child_id == Child.id, Shield.removed_at.is_(None))
+                .exists()
+            )
+            found_children = session.execute(
+                select(Child.identifier, Child.local_authority_code, in_force).where(
+                    Child.identifier.in_(sorted(known))
+                )
+            )
+            early.children = {
+                identifier: (authority, bool(shielded))
+                for identifier, authority, shielded in found_children
+            }
+            early.held = _read_held(session, known, ONE_PER_CHILD)
     unresolved = [
         record
         for record in records
@@ -114,17 +138,42 @@ def read_early(
         and not any(early.holders.get(item) for item in record.identifiers)
     ]
     if unresolved:
+        # The first pass's search of each (`feeds.linking`); the broad one of a record that
+        # gives too little for it. The broad pass of the others, when needed, runs as decided.
         searches: list[dict[str, Any]] = []
+        keys: list[tuple[str, Tier]] = []
         for record in unresolved:
-            body = retrieval_body(record)
+            body = blocking_body(record)
+            tier = Tier.BLOCKING
+            if body is None:
+                body, tier = retrieval_body(record), Tier.BROAD
             # A raw body names the source filter as the REST API does.
             body["_source"] = body.pop("source")
             searches += [{}, body]
+            keys.append((record.record_id, tier))
         answer = es.msearch(index=alias, searches=searches)
-        for record, response in zip(unresolved, answer["responses"], strict=True):
+        for key, response in zip(keys, answer["responses"], strict=True):
             if "error" not in response:
-                early.hits[record.record_id] = [hit["_source"] for hit in response["hits"]["hits"]]
+                early.hits[key] = [hit["_source"] for hit in response["hits"]["hits"]]
     return early
+
+
+def _read_held(
+    session: Session, children: Iterable[str], kinds: Iterable[IdentifierKind]
+) -> dict[str, set[tuple[IdentifierKind, str]]]:
+    """The identifiers of these kinds that each of these children holds (none: left out)."""
+    wanted, kinds_wanted = sorted(children), sorted(kind.value for kind in kinds)
+    if not wanted or not kinds_wanted:
+        return {}
+    rows = session.execute(
+        select(Child.identifier, ChildSourceIdentifier.kind, ChildSourceIdentifier.value)
+        .join(ChildSourceIdentifier, ChildSourceIdentifier.child_id == Child.id)
+        .where(Child.identifier.in_(wanted), ChildSourceIdentifier.kind.in_(kinds_wanted))
+    )
+    held: dict[str, set[tuple[IdentifierKind, str]]] = {}
+    for identifier, kind, value in rows:
+        held.setdefault(identifier, set()).add((IdentifierKind(kind), value))
+    return held
 
 
 class _Lookups:
@@ -135,10 +184,11 @@ class _Lookups:
         # Read once for a whole batch (`prefetch`), kept up to date as its records are written.
         self.stored: dict[str, tuple[int, str | None]] = {}
         self.holders: dict[tuple[IdentifierKind, str], set[str]] = {}
-        self.hits: dict[str, list[Mapping[str, Any]]] = {}
+        self.hits: dict[tuple[str, Tier], list[Mapping[str, Any]]] = {}
         # The identifiers the candidates hold, of the kinds a child has one of (read once for
         # the batch's candidates, kept up to date as its records are written).
         self.held: dict[str, set[tuple[IdentifierKind, str]]] = {}
+        self.children: dict[str, tuple[str | None, bool]] = {}
         # The record being decided (its prefetched candidates are `search`'s answer).
         self.current: str | None = None
 
@@ -150,25 +200,25 @@ class _Lookups:
         for item, children in self.made.last_holders.items():
             self.holders.setdefault(item, set()).update(children)
         self.hits = dict(early.hits)
+        self.children = dict(early.children)
         candidates = {hit[f.IDENTIFIER] for hits in self.hits.values() for hit in hits}
+        # The children of the records and identifiers (read early) and the candidates (now).
+        known: dict[str, set[tuple[IdentifierKind, str]]] = {
+            child: set(early.held.get(child, set())) for child in self.children
+        }
+        for item, children in self.made.last_holders.items():
+            # Read before the batch before was written: what it wrote laid over.
+            for child in children & known.keys() if item[0] in ONE_PER_CHILD else set():
+                known[child].add(item)
+        candidates -= set(known)
         self.held = {identifier: set() for identifier in candidates}
         self.held.update(self._read_held(candidates, ONE_PER_CHILD))
+        self.held.update(known)
 
     def _read_held(
         self, children: Iterable[str], kinds: Iterable[IdentifierKind]
     ) -> dict[str, set[tuple[IdentifierKind, str]]]:
-        wanted, kinds_wanted = sorted(children), sorted(kind.value for kind in kinds)
-        if not wanted or not kinds_wanted:
-            return {}
-        rows = self.session.execute(
-            select(Child.identifier, ChildSourceIdentifier.kind, ChildSourceIdentifier.value)
-            .join(ChildSourceIdentifier, ChildSourceIdentifier.child_id == Child.id)
-            .where(Child.identifier.in_(wanted), ChildSourceIdentifier.kind.in_(kinds_wanted))
-        )
-        held: dict[str, set[tuple[IdentifierKind, str]]] = {}
-        for identifier, kind, value in rows:
-            held.setdefault(identifier, set()).add((IdentifierKind(kind), value))
-        return held
+        return _read_held(self.session, children, kinds)
 
     def written(self, record: FeedRecord, child: str | None) -> None:
         """What a record just written changes for the rest of the batch."""
@@ -209,40 +259,62 @@ class _Lookups:
         held.update(self._read_held([c for c in wanted if c not in known], kinds_wanted))
         return held
 
-    def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
-        # Prefetched for the record being decided, unless its search failed there: then alone,
-        # so that a failure raises with Elasticsearch's own error.
-        if self.current is not None and self.current in self.hits:
-            return self.hits.pop(self.current)
+    def search(self, body: dict[str, Any], *, tier: Tier) -> list[Mapping[str, Any]]:
+        # Prefetched for the record being decided, unless its search failed there (then alone,
+        # so that a failure raises with Elasticsearch's own error) or was not prefetched (the
+        # broad pass after a blocking one).
+        key = (self.current, tier) if self.current is not None else None
+        if key is not None and key in self.hits:
+            return self.hits.pop(key)
         response = self.es.search(index=self.alias, **body)
         return [hit["_source"] for hit in response["hits"]["hits"]]
 
     def recent(self, record: FeedRecord) -> Sequence[Recent]:
         return self.made.near(record)
 
-    def remember(self, child: Child, record: FeedRecord) -> None:
-        in_force = (
-            select(Shield.id)
-            .where(Shield.child_id == child.id, Shield.removed_at.is_(None))
-            .exists()
-        )
-        rows = self.session.execute(
-            select(ChildSourceIdentifier.kind, ChildSourceIdentifier.value, in_force).where(
-                ChildSourceIdentifier.child_id == child.id
-            )
-        ).all()
-        # A child this run linked or created holds the record's identifiers at least.
-        shielded = rows[0][2] if rows else self.session.scalar(select(in_force))
-        held = [(kind, value) for kind, value, _ in rows]
+    def note(self, record: FeedRecord, decision: Decision) -> None:
+        """A record decided: the child it was linked to or made is a candidate of the records
+        after it, as this record describes it (`Recent`), before the index holds it."""
+        identifier = decision.identifier
+        assert identifier is not None
+        before = self.made.by_identifier.get(identifier)
+        candidate = next((c for c in decision.candidates if c.identifier == identifier), None)
+        if before is not None:
+            authority, shielded, held = before.authority, before.shielded, set(before.held)
+        elif decision.outcome is Outcome.CREATED:
+            authority, shielded, held = None, False, set()
+        elif candidate is not None:
+            authority, shielded = candidate.authority, candidate.shielded
+            held = set(self.held.get(identifier, set()))
+        else:
+            authority, shielded = self.children.get(identifier, (None, False))
+            held = set(self.held.get(identifier, set()))
+        if identifier not in self.held:
+            held |= {
+                item
+                for item, children in self.holders.items()
+                if item[0] in ONE_PER_CHILD and identifier in children
+            }
+        held |= set(record.identifiers)
         self.made.add(
             Recent(
-                identifier=child.identifier,
+                identifier=identifier,
                 record=match_record(record),
-                authority=child.local_authority_code,
-                shielded=bool(shielded),
-                held=frozenset((IdentifierKind(kind), value) for kind, value in held),
+                authority=authority,
+                shielded=shielded,
+                held=frozenset(held),
             )
         )
+        self.held.setdefault(identifier, set()).update(
+            item for item in record.identifiers if item[0] in ONE_PER_CHILD
+        )
+
+    def new_identifier(self) -> str:
+        """An identifier for a child to create: no child's, nor another of this batch's."""
+        while True:
+            identifier = new_identifier(self.session)
+            if identifier not in self.made.by_identifier:
+                return identifier
 
 
 class _Made:
@@ -297,14 +369,16 @@ def import_feed(
     made = _Made()
 
     def flush(batch: list[tuple[int, FeedRecord]], early: Prefetched) -> None:
+        # Every record of the batch decided first (each sees the ones before it, `_Lookups`),
+        # then every decision written at once (`Writer.apply_all`).
         with Session(engine) as session, session.begin():
             lookups = _Lookups(session, es, alias, made)
             lookups.prefetch(early)
-            writer = Writer(session)
+            decided: list[tuple[FeedRecord, Decision]] = []
             for line, record in batch:
+                identifier: str | None = None
                 if lookups.seen(record):
                     decision = Decision(Outcome.UNCHANGED, "seen at this version or a newer one")
-                    identifier = None
                 else:
                     lookups.current = record.record_id
                     decision = decide(
@@ -314,14 +388,17 @@ def import_feed(
                         thresholds=thresholds,
                         can_create=can_create,
                     )
-                    child = writer.apply(record, decision)
-                    identifier = child.identifier if child is not None else None
+                    if decision.outcome is Outcome.CREATED:
+                        decision = replace(decision, identifier=lookups.new_identifier())
+                    if decision.outcome in (Outcome.LINKED, Outcome.CREATED):
+                        identifier = decision.identifier
                     lookups.written(record, identifier)
-                    if child is not None:
-                        session.flush()
-                        lookups.remember(child, record)
+                    if identifier is not None:
+                        lookups.note(record, decision)
+                    decided.append((record, decision))
                 result.counts[decision.outcome] += 1
                 result.decisions.append((line, record.record_id, decision.outcome, identifier))
+            Writer(session).apply_all(decided)
         made.batch_written()
         if progress is not None:
             progress(len(batch))

@@ -4,11 +4,18 @@
    that child's (a record in review or held is decided again).
 2. **Identifiers.** A UPN or an NHS number already on a child links the record at once; on two
    children it goes to review.
-3. **The match engine.** Elasticsearch retrieves candidates with the search's own query (any
-   two of given name, family name, date of birth and postcode, each in some way), every child
-   whatever its shield (this is the system, not a searcher), and `matching` ranks them with
-   competing probabilities, beside the children this run created that the index may not hold
-   yet. A candidate that holds another birth entry or NHS number than the record's is another
+3. **The match engine.** Elasticsearch retrieves candidates, every child whatever its shield
+   (this is the system, not a searcher), and `matching` ranks them with competing
+   probabilities, beside the children this run created that the index may not hold yet. The
+   candidates come in two passes: first the blocking query (`build_blocking_query`: two of
+   date of birth, family name, given names and postcode agree on a key, term lookups only,
+   several times cheaper); when its candidates link the record (below), that is the
+   decision. Otherwise the search's own query (any two of the four, each in some way, typos
+   and a digit wrong too) adds its candidates, and the decision is taken again on both: every
+   hold, review and new child is decided on the broad candidates. A blocking link stands
+   without them because a child the blocking query missed disagrees on the keys of three of
+   the four fields: beside a candidate at `link`, its probability is far below `hold`.
+   A candidate that holds another birth entry or NHS number than the record's is another
    child (twins are two registrations) and is left out. Then, in this order:
    - a candidate that is a shielded child at `hold` or above: **held** for that child's
      authority, neither created nor linked (the real ContactPoint's unshielded duplicates of
@@ -32,7 +39,7 @@ from typing import Any, Final, Protocol
 
 from feeds.records import LINKING_IDENTIFIERS, FeedRecord, IdentifierKind
 from mappings import fields as f
-from mappings.query_builder import Criteria, build_query
+from mappings.query_builder import Criteria, build_blocking_query, build_query
 from matching import (
     DOCUMENT_FIELDS,
     MatchModel,
@@ -55,6 +62,13 @@ ONE_PER_CHILD: Final = frozenset({IdentifierKind.BIRTH_ENTRY, IdentifierKind.NHS
 _NOT_MERGED: Final = {"bool": {"must_not": [{"term": {f.STATUS: "merged"}}]}}
 # Given-name levels that never link automatically (the rest the same, a sibling).
 _NOT_THE_SAME_GIVEN_NAME: Final = frozenset({"else"})
+
+
+class Tier(StrEnum):
+    """Which pass of retrieval a search is (see the module's docstring)."""
+
+    BLOCKING = "blocking"
+    BROAD = "broad"
 
 
 class Outcome(StrEnum):
@@ -145,8 +159,8 @@ class Lookups(Protocol):
         """The identifiers of the children that hold any of these source identifiers."""
         ...
 
-    def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
-        """Elasticsearch's hits' `_source` for a query body."""
+    def search(self, body: dict[str, Any], *, tier: Tier) -> list[Mapping[str, Any]]:
+        """Elasticsearch's hits' `_source` for a query body of the record being decided."""
         ...
 
     def held_identifiers(
@@ -174,22 +188,31 @@ def match_record(record: FeedRecord) -> MatchRecord:
     )
 
 
-def retrieval_body(record: FeedRecord) -> dict[str, Any]:
-    """The search's own query, for every child whatever its shield or status (archived too: a
-    death links to its child), but a merged-away record (its survivor is the child)."""
-    criteria = Criteria(
+def _criteria(record: FeedRecord) -> Criteria:
+    return Criteria(
         given_name=record.given_names,
         family_name=record.family_name,
         date_of_birth=record.date_of_birth,
         postcode=record.address.postcode if record.address else None,
         gender=record.gender,
     )
-    return {
-        "query": build_query(criteria, access_filter=[_NOT_MERGED]),
-        "size": CANDIDATES,
-        "source": _SOURCE,
-        "track_total_hits": False,
-    }
+
+
+def _body(query: dict[str, Any]) -> dict[str, Any]:
+    return {"query": query, "size": CANDIDATES, "source": _SOURCE, "track_total_hits": False}
+
+
+def retrieval_body(record: FeedRecord) -> dict[str, Any]:
+    """The search's own query, for every child whatever its shield or status (archived too: a
+    death links to its child), but a merged-away record (its survivor is the child)."""
+    return _body(build_query(_criteria(record), access_filter=[_NOT_MERGED]))
+
+
+def blocking_body(record: FeedRecord) -> dict[str, Any] | None:
+    """The first pass's query, over the same children as `retrieval_body`; None when the
+    record gives fewer than two of the fields it blocks on."""
+    query = build_blocking_query(_criteria(record), access_filter=[_NOT_MERGED])
+    return _body(query) if query is not None else None
 
 
 def _others(record: FeedRecord, lookups: Lookups, identifiers: Sequence[str]) -> set[str]:
@@ -277,8 +300,35 @@ def decide(
     if len(holders) == 1:
         (holder,) = holders
         return Decision(Outcome.LINKED, "the same identifier", identifier=holder)
-    hits = lookups.search(retrieval_body(record))
-    candidates = tuple(_candidates(record, hits, lookups.recent(record), model, lookups)[:10])
+    recent = lookups.recent(record)
+    blocking = blocking_body(record)
+    hits: list[Mapping[str, Any]] = []
+    if blocking is not None:
+        hits = lookups.search(blocking, tier=Tier.BLOCKING)
+        decision = _by_engine(record, hits, recent, holders, lookups, model, thresholds, can_create)
+        if decision.reason == _LINKED_BY_ENGINE:
+            return decision
+    seen = {str(hit[f.IDENTIFIER]) for hit in hits}
+    broad = lookups.search(retrieval_body(record), tier=Tier.BROAD)
+    hits += [hit for hit in broad if str(hit[f.IDENTIFIER]) not in seen]
+    return _by_engine(record, hits, recent, holders, lookups, model, thresholds, can_create)
+
+
+_LINKED_BY_ENGINE: Final = "the match engine"
+
+
+def _by_engine(
+    record: FeedRecord,
+    hits: Sequence[Mapping[str, Any]],
+    recent: Sequence[Recent],
+    holders: set[str],
+    lookups: Lookups,
+    model: MatchModel,
+    thresholds: Thresholds,
+    can_create: Callable[[FeedRecord], bool],
+) -> Decision:
+    """The decision on these candidates (the module's docstring, from the hold on)."""
+    candidates = tuple(_candidates(record, hits, recent, model, lookups)[:10])
     shielded = next(
         (c for c in candidates if c.shielded and c.probability >= thresholds.hold), None
     )
@@ -304,7 +354,7 @@ def decide(
         if best.level("given_names") not in _NOT_THE_SAME_GIVEN_NAME:
             return Decision(
                 Outcome.LINKED,
-                "the match engine",
+                _LINKED_BY_ENGINE,
                 identifier=best.identifier,
                 probability=best.probability,
                 candidates=candidates,

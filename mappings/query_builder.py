@@ -400,3 +400,77 @@ def fuzzy_source_fields(criteria: Criteria) -> list[str]:
             for term in clause.fuzzy
         }
     )
+
+
+def build_blocking_query(
+    criteria: Criteria, *, access_filter: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """A cheap query for the likely candidates of a record that names a child fully (the
+    first pass of a feed's linking, `feeds.linking`): at least two of date of birth, family
+    name, given names and postcode agree on a key, term lookups only.
+
+    Each field agrees on any of its keys, in one clause: the date of birth exactly or with day
+    and month exchanged; a name by a token, a phonetic key, a nickname group, a former family
+    name or the other name's field (names given the wrong way round); the postcode, a previous
+    postcode or the sector. No fuzzy automaton, no single digit wrong and no year alone: a
+    record that agrees only so is found by `build_query`, which a feed runs when this one finds
+    no child to link. Scores only order the candidates: a field that agrees counts its weight,
+    each field that agrees exactly adds one. None when fewer than two of the fields are given."""
+    groups: list[tuple[float, list[dict[str, Any]]]] = []
+    exact: list[dict[str, Any]] = []
+    if criteria.date_of_birth is not None:
+        value = criteria.date_of_birth
+        days = [value.isoformat()]
+        swapped = swapped_day_month(value)
+        if swapped is not None and swapped != value:
+            days.append(swapped.isoformat())
+        groups.append((FIELD_WEIGHTS["date_of_birth"], [_terms(f.DATE_OF_BIRTH, days)]))
+        exact.append(_term(f.DATE_OF_BIRTH, days[0]))
+    if criteria.family_name and fold(criteria.family_name):
+        keys = family_name_keys(criteria.family_name)
+        tokens = list(keys.tokens)
+        family = [
+            _terms(f.FAMILY_NAME_TOKENS, tokens),
+            _terms(f.OTHER_FAMILY_NAME_TOKENS, tokens),
+            _terms(f.GIVEN_NAME_TOKENS, tokens),
+        ]
+        if keys.phonetic:
+            family += [
+                _terms(f.FAMILY_NAME_PHONETIC, list(keys.phonetic)),
+                _terms(f.OTHER_FAMILY_NAME_PHONETIC, list(keys.phonetic)),
+            ]
+        groups.append((FIELD_WEIGHTS["family_name"], family))
+        exact.append(_term(f.FAMILY_NAME_FOLDED, keys.folded))
+    if criteria.given_name and fold(criteria.given_name):
+        keys = given_name_keys(criteria.given_name)
+        tokens = list(keys.tokens)
+        given = [_terms(f.GIVEN_NAME_TOKENS, tokens), _terms(f.FAMILY_NAME_TOKENS, tokens)]
+        if keys.phonetic:
+            given.append(_terms(f.GIVEN_NAME_PHONETIC, list(keys.phonetic)))
+        if keys.nicknames:
+            given.append(_terms(f.GIVEN_NAME_NICKNAMES, list(keys.nicknames)))
+        groups.append((FIELD_WEIGHTS["given_name"], given))
+        exact.append(_term(f.GIVEN_NAMES_FOLDED, keys.folded))
+    full = normalise_postcode(criteria.postcode) if criteria.postcode else None
+    if full is not None:
+        places = [
+            _term(f.POSTCODE, full),
+            _term(f.PREVIOUS_POSTCODES, full),
+            _term(f.POSTCODE_SECTOR, postcode_sector(full)),
+        ]
+        groups.append((FIELD_WEIGHTS["postcode"], places))
+        exact.append(places[0])
+    if len(groups) < 2:
+        return None
+    agreeing = [
+        {"constant_score": {"filter": {"bool": {"should": queries}}, "boost": weight}}
+        for weight, queries in groups
+    ]
+    scoring = [{"constant_score": {"filter": query, "boost": 1.0}} for query in exact]
+    return {
+        "bool": {
+            "must": [{"bool": {"should": agreeing, "minimum_should_match": 2}}],
+            "should": scoring,
+            "filter": access_filter,
+        }
+    }

@@ -12,7 +12,7 @@ import pytest
 
 from feeds import FeedAddress, FeedRecord, IdentifierKind, Source, read_feed
 from feeds.demo import nhs_number, pupil_number, write_demo_feeds
-from feeds.linking import Outcome, Recent, Thresholds, decide, match_record
+from feeds.linking import Outcome, Recent, Thresholds, Tier, decide, match_record
 from feeds.records import LINKING_IDENTIFIERS
 from feeds.sources import CSV_ROWS
 from mappings import build_child_document
@@ -78,12 +78,19 @@ class Reads:
         wanted = set(children)
         return {child: values for child, values in self.held.items() if child in wanted}
 
-    def search(self, body: dict[str, Any]) -> list[Mapping[str, Any]]:
+    # The broad pass's own hits, when they differ from the blocking pass's (`hits`).
+    broad: list[Mapping[str, Any]] | None = None
+    tiers: list[Tier] = field(default_factory=list)
+
+    def search(self, body: dict[str, Any], *, tier: Tier) -> list[Mapping[str, Any]]:
         # The system's retrieval: no access filter, whatever the shield; only the merged-away
         # records (their survivors are the children) are left out.
         assert body["query"]["bool"]["filter"] == [
             {"bool": {"must_not": [{"term": {"status": "merged"}}]}}
         ]
+        self.tiers.append(tier)
+        if tier is Tier.BROAD and self.broad is not None:
+            return self.broad
         return self.hits
 
     def recent(self, record: FeedRecord) -> Sequence[Recent]:
@@ -158,6 +165,37 @@ def test_a_record_that_may_be_a_shielded_child_is_held_for_its_authority() -> No
     )
     held = _decide(Reads(hits=[elsewhere]))
     assert held.outcome is Outcome.HELD and held.probability is not None
+
+
+def test_a_link_on_the_blocking_candidates_needs_no_broad_search() -> None:
+    reads = Reads(hits=[_document("9434765919", "Amelia Jane")])
+    decision = _decide(reads)
+    assert (decision.outcome, decision.identifier) == (Outcome.LINKED, "9434765919")
+    assert reads.tiers == [Tier.BLOCKING]
+
+
+def test_anything_but_a_link_is_decided_again_on_the_broad_candidates_too() -> None:
+    # Nothing like it among the blocking candidates: the broad ones find the child.
+    reads = Reads(broad=[_document("9434765919", "Amelia Jane")])
+    decision = _decide(reads)
+    assert (decision.outcome, decision.identifier) == (Outcome.LINKED, "9434765919")
+    assert reads.tiers == [Tier.BLOCKING, Tier.BROAD]
+    # A shielded child the blocking pass missed holds a record it would have created.
+    shielded = _document(
+        "9434765927", "Amelia", shielded=True, postcode="ZE1 0AA", date_of_birth=date(2019, 4, 13)
+    )
+    held = _decide(Reads(broad=[shielded]))
+    assert (held.outcome, held.authority) == (Outcome.HELD, "E08000035")
+    # A twin among the blocking candidates alone: review, on both passes' candidates.
+    twin = Reads(hits=[_document("9434765919", "Ruby")], broad=[])
+    assert _decide(twin).outcome is Outcome.REVIEW and twin.tiers == [Tier.BLOCKING, Tier.BROAD]
+
+
+def test_a_record_with_too_little_to_block_on_goes_to_the_broad_search_at_once() -> None:
+    reads = Reads(broad=[])
+    record = replace(RECORD, given_names="", family_name="", address=None)
+    _decide(reads, record)
+    assert reads.tiers == [Tier.BROAD]
 
 
 def test_a_child_this_run_made_is_a_candidate_before_the_index_holds_it() -> None:
