@@ -40,7 +40,7 @@ from feeds.records import LINKING_IDENTIFIERS, FeedRecord, IdentifierKind, Rejec
 from feeds.sources import read_feed
 from mappings import fields as f
 from mappings.normalise import fold
-from matching import MatchModel
+from matching import MatchModel, MatchRecord
 
 Progress = Callable[[int], None]
 
@@ -345,10 +345,46 @@ class _Made:
             self.by_family.setdefault(family, set()).add(recent.identifier)
 
     def near(self, record: FeedRecord) -> list[Recent]:
+        """The children made that block with `record` as the blocking query would (two of date
+        of birth, family name, a given name and postcode the same): a long run's children of
+        one birthday or family name are many, and all but these would score nothing."""
         found = self.by_birth.get(record.date_of_birth, set()) | self.by_family.get(
             fold(record.family_name), set()
         )
-        return [self.by_identifier[identifier] for identifier in sorted(found)]
+        if not found:
+            return []
+        wanted = _blocking_keys(match_record(record))
+        near = []
+        for identifier in sorted(found):
+            recent = self.by_identifier[identifier]
+            keys = _blocking_keys(recent.record)
+            agreeing = (
+                (wanted.birth is not None and wanted.birth == keys.birth)
+                + (bool(wanted.family) and wanted.family == keys.family)
+                + bool(wanted.given & keys.given)
+                + (wanted.postcode is not None and wanted.postcode == keys.postcode)
+            )
+            if agreeing >= 2:
+                near.append(recent)
+        return near
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    birth: date | None
+    family: str
+    given: frozenset[str]
+    postcode: str | None
+
+
+def _blocking_keys(record: MatchRecord) -> _Keys:
+    postcode = "".join(record.postcode.split()).upper() if record.postcode else None
+    return _Keys(
+        birth=record.date_of_birth,
+        family=fold(record.family_name or ""),
+        given=frozenset(fold(record.given_names or "").split()),
+        postcode=postcode,
+    )
 
 
 def import_feed(
