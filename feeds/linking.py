@@ -52,8 +52,10 @@ from matching import (
     score,
 )
 
-# How many candidates Elasticsearch retrieves for one record.
+# How many candidates Elasticsearch retrieves for one record: the broad pass, and the blocking
+# one (ranked by how many fields agree, so its strongest competitors come first).
 CANDIDATES: Final = 25
+BLOCKING_CANDIDATES: Final = 10
 _SOURCE: Final = sorted({f.IDENTIFIER, f.SHIELDED, f.LOCAL_AUTHORITY_CODE, *DOCUMENT_FIELDS})
 # Identifiers a child has one of for life: a candidate holding another of the same kind is
 # another child (twins are two birth entries, two NHS numbers). A UPN is not one: a temporary
@@ -198,8 +200,8 @@ def _criteria(record: FeedRecord) -> Criteria:
     )
 
 
-def _body(query: dict[str, Any]) -> dict[str, Any]:
-    return {"query": query, "size": CANDIDATES, "source": _SOURCE, "track_total_hits": False}
+def _body(query: dict[str, Any], size: int = CANDIDATES) -> dict[str, Any]:
+    return {"query": query, "size": size, "source": _SOURCE, "track_total_hits": False}
 
 
 def retrieval_body(record: FeedRecord) -> dict[str, Any]:
@@ -212,7 +214,7 @@ def blocking_body(record: FeedRecord) -> dict[str, Any] | None:
     """The first pass's query, over the same children as `retrieval_body`; None when the
     record gives fewer than two of the fields it blocks on."""
     query = build_blocking_query(_criteria(record), access_filter=[_NOT_MERGED])
-    return _body(query) if query is not None else None
+    return _body(query, BLOCKING_CANDIDATES) if query is not None else None
 
 
 def _others(record: FeedRecord, lookups: Lookups, identifiers: Sequence[str]) -> set[str]:
