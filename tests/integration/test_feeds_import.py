@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ from contactpoint.cli import app
 from db.access import Role
 from feeds import Source
 from feeds.importer import ImportResult
-from feeds.linking import Outcome
+from feeds.linking import Outcome, blocking_body, retrieval_body
+from feeds.records import FeedAddress, FeedRecord
+from mappings.normalise import family_name_keys
 from tests.integration.feeds_support import (
     CENSUS_HEADER,
     census_row,
@@ -324,3 +328,56 @@ def test_the_managers_of_its_authority_see_which_feed_set_a_field_and_nobody_els
         sign_in(client, population, new_username(population, Role.PRACTITIONER))
         page = client.get(f"/children/{kid.identifier}", headers=HTML)
         assert page.status_code == 200 and "Where these details came from" not in page.text
+
+
+def _found(population: Population, body: dict[str, Any] | None) -> set[str]:
+    assert body is not None
+    body = {**body, "_source": body["source"]}
+    del body["source"]
+    answer = population.es.search(index=population.settings.index_alias, **body)
+    return {hit["_source"]["identifier"] for hit in answer["hits"]["hits"]}
+
+
+def test_the_blocking_pass_finds_a_child_by_the_keys_of_two_fields_and_the_broad_one_by_less(
+    population: Population,
+) -> None:
+    def misspelt(name: str) -> str:
+        return "Zw" + name[2:]
+
+    def sounds(name: str) -> set[str]:
+        return set(family_name_keys(name).phonetic)
+
+    kid = next(
+        k
+        for k in population.kids
+        if k.status == "active"
+        and 3 <= k.date_of_birth.day <= 9
+        and len(k.family_name) >= 6
+        and not k.other_family_names
+        and not sounds(k.family_name) & sounds(misspelt(k.family_name))
+    )
+    other = FeedAddress(lines=("1 Elsewhere Road",), town="Elsewhere", postcode="ZE2 9XX")
+    record = FeedRecord(
+        source=Source.SCHOOL_CENSUS,
+        record_id="blocking/1",
+        version=1,
+        as_of=date(2026, 10, 1),
+        given_names=kid.given_names,
+        family_name=kid.family_name,
+        # Day and month exchanged, and living elsewhere now: names and date of birth agree.
+        date_of_birth=date(kid.date_of_birth.year, kid.date_of_birth.day, kid.date_of_birth.month),
+        address=other,
+    )
+    assert kid.identifier in _found(population, blocking_body(record))
+    # A family name misspelt past its phonetic key, and a digit of the date of birth wrong:
+    # only the given name's keys agree, so the blocking pass leaves the child to the broad one.
+    typed = replace(
+        record,
+        family_name=misspelt(kid.family_name),
+        date_of_birth=kid.date_of_birth + timedelta(days=10),
+        address=FeedAddress(lines=kid.address_lines, town=kid.town, postcode="ZE2 9XX"),
+    )
+    assert kid.identifier not in _found(population, blocking_body(typed))
+    assert kid.identifier in _found(population, retrieval_body(replace(typed, address=None)))
+    # One field alone is not enough for a blocking query.
+    assert blocking_body(replace(record, given_names="", family_name="", address=None)) is None
