@@ -155,6 +155,26 @@ def read_early(
         for key, response in zip(keys, answer["responses"], strict=True):
             if "error" not in response:
                 early.hits[key] = [hit["_source"] for hit in response["hits"]["hits"]]
+        # The broad pass too of the records the blocking one cannot link: it found nobody (a
+        # new child, most often), or a shielded child (a hold is decided on the broad
+        # candidates). The others' broad pass, when needed, runs as they are decided.
+        broad = [
+            record
+            for record in unresolved
+            if (hits := early.hits.get((record.record_id, Tier.BLOCKING))) is not None
+            and (not hits or any(hit.get(f.SHIELDED) for hit in hits))
+        ]
+        if broad:
+            searches = []
+            for record in broad:
+                body = retrieval_body(record)
+                body["_source"] = body.pop("source")
+                searches += [{}, body]
+            answer = es.msearch(index=alias, searches=searches)
+            for record, response in zip(broad, answer["responses"], strict=True):
+                if "error" not in response:
+                    hits = [hit["_source"] for hit in response["hits"]["hits"]]
+                    early.hits[(record.record_id, Tier.BROAD)] = hits
     return early
 
 
