@@ -5,18 +5,22 @@ changes nothing (`unchanged`). Decisions are written in batches, one transaction
 records see the children the batches before them created (Elasticsearch, once the indexer has
 caught up) and the ones this run created or changed (`Recent`), so that two records of one new
 child in one file make one child. The reads that need not wait for the batch before (records
-seen, identifiers' holders, Elasticsearch's candidates) run ahead, on a thread of their own,
-while that batch is written; what it wrote is laid over them.
+seen, identifiers' holders, the children they are on, Elasticsearch's candidates) run ahead,
+`READ_AHEAD` batches queued on a thread of their own, while the batches before are written;
+what those wrote is laid over them. A batch's records are all decided first, each seeing the
+ones before it, then written together (`feeds.apply.Writer.apply_all`).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from elasticsearch import Elasticsearch
 from sqlalchemy import Engine, select
@@ -43,6 +47,8 @@ from mappings.normalise import fold
 from matching import MatchModel, MatchRecord
 
 Progress = Callable[[int], None]
+# How many batches' reads are queued ahead of the one being written.
+READ_AHEAD: Final = 2
 
 
 @dataclass
@@ -215,10 +221,13 @@ class _Lookups:
     def prefetch(self, early: Prefetched) -> None:
         """The batch's reads: `early`'s (read while the batch before it was written), with what
         that batch wrote laid over them, and the identifiers its candidates hold."""
-        self.stored = {**early.stored, **self.made.last_stored}
+        self.stored = dict(early.stored)
+        for stored, _ in self.made.last:
+            self.stored.update(stored)
         self.holders = {item: set(children) for item, children in early.holders.items()}
-        for item, children in self.made.last_holders.items():
-            self.holders.setdefault(item, set()).update(children)
+        for _, holders in self.made.last:
+            for item, children in holders.items():
+                self.holders.setdefault(item, set()).update(children)
         self.hits = dict(early.hits)
         self.children = dict(early.children)
         candidates = {hit[f.IDENTIFIER] for hits in self.hits.values() for hit in hits}
@@ -226,10 +235,11 @@ class _Lookups:
         known: dict[str, set[tuple[IdentifierKind, str]]] = {
             child: set(early.held.get(child, set())) for child in self.children
         }
-        for item, children in self.made.last_holders.items():
-            # Read before the batch before was written: what it wrote laid over.
-            for child in children & known.keys() if item[0] in ONE_PER_CHILD else set():
-                known[child].add(item)
+        for _, holders in self.made.last:
+            # Read before the batches before were written: what they wrote laid over.
+            for item, children in holders.items():
+                for child in children & known.keys() if item[0] in ONE_PER_CHILD else set():
+                    known[child].add(item)
         candidates -= set(known)
         self.held = {identifier: set() for identifier in candidates}
         self.held.update(self._read_held(candidates, ONE_PER_CHILD))
@@ -348,13 +358,16 @@ class _Made:
         # its `Prefetched` before the one before it was written.
         self.batch_stored: dict[str, tuple[int, str | None]] = {}
         self.batch_holders: dict[tuple[IdentifierKind, str], set[str]] = {}
-        self.last_stored: dict[str, tuple[int, str | None]] = {}
-        self.last_holders: dict[tuple[IdentifierKind, str], set[str]] = {}
+        # What the last READ_AHEAD batches wrote, oldest first: a batch's `Prefetched` may have
+        # been read before any of them was written (laying over what it did see changes nothing).
+        self.last: deque[
+            tuple[dict[str, tuple[int, str | None]], dict[tuple[IdentifierKind, str], set[str]]]
+        ] = deque(maxlen=READ_AHEAD)
 
     def batch_written(self) -> None:
-        """The batch being written is committed: it becomes the one before the next."""
-        self.last_stored, self.batch_stored = self.batch_stored, {}
-        self.last_holders, self.batch_holders = self.batch_holders, {}
+        """The batch being written is committed: it joins the ones before the next."""
+        self.last.append((self.batch_stored, self.batch_holders))
+        self.batch_stored, self.batch_holders = {}, {}
 
     def add(self, recent: Recent) -> None:
         self.by_identifier[recent.identifier] = recent
@@ -478,15 +491,18 @@ def import_feed(
     def read_ahead(batch: list[tuple[int, FeedRecord]]) -> Prefetched:
         return read_early(engine=engine, es=es, alias=alias, records=[r for _, r in batch])
 
-    # The next batch's reads (PostgreSQL's and Elasticsearch's) run while a batch is decided
-    # and written; what that batch wrote is laid over them (`_Lookups.prefetch`).
+    # The next batches' reads (PostgreSQL's and Elasticsearch's) run while a batch is decided
+    # and written, READ_AHEAD of them queued so that Elasticsearch is never left idle; what the
+    # batches before wrote is laid over them (`_Lookups.prefetch`).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read-ahead") as ahead:
         feed = batches()
-        current = next(feed, None)
-        pending = ahead.submit(read_ahead, current) if current is not None else None
-        while current is not None and pending is not None:
+        queued: deque[tuple[list[tuple[int, FeedRecord]], Future[Prefetched]]] = deque()
+        for batch in itertools.islice(feed, READ_AHEAD):
+            queued.append((batch, ahead.submit(read_ahead, batch)))
+        while queued:
+            current, pending = queued.popleft()
             following = next(feed, None)
-            upcoming = ahead.submit(read_ahead, following) if following is not None else None
+            if following is not None:
+                queued.append((following, ahead.submit(read_ahead, following)))
             flush(current, pending.result())
-            current, pending = following, upcoming
     return result
