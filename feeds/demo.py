@@ -188,6 +188,7 @@ class _Feeds:
         self.nicknames = _Nicknames()
         self.entries: dict[tuple[str, int], int] = defaultdict(int)
         self.claims: dict[tuple[str, str], tuple[str, int]] = {}
+        self.references: set[str] = set()
         self.births: list[dict[str, str]] = []
         self.census: list[dict[str, str]] = []
         self.benefit: list[dict[str, str]] = []
@@ -269,10 +270,17 @@ class _Feeds:
         rng = self.rng(child, Source.CHILD_BENEFIT)
         household = _household(child)
         reference, count = self.claims.get(household, ("", 0))
-        if not reference:
-            digits = _digest("claim", self.seed, *household) % 100_000_000
+        attempt = 0
+        while not reference:
+            # A claim reference is one household's: drawn again when another has it (at 90,000
+            # households, eight digits alone gave about 40 two households' claims).
+            digits = _digest("claim", self.seed, *household, attempt) % 100_000_000
             letters = "".join(_LETTERS[(digits >> (5 * i)) % 26] for i in range(2)).upper()
-            reference = f"CHB{digits:08d}{letters}"
+            drawn = f"CHB{digits:08d}{letters}"
+            if drawn not in self.references:
+                reference = drawn
+                self.references.add(drawn)
+            attempt += 1
         self.claims[household] = (reference, count + 1)
         address = child["address"]
         previous = _previous(child)
