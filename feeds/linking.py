@@ -20,9 +20,11 @@
    - a candidate that is a shielded child at `hold` or above: **held** for that child's
      authority, neither created nor linked (the real ContactPoint's unshielded duplicates of
      shielded children were created so);
-   - the best at `link` or above, its given names agreeing in some way: **linked**. A given
-     name that disagrees outright with the rest the same is most often a sibling (twins share
-     date of birth, address and family name), so it is never linked without a person;
+   - the best at `link` or above, its given names agreeing in some way and its date of birth
+     the same or a slip of it (a digit, day and month exchanged, the year one out): **linked**.
+     A given name that disagrees outright with the rest the same is most often a sibling
+     (twins share date of birth, address and family name), and a date of birth that disagrees
+     a sibling or a namesake, so neither is linked without a person;
    - below `review`: **created**, a new child (when the record has an address to give it);
    - otherwise: **review**.
 
@@ -64,6 +66,10 @@ ONE_PER_CHILD: Final = frozenset({IdentifierKind.BIRTH_ENTRY, IdentifierKind.NHS
 _NOT_MERGED: Final = {"bool": {"must_not": [{"term": {f.STATUS: "merged"}}]}}
 # Given-name levels that never link automatically (the rest the same, a sibling).
 _NOT_THE_SAME_GIVEN_NAME: Final = frozenset({"else"})
+# Nor date-of-birth levels that are no slip of a digit, the day and month, or the year: a
+# child's date of birth is the one field that never changes, and a rare name's weight can
+# carry a link past it (a newborn linked to an older sibling or namesake of the same name).
+_NOT_THE_SAME_BIRTH: Final = frozenset({"year_only", "else"})
 
 
 class Tier(StrEnum):
@@ -353,7 +359,12 @@ def _by_engine(
         )
     best = candidates[0] if candidates else None
     if best is not None and best.probability >= thresholds.link:
-        if best.level("given_names") not in _NOT_THE_SAME_GIVEN_NAME:
+        doubt = None
+        if best.level("given_names") in _NOT_THE_SAME_GIVEN_NAME:
+            doubt = "the given names disagree while the rest agrees (a sibling, a twin?)"
+        elif best.level("date_of_birth") in _NOT_THE_SAME_BIRTH:
+            doubt = "the dates of birth disagree while the rest agrees (a sibling, a namesake?)"
+        if doubt is None:
             return Decision(
                 Outcome.LINKED,
                 _LINKED_BY_ENGINE,
@@ -363,7 +374,7 @@ def _by_engine(
             )
         return Decision(
             Outcome.REVIEW,
-            "the given names disagree while the rest agrees (a sibling, a twin?)",
+            doubt,
             probability=best.probability,
             authority=best.authority,
             candidates=candidates,

@@ -139,6 +139,18 @@ def test_a_twin_is_never_linked_to_the_other_twin() -> None:
     assert (both.outcome, both.identifier) == (Outcome.LINKED, "9434765927")
 
 
+def test_a_date_of_birth_that_disagrees_is_never_linked_however_likely_the_rest() -> None:
+    # The same names and postcode: the model alone would link these at 0.998 and more.
+    for born in (date(2017, 8, 2), date(2019, 7, 2)):
+        decision = _decide(Reads(hits=[_document("9434765919", "Amelia Jane", date_of_birth=born)]))
+        assert decision.outcome is Outcome.REVIEW and "dates of birth" in decision.reason
+        assert decision.probability is not None and decision.probability >= 0.99
+    # A slip of the date still links: the year one out, a digit wrong.
+    for born in (date(2018, 3, 14), date(2019, 3, 15), date(2019, 3, 24)):
+        decision = _decide(Reads(hits=[_document("9434765919", "Amelia Jane", date_of_birth=born)]))
+        assert decision.outcome is Outcome.LINKED, born
+
+
 def test_a_candidate_with_another_nhs_number_is_another_child() -> None:
     record = replace(
         RECORD,
