@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 SCRIPTS = (
     "audit_retention.py",
+    "clauses.py",
     "feeds.py",
     "freshness.py",
     "lifecycle.py",
@@ -41,6 +42,7 @@ LINKAGE_ORIGINALS = 466
 LINKAGE_DISTRACTORS = 2000
 # Databases and aliases of the tests' own on the test stack.
 PLACES = {
+    "clauses.py": ("contactpoint_benchtest_clauses", "children-benchtest-clauses"),
     "feeds.py": ("contactpoint_benchtest_feeds", "children-benchtest-feeds"),
     "freshness.py": ("contactpoint_benchtest_fresh", "children-benchtest-fresh"),
     "lifecycle.py": ("contactpoint_benchtest_life", "children-benchtest-life"),
@@ -393,6 +395,32 @@ def test_node_loss_kills_a_node_under_searches_the_indexer_and_a_reindex_and_los
         assert rebuilt["completed"], rebuilt["error"]
         assert rebuilt["second_reindex_complete"]
         assert rebuilt["second_reindex_documents"] == children
+
+
+def test_clauses_times_each_variant_of_the_same_requests(
+    postgres_ready: None, elasticsearch_ready: None, tmp_path: Path
+) -> None:
+    args = ("--children", str(CHILDREN), "--queries", "1", "--rounds", "2")
+    first = _run("clauses.py", tmp_path, *args)
+    second = _run("clauses.py", tmp_path, *args)
+
+    # The second run searches the index the first built (the live one, holding every child).
+    assert (first.header["index"], second.header["index"]) == ("built", "live")
+    assert second.header["data"] == "reused"
+    for run in (first, second):
+        variants = run.report["variants"]
+        assert set(variants) == {"full", "no_year", "no_outward", "neither"}
+        assert variants["full"]["clauses_left_out"] == 0
+        assert variants["no_year"]["queries_changed"] > 0
+        assert variants["no_outward"]["queries_changed"] > 0
+        assert variants["neither"]["clauses_left_out"] == (
+            variants["no_year"]["clauses_left_out"] + variants["no_outward"]["clauses_left_out"]
+        )
+        # The full request finds most of the children it looks for, even at 200 children.
+        assert variants["full"]["recall_at_10"] > 0.5
+        for name, figures in variants.items():
+            assert 0 <= figures["took_ms"]["p50"] <= figures["took_ms"]["p99"], name
+            assert f"{name:<11} took ms" in run.stdout
 
 
 def test_scale_runs_the_whole_path_afresh_on_every_run(
