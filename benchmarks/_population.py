@@ -28,6 +28,7 @@ from elasticsearch import exceptions as es_exceptions
 from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.orm import Session
 
+from contactpoint.collector import collect_less_often
 from contactpoint.demo_data import write_demo_file
 from contactpoint.services import status, up
 from contactpoint.settings import Settings
@@ -164,7 +165,9 @@ def demo_file(settings: Settings, *, children: int, seed: int) -> DemoFile:
 
 
 def load_demo(*, engine: Engine, path: Path, batch_size: int) -> LoadResult:
-    """Load the demo file (the loader, as `contactpoint load` runs it)."""
+    """Load the demo file (the loader, as `contactpoint load` runs it: with its collector's
+    settings too)."""
+    collect_less_often()
     return load_file(engine=engine, path=path, batch_size=batch_size)
 
 
@@ -283,7 +286,9 @@ def prepare(
 def reindex_population(
     settings: Settings, population: Population, client: Elasticsearch
 ) -> ReindexReport:
-    """A full reindex of the population behind the settings' alias (a new physical index)."""
+    """A full reindex of the population behind the settings' alias (a new physical index), with
+    the collector's settings of `contactpoint reindex`."""
+    collect_less_often()
     report = reindex(
         engine=population.engine,
         client=client,

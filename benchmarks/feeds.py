@@ -62,6 +62,7 @@ from _header import es_heap, print_header, write_report  # noqa: E402
 from _population import ensure_index, not_running, prepare  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from contactpoint.collector import collect_less_often  # noqa: E402
 from contactpoint.demo_data import generate_children  # noqa: E402
 from contactpoint.es_client import make_client  # noqa: E402
 from contactpoint.services import down  # noqa: E402
@@ -165,6 +166,8 @@ def main() -> None:
         made: dict[str, str] = {}
         figures: dict[str, Any] = {}
         totals: Counter[str] = Counter()
+        # As `contactpoint feed import` does (contactpoint.collector).
+        collect_less_often()
         for source in ORDER:
             path = folder / FILES[source]
             truths = _truths(source, path)

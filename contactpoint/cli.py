@@ -22,6 +22,7 @@ from contactpoint.cli_matching import matching_app
 from contactpoint.cli_notify import notify_app
 from contactpoint.cli_sar import sar
 from contactpoint.cli_seal import audit_key, audit_retention, audit_seal, audit_verify
+from contactpoint.collector import collect_less_often
 from contactpoint.settings import get_settings
 
 app = typer.Typer(help="ContactPoint: the national contacts index.", no_args_is_help=True)
@@ -196,6 +197,7 @@ def load(
     from db.session import get_engine
 
     settings = get_settings()
+    collect_less_often()
     written = 0
     with load_progress(total_bytes=file.stat().st_size, enabled=progress) as advance:
 
@@ -279,6 +281,7 @@ def feed_import(
         _fail(f"{exc}; nothing was imported")
     engine = get_engine()
     ranker.refresh(sessionmaker(engine))
+    collect_less_often()
     with file.open("rb") as handle:
         total = sum(1 for _ in handle)
     es = make_client(settings, purpose="indexer")
@@ -376,6 +379,7 @@ def reindex_command(
             )
             typer.echo(f"alias {settings.index_alias} points at {new} again (was {old})")
             return
+        collect_less_often()
         with reindex_progress(enabled=progress) as on_progress:
             report = reindex(
                 engine=get_engine(),

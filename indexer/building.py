@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from contactpoint.collector import collect_less_often
 from indexer.actions import index_action
 from mappings.document import IndexedChild
 
@@ -47,7 +48,10 @@ def built_actions(
     """
     context = multiprocessing.get_context("forkserver")
     source = iter(records)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=collect_less_often
+    )
+    with pool:
         in_flight: deque[Future[Built]] = deque()
         while True:
             while len(in_flight) < workers * 2:

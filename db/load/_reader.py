@@ -9,9 +9,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from contactpoint.collector import collect_less_often
 from db.load.batches import produce
 
 if __name__ == "__main__":
+    collect_less_often()
     try:
         produce(
             Path(sys.argv[1]), int(sys.argv[2]), date.fromisoformat(sys.argv[3]), sys.stdout.buffer
