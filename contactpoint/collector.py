@@ -11,8 +11,9 @@ CPU with the defaults and 30 µs with `BULK_THRESHOLDS`; validating and encoding
 about 100 µs and 80 µs. py-spy had shown a reindex's builders spending most of their time on
 lines that only allocate.
 
-`collect_less_often` is called once, where such a process starts: what start-up built (modules,
-the match model) goes out of the collector's sight, and the collector runs a hundred times less
+`collect_less_often` is called where such work starts (a command, a worker process, a
+benchmark's load or reindex, which may call it again): what exists then (modules, the match
+model) goes out of the collector's sight, and young collections run about seventy times less
 often. Cycles are still collected, only later; a bulk process makes few of them.
 """
 
