@@ -7,12 +7,13 @@ data was built by this run or reused from an earlier one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from elasticsearch import Elasticsearch
 from sqlalchemy import Engine, text
@@ -44,6 +45,35 @@ def commit() -> str:
 def is_clean(revision: str) -> bool:
     """Whether `revision` (as `commit()` gives it) names committed code."""
     return revision != "unknown" and not revision.endswith("-dirty")
+
+
+# What an index's documents are made of: the mapping, the fields and their keys, and what is
+# read from PostgreSQL. The query and the running of the builders are not: an index built before
+# a change there holds the same documents as one built after it.
+DOCUMENT_CODE: Final = ("mappings", "indexer/source.py", "indexer/actions.py")
+_NOT_DOCUMENT_CODE: Final = frozenset({"mappings/query_builder.py"})
+
+
+def document_code(revision: str) -> str | None:
+    """A digest of the code that makes the index's documents at a committed `revision`; None
+    when it cannot be told (not a commit, or not in this checkout)."""
+    if not is_clean(revision):
+        return None
+    listing = _git("ls-tree", "-r", revision, "--", *DOCUMENT_CODE)
+    if not listing:
+        return None
+    kept = [line for line in listing.splitlines() if line.split("\t")[-1] not in _NOT_DOCUMENT_CODE]
+    return hashlib.sha256("\n".join(kept).encode()).hexdigest()
+
+
+def same_documents(built_at: str | None) -> bool:
+    """Whether an index built at `built_at` holds the documents that this checkout would build:
+    the document code is the same at both commits and has no uncommitted change here."""
+    leave_out = [f":(exclude){path}" for path in sorted(_NOT_DOCUMENT_CODE)]
+    if built_at is None or _git("status", "--porcelain", "--", *DOCUMENT_CODE, *leave_out) != "":
+        return False
+    built = document_code(built_at)
+    return built is not None and built == document_code(_git("rev-parse", "HEAD") or "unknown")
 
 
 def header(script: str, *, children: int, fields: Mapping[str, object]) -> dict[str, object]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from _header import commit, is_clean
+from _header import commit, same_documents
 from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
 from sqlalchemy import Engine, create_engine, pool, text
@@ -317,21 +317,24 @@ def live_index(client: Elasticsearch, alias: str) -> str | None:
 def ensure_index(
     settings: Settings, population: Population, client: Elasticsearch
 ) -> tuple[str, str | None]:
-    """The alias's index of the population: reused only when this same committed code built it
-    of these very children and nothing changed since; else built. Returns (index, reused_at)."""
-    current = commit()
+    """The alias's index of the population: reused only when committed code that makes the
+    same documents as this checkout built it (`_header.same_documents`) of these very children
+    and nothing changed since; else built. Returns (index, the commit that built a reused one).
+    """
     live = live_index(client, settings.index_alias)
     if (
         population.reused
         and population.queued == 0
-        and is_clean(current)
-        and population.indexed_at == current
+        and same_documents(population.indexed_at)
         and live is not None
         and live == population.index_name
         and int(client.count(index=live)["count"]) == population.children
     ):
-        print(f"reusing the index {live}, built at {current} of these children")
-        return live, current
+        print(
+            f"reusing the index {live}, built at {population.indexed_at} of these children "
+            "by the same document code"
+        )
+        return live, population.indexed_at
     started = time.perf_counter()
     report = reindex_population(settings, population, client)
     print(f"reindexed into {report.index} in {time.perf_counter() - started:.0f} s")
