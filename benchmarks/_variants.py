@@ -18,7 +18,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 
 def without(node: Any, prefixes: tuple[str, ...]) -> Any:
     """A copy of the request with every dis_max alternative named by one of `prefixes` left
-    out, unless it is the only alternative of its dis_max."""
+    out, unless it is the only alternative of its dis_max; and every clause so named that only
+    adds to the score (in a bool's `should` with no minimum to match)."""
     if isinstance(node, list):
         return [without(item, prefixes) for item in node]
     if not isinstance(node, dict):
@@ -29,6 +30,11 @@ def without(node: Any, prefixes: tuple[str, ...]) -> Any:
         kept = [q for q in dis_max["queries"] if not _named(q).startswith(prefixes)]
         if kept:
             dis_max["queries"] = kept
+    scoring = copied.get("bool")
+    if prefixes and isinstance(scoring, dict) and "minimum_should_match" not in scoring:
+        should = scoring.get("should")
+        if isinstance(should, list):
+            scoring["should"] = [q for q in should if not _named(q).startswith(prefixes)]
     return copied
 
 

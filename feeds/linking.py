@@ -212,8 +212,10 @@ def _body(query: dict[str, Any], size: int = CANDIDATES) -> dict[str, Any]:
 
 def retrieval_body(record: FeedRecord) -> dict[str, Any]:
     """The search's own query, for every child whatever its shield or status (archived too: a
-    death links to its child), but a merged-away record (its survivor is the child)."""
-    return _body(build_query(_criteria(record), access_filter=[_NOT_MERGED]))
+    death links to its child), but a merged-away record (its survivor is the child). A year of
+    birth alone counts as a criterion agreeing here: a child missed becomes a duplicate."""
+    query = build_query(_criteria(record), access_filter=[_NOT_MERGED], year_alone_counts=True)
+    return _body(query)
 
 
 def blocking_body(record: FeedRecord) -> dict[str, Any] | None:

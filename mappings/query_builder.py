@@ -71,6 +71,8 @@ KIND_FACTORS: Final[dict[str, float]] = {
 }
 # The ways of matching that count as close for an anchor: the same place, give or take a key.
 _CLOSE_FACTORS: Final = frozenset({"exact", "typo", "exchanged", "previous_exact"})
+# Ways of matching that only add to the score when any two criteria will do (`build_query`).
+_SCORE_ONLY: Final = frozenset({"year_only"})
 # A fuzzy term may expand to many index terms; enough that the right one is never cut off.
 _MAX_EXPANSIONS: Final = 200
 # Two edits are looked for only after the first letters, which are the ones most often heard
@@ -299,26 +301,50 @@ def _clauses_by_field(criteria: Criteria) -> dict[str, list[_Clause]]:
     }
 
 
-def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> dict[str, Any]:
-    """The bool query: the required criteria, or else at least two (or the only one), must
-    match, each at its best; the others add to the score."""
-    per_field: dict[str, dict[str, Any]] = {
+def _scored(field: str, index: int, clause: _Clause) -> dict[str, Any]:
+    return {
+        "constant_score": {
+            "filter": clause.query,
+            "boost": FIELD_WEIGHTS[field] * KIND_FACTORS[clause.factor_key],
+        }
+        | ({} if clause.fuzzy else {"_name": f"{field}:{clause.kind}:{index}"})
+    }
+
+
+def _per_field(
+    clauses_by_field: Mapping[str, list[_Clause]], *, leave_out: frozenset[str] = frozenset()
+) -> dict[str, dict[str, Any]]:
+    # One dis_max a field, of its clauses but those whose factor key is in `leave_out`.
+    return {
         field: {
             "dis_max": {
                 "queries": [
-                    {
-                        "constant_score": {
-                            "filter": clause.query,
-                            "boost": FIELD_WEIGHTS[field] * KIND_FACTORS[clause.factor_key],
-                        }
-                        | ({} if clause.fuzzy else {"_name": f"{field}:{clause.kind}:{index}"})
-                    }
+                    _scored(field, index, clause)
                     for index, clause in enumerate(clauses)
+                    if clause.factor_key not in leave_out
                 ]
             }
         }
-        for field, clauses in _clauses_by_field(criteria).items()
+        for field, clauses in clauses_by_field.items()
+        if any(clause.factor_key not in leave_out for clause in clauses)
     }
+
+
+def build_query(
+    criteria: Criteria, *, access_filter: list[dict[str, Any]], year_alone_counts: bool = False
+) -> dict[str, Any]:
+    """The bool query: the required criteria, or else at least two (or the only one), must
+    match, each at its best; the others add to the score.
+
+    When any two criteria will do, a full date of birth that agrees only in its year does not
+    count as one of the two (unless `year_alone_counts`): it adds to the score of a child found
+    by two others. A year matches one child in eighteen, so "the given name and the year" would
+    make candidates of every child of that name born that year, and a search's cost grow with
+    the population. A feed's last pass counts it (`feeds.linking.retrieval_body`): there a
+    child missed is a duplicate made, maybe of a shielded child.
+    """
+    clauses_by_field = _clauses_by_field(criteria)
+    per_field = _per_field(clauses_by_field)
     scoring: list[dict[str, Any]] = []
     if criteria.gender:
         gender = _term(f.GENDER, criteria.gender)
@@ -345,9 +371,16 @@ def build_query(criteria: Criteria, *, access_filter: list[dict[str, Any]]) -> d
         must = required
         scoring += [query for field, query in per_field.items() if field not in criteria.required]
     else:
-        queries = list(per_field.values())
+        leave_out = frozenset() if year_alone_counts else _SCORE_ONLY
+        queries = list(_per_field(clauses_by_field, leave_out=leave_out).values())
         least = min(2, len(queries))
         must = [{"bool": {"should": queries, "minimum_should_match": least}}]
+        scoring += [
+            _scored(field, index, clause)
+            for field, clauses in clauses_by_field.items()
+            for index, clause in enumerate(clauses)
+            if clause.factor_key in leave_out
+        ]
     return {"bool": {"must": must, "should": scoring, "filter": access_filter}}
 
 

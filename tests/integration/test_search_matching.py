@@ -166,6 +166,18 @@ def dob_year_only(pop: Population) -> Case:
     return kid, body, "date_of_birth", {"year_only"}
 
 
+def dob_only_its_year_right(pop: Population) -> Case:
+    # Both names right: the year adds to the score of a child the names found.
+    kid = _first(pop, lambda k: True)
+    born = kid.date_of_birth
+    wrong = date(born.year, (born.month + 4) % 12 + 1, 27 if born.day == 28 else 28)
+    assert wrong not in one_digit_variants(born) and (wrong.day, wrong.month) != (
+        born.month,
+        born.day,
+    )
+    return kid, {**_base(kid), "date_of_birth": wrong.isoformat()}, "date_of_birth", {"year_only"}
+
+
 def _names_postcode(pop: Population) -> Kid:
     kids = pop.unique(lambda k: (fold(k.given_names), fold(k.family_name)), where=_ok)
     return kids[len(kids) // 3]
@@ -330,6 +342,7 @@ CASES = [
     dob_day_month_swapped,
     dob_one_digit_wrong,
     dob_year_only,
+    dob_only_its_year_right,
     postcode_full,
     postcode_outward_only,
     postcode_one_character_wrong,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,49 @@ def test_a_postcode_one_character_wrong_is_a_typo() -> None:
     criteria = Criteria(family_name="Tomson", postcode="LS6 2QX")
     source = {f.POSTCODE: "LS6 2QY", f.FAMILY_NAME_TOKENS: ["tomson"]}
     assert matched_kinds(criteria, ["family_name:exact:0"], source)["postcode"] == "typo"
+
+
+def _must_names(query: dict[str, Any]) -> list[str]:
+    return _names(query["bool"]["must"])
+
+
+def _should_names(query: dict[str, Any]) -> list[str]:
+    return _names(query["bool"]["should"])
+
+
+def test_when_any_two_criteria_will_do_a_year_alone_only_adds_to_the_score() -> None:
+    query = build_query(TOMSON, access_filter=[])
+    assert not any(name.startswith("date_of_birth:year_only:") for name in _must_names(query))
+    assert any(name.startswith("date_of_birth:exact:") for name in _must_names(query))
+    (year,) = [name for name in _should_names(query) if name.startswith("date_of_birth:")]
+    # Named by its place among the field's clauses, as `matched_kinds` reads it.
+    source = {f.FAMILY_NAME_TOKENS: ["tomson"], f.GIVEN_NAME_TOKENS: ["ellie"]}
+    assert matched_kinds(TOMSON, [year], source)["date_of_birth"] == "year_only"
+
+
+def test_a_feeds_last_pass_counts_a_year_alone() -> None:
+    query = build_query(TOMSON, access_filter=[], year_alone_counts=True)
+    assert any(name.startswith("date_of_birth:year_only:") for name in _must_names(query))
+    assert not any(name.startswith("date_of_birth:") for name in _should_names(query))
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        # A year of birth is all the searcher gave: it is the criterion.
+        Criteria(family_name="Tomson", birth_year=2019),
+        # The date of birth is required: every way it agrees stays in the one clause.
+        Criteria(
+            given_name="Ellie",
+            date_of_birth=date(2019, 3, 4),
+            postcode="LS6 2QX",
+            required=("given_name", "date_of_birth", "postcode"),
+            anchor="postcode",
+        ),
+    ],
+    ids=["birth-year-given", "date-of-birth-required"],
+)
+def test_otherwise_the_year_is_matched_as_before(criteria: Criteria) -> None:
+    query = build_query(criteria, access_filter=[])
+    assert any(name.startswith("date_of_birth:") for name in _must_names(query))
+    assert not any(name.startswith("date_of_birth:") for name in _should_names(query))
