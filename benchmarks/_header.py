@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADER_PREFIX = "# "
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, root: Path = ROOT) -> str | None:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=30
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -54,26 +54,28 @@ DOCUMENT_CODE: Final = ("mappings", "indexer/source.py", "indexer/actions.py")
 _NOT_DOCUMENT_CODE: Final = frozenset({"mappings/query_builder.py"})
 
 
-def document_code(revision: str) -> str | None:
+def document_code(revision: str, *, root: Path = ROOT) -> str | None:
     """A digest of the code that makes the index's documents at a committed `revision`; None
-    when it cannot be told (not a commit, or not in this checkout)."""
+    when it cannot be told (not a commit, or not in the checkout at `root`)."""
     if not is_clean(revision):
         return None
-    listing = _git("ls-tree", "-r", revision, "--", *DOCUMENT_CODE)
+    listing = _git("ls-tree", "-r", revision, "--", *DOCUMENT_CODE, root=root)
     if not listing:
         return None
     kept = [line for line in listing.splitlines() if line.split("\t")[-1] not in _NOT_DOCUMENT_CODE]
     return hashlib.sha256("\n".join(kept).encode()).hexdigest()
 
 
-def same_documents(built_at: str | None) -> bool:
-    """Whether an index built at `built_at` holds the documents that this checkout would build:
-    the document code is the same at both commits and has no uncommitted change here."""
+def same_documents(built_at: str | None, *, root: Path = ROOT) -> bool:
+    """Whether an index built at `built_at` holds the documents that the checkout at `root`
+    would build: the document code is the same at both commits and has no uncommitted change."""
     leave_out = [f":(exclude){path}" for path in sorted(_NOT_DOCUMENT_CODE)]
-    if built_at is None or _git("status", "--porcelain", "--", *DOCUMENT_CODE, *leave_out) != "":
+    changes = _git("status", "--porcelain", "--", *DOCUMENT_CODE, *leave_out, root=root)
+    if built_at is None or changes != "":
         return False
-    built = document_code(built_at)
-    return built is not None and built == document_code(_git("rev-parse", "HEAD") or "unknown")
+    built = document_code(built_at, root=root)
+    head = _git("rev-parse", "HEAD", root=root) or "unknown"
+    return built is not None and built == document_code(head, root=root)
 
 
 def header(script: str, *, children: int, fields: Mapping[str, object]) -> dict[str, object]:
