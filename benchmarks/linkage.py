@@ -23,8 +23,8 @@ practitioner's CMS would:
 Then the calibration of the probability of every result the API showed (when the API gives
 one), and the misses by how the duplicate differs from its original. The population is reused
 when the database holds exactly the children this run would load (the import file's digest),
-the index only when this same committed code built it. Servers the run started are stopped at
-the end unless --keep-up.
+the index only when committed code that makes the same documents built it. Servers the run
+started are stopped at the end unless --keep-up.
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ contactpoint_bench_search, alias children-bench-search) so no dev or test data i
 Servers the benchmark started are stopped at the end unless --keep-up.
 
 What a run reuses, it says in its header: the children (when the database holds the ones asked
-for) and the index (only when this same committed code built it of these children). Each run
-draws new queries (a new --query-seed, printed, unless one is given) and first warms every path
-with --warm queries of other children, not timed: a node just started answered new queries
-about twice as slowly for its first two thousand or so (measured here: p50 22-26 ms, then 9-10
-ms), and a run timing those would be slower than one on a node already warm. Each timed query is
+for) and the index (only when committed code that makes the same documents built it of these
+children, `_header.same_documents`). Each run draws new queries (a new --query-seed, printed,
+unless one is given) and first warms every path with --warm queries of other children, not
+timed: a node just started answered new queries about twice as slowly for its first two
+thousand or so (measured here: p50 22-26 ms, then 9-10 ms), and a run timing those would be
+slower than one on a node already warm. Each timed query is
 then sent once through the API and once straight to Elasticsearch, so no cache of either process
 has seen it before; recall is that of the API's answers. The run checks that the audit holds
 every search it sent to the API and that Elasticsearch ran every query.
